@@ -1,0 +1,23 @@
+#include "atelier/common/clock.h"
+
+#include <thread>
+
+namespace atelier {
+
+Clock& Clock::Real() {
+  static RealClock* clock = new RealClock();
+  return *clock;
+}
+
+absl::Time RealClock::Now() const { return absl::Now(); }
+
+void RealClock::SleepFor(absl::Duration d) {
+  if (d > absl::ZeroDuration()) std::this_thread::sleep_for(absl::ToChronoNanoseconds(d));
+}
+
+bool RealClock::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                          absl::Time deadline, const std::function<bool()>& pred) {
+  return cv.wait_until(lock, absl::ToChronoTime(deadline), pred);
+}
+
+}  // namespace atelier
