@@ -93,7 +93,7 @@ TEST(JobSpecTest, UnknownNestedKeyNamesPathAndLine) {
   yaml += "  politeness: 3\n";
   EXPECT_THAT(ParseJobSpec(yaml, "job.yaml", ""),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("job.yaml:21"), HasSubstr("crawl.politeness"))));
+                       AllOf(HasSubstr("job.yaml:20"), HasSubstr("crawl.politeness"))));
 }
 
 TEST(JobSpecTest, UnknownMetSearchParameterIsRejected) {

@@ -47,7 +47,7 @@ absl::StatusOr<std::string> LocateExecutable(const std::string& executable,
     if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
   }
   if (const char* path = std::getenv("PATH")) {
-    for (std::string_view dir : absl::StrSplit(path, ':', absl::SkipEmpty())) {
+    for (absl::string_view dir : absl::StrSplit(path, ':', absl::SkipEmpty())) {
       fs::path candidate = fs::path(std::string(dir)) / executable;
       if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
     }

@@ -2,6 +2,8 @@
 
 #include <thread>
 
+#include "absl/time/clock.h"
+
 namespace atelier {
 
 Clock& Clock::Real() {

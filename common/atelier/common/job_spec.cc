@@ -191,7 +191,7 @@ void ParseCrawl(const YAML::Node& node, YamlErrors& errors, CrawlSpec& crawl) {
 
 }  // namespace
 
-std::string_view ResizeModeName(ResizeMode mode) {
+absl::string_view ResizeModeName(ResizeMode mode) {
   switch (mode) {
     case ResizeMode::kKeep: return "keep";
     case ResizeMode::kShorterSide: return "shorter_side";
@@ -201,7 +201,7 @@ std::string_view ResizeModeName(ResizeMode mode) {
   return "unknown";
 }
 
-absl::StatusOr<JobSpec> ParseJobSpec(std::string_view yaml, std::string_view origin,
+absl::StatusOr<JobSpec> ParseJobSpec(absl::string_view yaml, absl::string_view origin,
                                      const std::string& base_dir) {
   YAML::Node root;
   try {

@@ -11,11 +11,11 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <variant>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace atelier {
 
@@ -58,7 +58,7 @@ struct SourceSpec {
 };
 
 enum class ResizeMode { kKeep, kShorterSide, kLongerSide, kCenterCrop };
-std::string_view ResizeModeName(ResizeMode mode);
+absl::string_view ResizeModeName(ResizeMode mode);
 
 struct CrawlSpec {
   ResizeMode resize_mode = ResizeMode::kCenterCrop;
@@ -86,7 +86,7 @@ struct JobSpec {
 absl::StatusOr<JobSpec> LoadJobSpec(const std::string& path);
 // Parses a spec from text; `origin` names it in messages and `base_dir`
 // resolves relative paths.
-absl::StatusOr<JobSpec> ParseJobSpec(std::string_view yaml, std::string_view origin,
+absl::StatusOr<JobSpec> ParseJobSpec(absl::string_view yaml, absl::string_view origin,
                                      const std::string& base_dir);
 
 }  // namespace atelier

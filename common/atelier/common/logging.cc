@@ -5,7 +5,7 @@
 
 namespace atelier {
 
-absl::Status InitLogging(std::string_view process, std::string_view level) {
+absl::Status InitLogging(absl::string_view process, absl::string_view level) {
   auto parsed = spdlog::level::from_str(std::string(level));
   if (parsed == spdlog::level::off && level != "off") {
     return absl::InvalidArgumentError(absl::StrCat(

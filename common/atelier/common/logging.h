@@ -7,9 +7,9 @@
 
 #include <memory>
 #include <string>
-#include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "spdlog/spdlog.h"
 
 namespace atelier {
@@ -17,7 +17,7 @@ namespace atelier {
 // Sets the default logger: `process` names the role ("coordinator",
 // "crawler-3"), `level` is one of trace, debug, info, warn, error, off.
 // Returns InvalidArgument naming the level if it is unknown.
-absl::Status InitLogging(std::string_view process, std::string_view level = "info");
+absl::Status InitLogging(absl::string_view process, absl::string_view level = "info");
 
 // A named logger that shares the default sinks (e.g. "lease", "fetch").
 std::shared_ptr<spdlog::logger> ComponentLogger(const std::string& component);

@@ -8,18 +8,18 @@
 //   ASSIGN_OR_RETURN(int n, Parse(s), _.prefix("parsing size"));  // annotated
 #pragma once
 
-#include <string_view>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace atelier {
 
 // Returns `status` with `context` prepended to its message ("context: message"),
 // keeping the code. An OK status is returned unchanged.
-inline absl::Status Annotate(const absl::Status& status, std::string_view context) {
+inline absl::Status Annotate(const absl::Status& status, absl::string_view context) {
   if (status.ok() || context.empty()) return status;
   return absl::Status(status.code(), absl::StrCat(context, ": ", status.message()));
 }
@@ -28,7 +28,7 @@ namespace status_internal {
 // Used by the three-argument ASSIGN_OR_RETURN: `_` names this in the expression.
 struct StatusBuilder {
   absl::Status status;
-  absl::Status prefix(std::string_view context) const { return Annotate(status, context); }
+  absl::Status prefix(absl::string_view context) const { return Annotate(status, context); }
 };
 inline const absl::Status& AsStatus(const absl::Status& s) { return s; }
 template <typename T>

@@ -1,0 +1,55 @@
+// Subprocess helpers for tests that run atelier's executables as real processes.
+// RunCommand blocks until the child exits. ChildProcess owns a running child and
+// kills (SIGKILL) and reaps it on destruction. Not thread-safe.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace atelier::testing {
+
+struct CommandResult {
+  int exit_code = -1;      // exit status, or 128+signal when killed by a signal
+  std::string output;      // stdout and stderr interleaved
+};
+
+// Runs argv[0] (a path or a name on PATH) with `argv`, extra environment
+// variables `env`, capturing stdout+stderr. Aborts the test binary if fork fails.
+CommandResult RunCommand(const std::vector<std::string>& argv,
+                         const std::map<std::string, std::string>& env = {});
+
+// Path of a built atelier executable: $ATELIER_BIN_DIR/<name>.
+std::filesystem::path BinaryPath(const std::string& name);
+// Root of the source tree: $ATELIER_SOURCE_DIR.
+std::filesystem::path SourcePath(const std::string& relative = "");
+
+class ChildProcess {
+ public:
+  // Starts the child with stdout+stderr appended to `log_file`.
+  ChildProcess(const std::vector<std::string>& argv, const std::filesystem::path& log_file,
+               const std::map<std::string, std::string>& env = {});
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool running();
+  // Sends `signal` (SIGKILL by default) and waits; returns exit code as RunCommand.
+  int Kill(int signal = 9);
+  // Waits up to `timeout` for the child to exit; returns its exit code or -1.
+  int Wait(std::chrono::milliseconds timeout);
+
+ private:
+  pid_t pid_ = -1;
+  int exit_code_ = -1;
+};
+
+// Picks a TCP port on 127.0.0.1 that was free a moment ago.
+int PickFreePort();
+
+}  // namespace atelier::testing
