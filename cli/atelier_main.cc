@@ -6,6 +6,12 @@
 #include "atelier/cli/commands.h"
 #include "atelier/cli/role_dispatch.h"
 
+namespace {
+
+bool IsInProcessCommand(const std::string& name) { return name == "version" || name == "shard"; }
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace atelier::cli;
   if (argc >= 2) {
@@ -14,6 +20,11 @@ int main(int argc, char** argv) {
       std::cerr << "atelier " << argv[1] << ": " << status.message() << "\n";
       return 127;
     }
+  }
+
+  if (argc >= 2 && argv[1][0] != '-' && !IsInProcessCommand(argv[1])) {
+    std::cerr << "atelier: unknown command '" << argv[1] << "'; run 'atelier --help' for the list\n";
+    return 2;
   }
 
   CLI::App app{"atelier: crawl art-image datasets across a cluster and train classifiers on them"};

@@ -20,12 +20,13 @@ find_package(CLI11 CONFIG REQUIRED)
 find_package(spdlog CONFIG REQUIRED)
 find_package(fmt CONFIG REQUIRED)
 
-find_path(HTTPLIB_INCLUDE_DIR httplib.h)
-if(HTTPLIB_INCLUDE_DIR)
-  add_library(atelier_httplib INTERFACE)
-  target_include_directories(atelier_httplib SYSTEM INTERFACE "${HTTPLIB_INCLUDE_DIR}")
-  target_link_libraries(atelier_httplib INTERFACE Threads::Threads)
-endif()
+# cpp-httplib (HTTP servers on loopback for tests and the demo's origin). Debian
+# ships it compiled: the header declares, libcpp-httplib.so defines.
+find_path(HTTPLIB_INCLUDE_DIR httplib.h REQUIRED)
+find_library(HTTPLIB_LIBRARY cpp-httplib REQUIRED)
+add_library(atelier_httplib INTERFACE)
+target_include_directories(atelier_httplib SYSTEM INTERFACE "${HTTPLIB_INCLUDE_DIR}")
+target_link_libraries(atelier_httplib INTERFACE "${HTTPLIB_LIBRARY}" Threads::Threads)
 
 if(ATELIER_BUILD_TESTS)
   find_package(GTest CONFIG REQUIRED)

@@ -18,6 +18,8 @@ const std::vector<RoleCommand>& RoleCommands() {
   static const std::vector<RoleCommand> commands = {
       {"coordinator", "atelier-coordinator", false, "run the crawl coordinator (gRPC)"},
       {"crawler", "atelier-crawler", false, "run a crawler worker"},
+      {"status", "atelier-status", false, "show crawl and training progress from a coordinator"},
+      {"pull", "atelier-pull", false, "download a checkpoint from a coordinator (gRPC stream)"},
       {"train", "atelier-trainer", true, "train a multi-head classifier on shards"},
       {"import", "atelier-trainer", true, "turn an image folder or IDX files into shards"},
       {"predict", "atelier-trainer", true, "classify images with a checkpoint"},

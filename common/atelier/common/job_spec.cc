@@ -1,10 +1,12 @@
 #include "atelier/common/job_spec.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "atelier/common/yaml_fields.h"
 
@@ -31,9 +33,15 @@ void ParseBam(YamlFields& f, const std::string& base_dir, BamSourceSpec& bam) {
   bam.sqlite = Resolve(base_dir, bam.sqlite);
   f.StringList("labels", bam.labels, /*required=*/true);
   for (const auto& l : bam.labels) {
-    if (l != "media" && l != "emotion" && l != "content") {
-      f.FailKey("labels", absl::StrCat("unknown BAM label family '", l,
-                                       "' (use media, emotion, content)"));
+    // The published BAM files have media, emotion and content; a SQLite in
+    // the same layout may carry other families (scores columns <family>_<class>).
+    const bool word = !l.empty() && absl::ascii_islower(l[0]) &&
+                      std::all_of(l.begin(), l.end(), [](char c) {
+                        return absl::ascii_islower(c) || absl::ascii_isdigit(c);
+                      });
+    if (!word) {
+      f.FailKey("labels", absl::StrCat("BAM label family '", l,
+                                       "' must be a lower-case word such as media, emotion, content"));
     }
   }
   if (f.String("label_source", bam.label_source) && bam.label_source != "scores" &&

@@ -22,7 +22,7 @@ namespace atelier {
 // BAM: the Behance Artistic Media metadata SQLite.
 struct BamSourceSpec {
   std::string sqlite;                       // path to the SQLite file
-  std::vector<std::string> labels;          // label families: media, emotion, content
+  std::vector<std::string> labels;          // label families: media, emotion, content (scores columns <family>_<class>)
   std::string label_source = "scores";      // scores | crowd | automatic
   double min_score = -1e30;                 // scores: ignore a row whose best score is below
   bool include_mature = false;              // include rows with mature_content set

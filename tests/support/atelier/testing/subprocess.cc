@@ -1,10 +1,9 @@
 #include "atelier/testing/subprocess.h"
 
-#include <arpa/inet.h>
+#include "atelier/common/free_port.h"
+
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -127,17 +126,12 @@ int ChildProcess::Wait(std::chrono::milliseconds timeout) {
 }
 
 int PickFreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  int port = ntohs(addr.sin_port);
-  close(fd);
-  return port;
+  auto port = atelier::PickFreePort();
+  if (!port.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(port.status().message()).c_str());
+    std::abort();
+  }
+  return *port;
 }
 
 }  // namespace atelier::testing

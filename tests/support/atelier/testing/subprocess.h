@@ -49,7 +49,7 @@ class ChildProcess {
   int exit_code_ = -1;
 };
 
-// Picks a TCP port on 127.0.0.1 that was free a moment ago.
+// atelier::PickFreePort for tests: aborts the test binary when none is free.
 int PickFreePort();
 
 }  // namespace atelier::testing

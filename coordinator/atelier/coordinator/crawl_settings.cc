@@ -1,0 +1,41 @@
+#include "atelier/coordinator/crawl_settings.h"
+
+#include <algorithm>
+#include <variant>
+
+namespace atelier::coordinator {
+
+v1::CrawlSettings CrawlSettingsFromSpec(const JobSpec& spec) {
+  v1::CrawlSettings s;
+  const CrawlSpec& c = spec.crawl;
+  switch (c.resize_mode) {
+    case ResizeMode::kKeep: s.set_resize_mode(v1::RESIZE_MODE_KEEP); break;
+    case ResizeMode::kShorterSide: s.set_resize_mode(v1::RESIZE_MODE_SHORTER_SIDE); break;
+    case ResizeMode::kLongerSide: s.set_resize_mode(v1::RESIZE_MODE_LONGER_SIDE); break;
+    case ResizeMode::kCenterCrop: s.set_resize_mode(v1::RESIZE_MODE_CENTER_CROP); break;
+  }
+  s.set_resize_size(c.resize_size);
+  s.set_jpeg_quality(c.jpeg_quality);
+  s.set_per_host_concurrency(c.per_host_concurrency);
+  s.set_per_host_requests_per_second(c.per_host_requests_per_second);
+  s.set_retries(c.retries);
+  s.set_timeout_ms(static_cast<int32_t>(c.timeout_s * 1000));
+  s.set_max_bytes(c.max_bytes);
+  const auto ttl_ms = static_cast<int32_t>(c.lease_ttl_s * 1000);
+  s.set_lease_ttl_ms(ttl_ms);
+  s.set_heartbeat_interval_ms(std::max(100, ttl_ms / 4));
+  s.set_dataset_root(spec.dataset);
+  for (const SourceSpec& source : spec.sources) {
+    if (const auto* met = std::get_if<MetSourceSpec>(&source.source)) {
+      if (s.met_api().empty()) s.set_met_api(met->api);
+      for (const auto& d : met->derive) {
+        bool have = false;
+        for (const auto& f : s.met_label_fields()) have = have || f == d;
+        if (!have) s.add_met_label_fields(d);
+      }
+    }
+  }
+  return s;
+}
+
+}  // namespace atelier::coordinator

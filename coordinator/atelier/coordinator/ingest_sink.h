@@ -1,0 +1,67 @@
+// IngestSink: where ingest sends work items. ShardingSink groups them into
+// shards of `shard_size` items in arrival order and writes each full shard to
+// the ShardTable at once, so ingest memory is bounded by one shard plus one
+// batch of dead items. CollectingSink keeps everything (tests).
+//
+// Not thread-safe: one ingest thread owns a sink.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "atelier/coordinator/shard_table.h"
+#include "atelier/v1/common.pb.h"
+
+namespace atelier::coordinator {
+
+class IngestSink {
+ public:
+  virtual ~IngestSink() = default;
+  // An item to crawl.
+  virtual absl::Status Add(v1::WorkItem item) = 0;
+  // An item known dead before any fetch (never crawled), with its reason.
+  virtual absl::Status AddDead(v1::WorkItem item, const std::string& reason) = 0;
+};
+
+class ShardingSink final : public IngestSink {
+ public:
+  ShardingSink(ShardTable& table, int64_t shard_size) : table_(table), shard_size_(shard_size) {}
+  absl::Status Add(v1::WorkItem item) override;
+  absl::Status AddDead(v1::WorkItem item, const std::string& reason) override;
+  // Writes the last partial shard and the buffered dead items.
+  absl::Status Flush();
+
+  int64_t items() const { return items_; }
+  int64_t dead() const { return dead_; }
+  int64_t shards() const { return shards_; }
+
+ private:
+  absl::Status FlushDead();
+
+  ShardTable& table_;
+  const int64_t shard_size_;
+  std::vector<v1::WorkItem> pending_;
+  std::vector<std::pair<v1::WorkItem, std::string>> dead_pending_;
+  int64_t items_ = 0;
+  int64_t dead_ = 0;
+  int64_t shards_ = 0;
+};
+
+class CollectingSink final : public IngestSink {
+ public:
+  absl::Status Add(v1::WorkItem item) override {
+    items.push_back(std::move(item));
+    return absl::OkStatus();
+  }
+  absl::Status AddDead(v1::WorkItem item, const std::string& reason) override {
+    dead.emplace_back(std::move(item), reason);
+    return absl::OkStatus();
+  }
+  std::vector<v1::WorkItem> items;
+  std::vector<std::pair<v1::WorkItem, std::string>> dead;
+};
+
+}  // namespace atelier::coordinator

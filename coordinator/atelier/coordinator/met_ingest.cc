@@ -1,0 +1,232 @@
+#include "atelier/coordinator/met_ingest.h"
+
+#include <algorithm>
+#include <random>
+#include <unordered_map>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "atelier/common/status_macros.h"
+#include "nlohmann/json.hpp"
+#include "spdlog/spdlog.h"
+
+namespace atelier::coordinator {
+namespace {
+
+using json = nlohmann::json;
+
+struct SearchPage {
+  int64_t total = 0;
+  std::vector<int64_t> ids;
+};
+
+bool LooksLikeHtml(const HttpResponse& r) {
+  if (absl::AsciiStrToLower(r.content_type).find("html") != std::string::npos) return true;
+  absl::string_view body = absl::StripLeadingAsciiWhitespace(r.body);
+  return absl::StartsWith(body, "<");
+}
+
+std::string Snippet(const std::string& body) {
+  std::string s = body.substr(0, 80);
+  for (char& c : s) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return body.size() > 80 ? absl::StrCat(s, "...") : s;
+}
+
+class MetSearcher {
+ public:
+  MetSearcher(const MetSourceSpec& spec, HttpClient& http, Clock& clock,
+              const MetIngestOptions& options, MetIngestReport& report)
+      : spec_(spec), http_(http), clock_(clock), options_(options), report_(report),
+        rng_(options.seed), api_(spec.api) {}
+
+  absl::StatusOr<std::vector<int64_t>> Run(const MetSearchSpec& search, int index) {
+    const std::string name = DescribeMetSearch(search, index);
+    std::vector<int64_t> ids;
+    int64_t offset = 0;
+    while (true) {
+      const bool paged = api_.ends_with("/v1.1");
+      std::string url = absl::StrCat(api_, "/search?");
+      std::vector<std::string> parts;
+      for (const auto& [k, v] : search.params) parts.push_back(absl::StrCat(k, "=", UrlEncode(v)));
+      if (paged) {
+        parts.push_back(absl::StrCat("offset=", offset));
+        parts.push_back(absl::StrCat("limit=", options_.page_limit));
+      }
+      absl::StrAppend(&url, absl::StrJoin(parts, "&"));
+      auto page = Fetch(url, name);
+      if (!page.ok()) {
+        if (absl::IsNotFound(page.status()) && !paged && api_.ends_with("/v1")) {
+          spdlog::warn("Met {}: {}/search is gone (410); switching to /v1.1 paging", name, api_);
+          api_ += ".1";
+          continue;
+        }
+        return page.status();
+      }
+      ids.insert(ids.end(), page->ids.begin(), page->ids.end());
+      if (!paged) break;
+      offset += static_cast<int64_t>(page->ids.size());
+      if (page->ids.empty() || offset >= std::min(page->total, options_.max_results_per_search)) {
+        break;
+      }
+    }
+    return ids;
+  }
+
+ private:
+  void Pace() {
+    const absl::Time now = clock_.Now();
+    if (next_request_ > now) clock_.SleepFor(next_request_ - now);
+    next_request_ = std::max(now, next_request_) +
+                    absl::Seconds(1.0 / std::max(0.01, spec_.requests_per_second));
+  }
+
+  absl::Duration Backoff(int attempt, bool throttled) {
+    std::uniform_real_distribution<double> jitter(0.5, 1.0);
+    absl::Duration base = throttled ? options_.throttle_backoff
+                                    : options_.backoff * static_cast<double>(1 << std::min(attempt - 1, 16));
+    return std::min(options_.max_backoff, base) * jitter(rng_);
+  }
+
+  // One search page, retried. NotFound (only) means 410 Gone.
+  absl::StatusOr<SearchPage> Fetch(const std::string& url, const std::string& name) {
+    std::string last;
+    for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
+      if (attempt > 1) ++report_.retries;
+      Pace();
+      ++report_.requests;
+      auto response = http_.Get(url, options_.timeout);
+      bool throttled = false;
+      if (!response.ok()) {
+        last = std::string(response.status().message());
+      } else if (response->status == 410) {
+        return absl::NotFoundError(absl::StrCat("Met ", name, ": ", url, " answered 410 Gone"));
+      } else if (LooksLikeHtml(*response)) {
+        throttled = true;
+        last = absl::StrCat("an HTML page (HTTP ", response->status, ", throttled?): ",
+                            Snippet(response->body));
+      } else if (response->status == 429 || response->status == 403 || response->status >= 500) {
+        last = absl::StrCat("HTTP ", response->status, ": ", Snippet(response->body));
+        throttled = response->status != 500 && response->status < 500;
+      } else if (response->status != 200) {
+        return absl::FailedPreconditionError(absl::StrCat("Met ", name, ": GET ", url,
+                                                          " answered HTTP ", response->status, ": ",
+                                                          Snippet(response->body)));
+      } else {
+        json j = json::parse(response->body, nullptr, false);
+        if (j.is_discarded() || !j.is_object()) {
+          last = absl::StrCat("invalid JSON (", response->body.size(), " bytes): ",
+                              Snippet(response->body));
+        } else {
+          SearchPage page;
+          const json& ids = j.contains("objectIDs") ? j["objectIDs"] : json();
+          if (j.contains("total") && j["total"].is_number_integer()) {
+            page.total = j["total"].get<int64_t>();
+          }
+          if (ids.is_array()) {
+            bool ok = true;
+            for (const auto& id : ids) {
+              if (!id.is_number_integer()) {
+                ok = false;
+                break;
+              }
+              page.ids.push_back(id.get<int64_t>());
+            }
+            if (ok) return page;
+            last = "objectIDs holds something other than integers";
+          } else if (ids.is_null()) {
+            return page;  // no results
+          } else {
+            last = "JSON without an objectIDs list";
+          }
+        }
+      }
+      if (attempt < options_.max_attempts) {
+        const absl::Duration delay = Backoff(attempt, throttled);
+        spdlog::warn("Met {}: attempt {} of {} got {}; retrying in {}", name, attempt,
+                     options_.max_attempts, last, absl::FormatDuration(delay));
+        clock_.SleepFor(delay);
+      }
+    }
+    return absl::UnavailableError(absl::StrCat("Met ", name, " failed after ",
+                                               options_.max_attempts, " attempts (", url,
+                                               "); last answer: ", last));
+  }
+
+  const MetSourceSpec& spec_;
+  HttpClient& http_;
+  Clock& clock_;
+  const MetIngestOptions& options_;
+  MetIngestReport& report_;
+  std::mt19937_64 rng_;
+  std::string api_;
+  absl::Time next_request_ = absl::InfinitePast();
+};
+
+std::string LabelsText(const std::map<std::string, std::string>& labels) {
+  return absl::StrJoin(labels, ", ", absl::PairFormatter("="));
+}
+
+}  // namespace
+
+std::string DescribeMetSearch(const MetSearchSpec& search, int index) {
+  std::vector<std::string> parts;
+  if (auto it = search.params.find("q"); it != search.params.end()) {
+    parts.push_back(absl::StrCat("q=", it->second));
+  }
+  for (const auto& [k, v] : search.params) {
+    if (k != "q") parts.push_back(absl::StrCat(k, "=", v));
+  }
+  std::string out = absl::StrCat("search #", index + 1, " (", absl::StrJoin(parts, ", "));
+  if (search.line > 0) absl::StrAppend(&out, "; line ", search.line);
+  return absl::StrCat(out, ")");
+}
+
+absl::StatusOr<MetIngestReport> IngestMet(const MetSourceSpec& spec,
+                                          const std::string& source_name, HttpClient& http,
+                                          Clock& clock, IngestSink& sink,
+                                          const MetIngestOptions& options) {
+  MetIngestReport report;
+  MetSearcher searcher(spec, http, clock, options, report);
+  std::unordered_map<int64_t, int> first_search;  // object id -> search index
+  for (size_t i = 0; i < spec.searches.size(); ++i) {
+    const MetSearchSpec& search = spec.searches[i];
+    ASSIGN_OR_RETURN(std::vector<int64_t> ids, searcher.Run(search, static_cast<int>(i)));
+    ++report.searches;
+    report.objects_found += static_cast<int64_t>(ids.size());
+    spdlog::info("Met {}: {} objects", DescribeMetSearch(search, static_cast<int>(i)), ids.size());
+    for (int64_t id : ids) {
+      auto [it, inserted] = first_search.emplace(id, static_cast<int>(i));
+      if (!inserted) {
+        ++report.duplicates;
+        const MetSearchSpec& first = spec.searches[it->second];
+        if (it->second != static_cast<int>(i) && first.label != search.label) {
+          MetLabelConflict c{id, DescribeMetSearch(first, it->second),
+                             DescribeMetSearch(search, static_cast<int>(i)), first.label,
+                             search.label};
+          spdlog::warn("Met object {} has conflicting labels: {} gives {{{}}}, {} gives {{{}}}; "
+                       "keeping the first",
+                       id, c.first_search, LabelsText(c.first_labels), c.second_search,
+                       LabelsText(c.second_labels));
+          report.conflicts.push_back(std::move(c));
+        }
+        continue;
+      }
+      if (spec.max_objects > 0 && report.items >= spec.max_objects) continue;
+      v1::WorkItem item;
+      item.set_key(absl::StrCat("met-", id));
+      item.set_source(v1::SOURCE_KIND_MET);
+      item.set_met_object_id(id);
+      item.set_source_name(source_name);
+      for (const auto& [k, v] : search.label) (*item.mutable_labels())[k] = v;
+      RETURN_IF_ERROR(sink.Add(std::move(item)));
+      ++report.items;
+    }
+  }
+  return report;
+}
+
+}  // namespace atelier::coordinator

@@ -1,0 +1,211 @@
+// ShardTable: the coordinator's durable state machine for shards, leases,
+// workers, item outcomes and counters. Every change is one atomic KvStore
+// WriteBatch, durable (synced) before a call that changed a lease, a worker
+// or an outcome returns; the in-memory view is rebuilt from the store by Open(), so a
+// restarted coordinator continues with every lease (and its deadline), every
+// fencing token and every count.
+//
+// Shard life cycle:
+//   pending --Lease--> leased(token, deadline, worker)
+//   leased --Complete(current token)--> done      (each item final: ok|dead|failed)
+//   leased --deadline passes--> pending           (attempt counted)
+//          or failed when attempts == max_attempts (shown in status, never dropped)
+//   leased --Release(current token)--> pending    (attempt not counted)
+// Fencing tokens strictly increase across all leases and restarts.
+//
+// CompleteShard semantics (strict): only a CompleteShard with the shard's
+// current token, from the lease's worker, before the deadline, is accepted.
+// Its results decide every item's final state; an item of the shard that is
+// missing from the results becomes FAILED with reason "missing_result" (the
+// shard's tar is committed once, so nothing is re-leased). A result for a key
+// not in the shard, a duplicate key or an UNSPECIFIED outcome rejects the
+// whole call (InvalidArgument) and the lease stays as it was.
+//
+// ReportProgress results are provisional: they show in status at once and are
+// replaced by the CompleteShard results; they are dropped when the lease is
+// lost. Items of failed shards stay counted as pending (as status.proto says).
+//
+// Time comes only from the injected Clock. Thread-safe: one mutex guards all
+// state; WaitForChange lets status streams sleep until something changes.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "atelier/common/clock.h"
+#include "atelier/coordinator/kv_store.h"
+#include "atelier/v1/crawl.pb.h"
+#include "atelier/v1/status.pb.h"
+
+namespace atelier::coordinator {
+
+struct ShardTableOptions {
+  std::string job_name = "atelier";
+  absl::Duration lease_ttl = absl::Seconds(60);
+  int max_attempts = 3;
+  absl::Duration rate_window = absl::Seconds(60);  // items_per_second window
+};
+
+enum class ShardState { kPending, kLeased, kDone, kFailed };
+
+// One shard as the table sees it (a copy; for tests and tools).
+struct ShardInfo {
+  uint64_t id = 0;
+  ShardState state = ShardState::kPending;
+  int attempts = 0;
+  uint64_t token = 0;
+  int64_t deadline_ms = 0;
+  std::string worker_id;
+  std::string last_error;
+  int64_t items = 0;
+};
+
+class ShardTable {
+ public:
+  static absl::StatusOr<std::unique_ptr<ShardTable>> Open(KvStore& store, Clock& clock,
+                                                          ShardTableOptions options);
+
+  // ---- Ingest -------------------------------------------------------------
+  // True once FinishIngest() has been committed (survives restarts).
+  bool ingested() const;
+  // Starts (or restarts) an ingest: removes what a killed, unfinished ingest
+  // left behind. FailedPrecondition when the job was already ingested.
+  absl::Status BeginIngest();
+  // Adds one shard made of `items` (all pending). Returns its id.
+  absl::StatusOr<uint64_t> AddShard(const std::vector<v1::WorkItem>& items);
+  // Records items that are dead before any fetch (e.g. BAM mir-cdn URLs):
+  // they count in the totals and as dead, with a dead-link record each.
+  absl::Status AddDeadAtIngest(const std::vector<v1::WorkItem>& items, const std::string& reason);
+  // Marks the ingest complete; `summary` (JSON text) is stored for operators.
+  absl::Status FinishIngest(const std::string& summary);
+
+  // ---- Workers and leases (the CrawlService) --------------------------------
+  // Returns the worker id; the same non-empty `worker_name` gets the same id.
+  absl::StatusOr<std::string> RegisterWorker(const v1::RegisterWorkerRequest& request);
+  // NotFound for an unknown worker id.
+  absl::StatusOr<v1::LeaseShardResponse> Lease(const std::string& worker_id);
+  // ok=false when the lease is not the caller's current one.
+  absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request);
+  absl::StatusOr<v1::ReportProgressResponse> ReportProgress(
+      const v1::ReportProgressRequest& request);
+  // FailedPrecondition for a stale token, InvalidArgument for bad results.
+  absl::Status Complete(const v1::CompleteShardRequest& request);
+  // FailedPrecondition for a stale token.
+  absl::Status Release(const v1::ReleaseShardRequest& request);
+  // Returns expired leases to the pool (or fails them). Called by every
+  // operation above and by the server's ticker.
+  absl::Status ExpireLeases();
+
+  // ---- Status (the StatusService) -----------------------------------------
+  v1::CrawlStatus Status();
+  absl::StatusOr<v1::ListDeadLinksResponse> ListDeadLinks(const v1::PageRequest& page);
+  absl::StatusOr<v1::ListFailedItemsResponse> ListFailedItems(const v1::PageRequest& page);
+  // True when ingest is complete and every shard is done or failed.
+  bool done() const;
+
+  // Bumped on every shard state change.
+  uint64_t change_seq() const;
+  // Waits (on the Clock) until change_seq() != `seen`, `deadline` passes or
+  // `stop()` is true. Returns the current change_seq().
+  uint64_t WaitForChange(uint64_t seen, absl::Time deadline, const std::function<bool()>& stop);
+  // Wakes every WaitForChange (e.g. on shutdown).
+  void NotifyAll();
+
+  std::vector<ShardInfo> Shards() const;
+
+ private:
+  struct Shard {
+    ShardState state = ShardState::kPending;
+    int attempts = 0;
+    uint64_t token = 0;
+    int64_t deadline_ms = 0;
+    std::string worker_id;
+    std::string last_error;
+    int64_t items = 0;
+  };
+  struct Provisional {  // ReportProgress results of the current lease
+    std::map<std::string, v1::ItemOutcome> outcomes;
+    std::map<std::string, std::string> sources;  // key -> source_name
+    int64_t bytes = 0;
+  };
+  struct Worker {
+    std::string id;
+    std::string name;
+    std::string hostname;
+    int pid = 0;
+    int concurrency = 0;
+    int64_t last_seen_ms = 0;
+    int64_t items_done = 0;
+  };
+
+  ShardTable(KvStore& store, Clock& clock, ShardTableOptions options);
+  absl::Status Load();
+
+  // The public mutators below run these under mu_, writing without fsync,
+  // then call store_.Sync() after releasing mu_ and before returning: the
+  // caller (and the RPC reply) only sees a change once it is durable, and
+  // concurrent calls share one fsync (group commit).
+  absl::StatusOr<std::string> RegisterWorkerUnsynced(const v1::RegisterWorkerRequest& request);
+  absl::StatusOr<v1::LeaseShardResponse> LeaseUnsynced(const std::string& worker_id);
+  absl::Status CompleteUnsynced(const v1::CompleteShardRequest& request);
+  absl::Status ReleaseUnsynced(const v1::ReleaseShardRequest& request);
+
+  // All *Locked methods need mu_ held.
+  absl::Status ExpireLocked(int64_t now_ms);
+  void PutShard(WriteBatch& batch, uint64_t id, const Shard& shard) const;
+  void PutWorker(WriteBatch& batch, const Worker& worker) const;
+  void PutCounters(WriteBatch& batch) const;
+  absl::StatusOr<std::vector<v1::WorkItem>> LoadItems(uint64_t id);
+  // The lease `id`/`token` of `worker_id` if it is current, else a message.
+  absl::Status CheckLease(const std::string& worker_id, uint64_t id, uint64_t token,
+                          int64_t now_ms) const;
+  // Records that `worker_id` was seen now, adding its record to `batch`.
+  void TouchWorker(const std::string& worker_id, int64_t now_ms, WriteBatch& batch);
+  // Writes a batch that only records last-seen times (not synced: losing it
+  // on a machine crash only makes a worker look older).
+  void WriteTouch(WriteBatch& batch);
+  void SetState(uint64_t id, Shard& shard, ShardState state);
+  v1::SourceCounts& SourceLocked(const std::string& name);
+  void RecordRate(int64_t now_ms, int64_t items);
+  void Changed();
+
+  KvStore& store_;
+  Clock& clock_;
+  const ShardTableOptions options_;
+
+  mutable std::mutex mu_;
+  std::condition_variable changed_cv_;
+  uint64_t change_seq_ = 0;
+
+  bool ingested_ = false;
+  int64_t started_at_ms_ = 0;
+  uint64_t next_token_ = 1;
+  uint64_t next_worker_ = 1;
+  std::vector<Shard> shards_;
+  std::set<uint64_t> pending_;
+  std::set<uint64_t> leased_;
+  int64_t shards_done_ = 0;
+  int64_t shards_failed_ = 0;
+  std::map<uint64_t, Provisional> provisional_;
+  std::map<std::string, Worker> workers_;
+  std::map<std::string, std::string> worker_by_name_;
+  // Committed counters, persisted as a CrawlStatus under "meta/counters".
+  v1::CrawlStatus counters_;
+  int64_t dead_links_total_ = 0;
+  int64_t failed_items_total_ = 0;
+  std::deque<std::pair<int64_t, int64_t>> rate_events_;  // (ms, items made final)
+};
+
+absl::string_view ShardStateName(ShardState state);
+
+}  // namespace atelier::coordinator

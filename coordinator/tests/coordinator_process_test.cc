@@ -1,0 +1,355 @@
+// Multi-process test: the real atelier-coordinator process, three fake
+// workers (gRPC clients on threads) that lease, heartbeat, report progress,
+// complete, and one that crashes (stops heartbeating); the coordinator is
+// SIGKILLed and restarted on the same state in the middle. At the end every
+// item is in exactly one final state, and `atelier-status --json` prints the
+// same counts.
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "atelier/testing/subprocess.h"
+#include "atelier/testing/temp_dir.h"
+#include "atelier/v1/crawl.grpc.pb.h"
+#include "atelier/v1/status.grpc.pb.h"
+#include "gmock/gmock.h"
+#include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+namespace atelier::coordinator {
+namespace {
+
+using ::atelier::testing::BinaryPath;
+using ::atelier::testing::ChildProcess;
+using ::atelier::testing::RunCommand;
+using ::atelier::testing::TempDir;
+using ::atelier::testing::WriteFileOrDie;
+using ::testing::HasSubstr;
+
+constexpr int kItems = 60;
+constexpr int kShardSize = 4;
+
+// The outcome a fake worker reports for URL number n.
+v1::ItemOutcome OutcomeFor(int n) {
+  if (n % 10 == 3) return v1::ITEM_OUTCOME_DEAD;
+  if (n % 7 == 5) return v1::ITEM_OUTCOME_FAILED;
+  return v1::ITEM_OUTCOME_OK;
+}
+
+void Pause() { std::this_thread::sleep_for(std::chrono::milliseconds(50)); }
+
+class Coordinator {
+ public:
+  Coordinator(const TempDir& dir, int port) : dir_(dir), port_(port) {}
+  void Start() {
+    ++starts_;
+    process_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{BinaryPath("atelier-coordinator").string(), "--spec",
+                                 (dir_ / "job.yaml").string(), "--state",
+                                 (dir_ / "state").string(), "--listen", address()},
+        dir_ / absl::StrCat("coordinator-", starts_, ".log"));
+  }
+  int Kill(int sig) { return process_->Kill(sig); }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+ private:
+  const TempDir& dir_;
+  int port_;
+  int starts_ = 0;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+// Calls `rpc` until it does not fail with UNAVAILABLE (coordinator restarting).
+template <typename Rpc>
+grpc::Status Retry(Rpc rpc) {
+  for (int i = 0;; ++i) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Status s = rpc(ctx);
+    if (s.error_code() != grpc::StatusCode::UNAVAILABLE || i > 1200) return s;
+    Pause();
+  }
+}
+
+struct Ledger {  // what the coordinator accepted, by item key
+  std::mutex mu;
+  std::map<std::string, v1::ItemOutcome> final_state;
+  std::map<std::string, int> accepted_times;
+  int stale_refused = 0;
+};
+
+class FakeWorker {
+ public:
+  FakeWorker(const std::string& address, std::string name, Ledger& ledger)
+      : stub_(v1::CrawlService::NewStub(
+            grpc::CreateChannel(address, grpc::InsecureChannelCredentials()))),
+        name_(std::move(name)), ledger_(ledger) {}
+
+  void Register() {
+    v1::RegisterWorkerRequest req;
+    req.set_hostname("localhost");
+    req.set_worker_name(name_);
+    req.set_concurrency(4);
+    v1::RegisterWorkerResponse resp;
+    ASSERT_TRUE(Retry([&](auto& ctx) { return stub_->RegisterWorker(&ctx, req, &resp); }).ok());
+    id_ = resp.worker_id();
+    EXPECT_EQ(resp.settings().lease_ttl_ms(), 2000);
+    EXPECT_EQ(resp.job_name(), "process-test");
+  }
+
+  // Leases one shard and then "crashes": never heartbeats or completes it.
+  v1::LeaseShardResponse LeaseAndCrash() {
+    v1::LeaseShardResponse lease;
+    v1::LeaseShardRequest req;
+    req.set_worker_id(id_);
+    EXPECT_TRUE(Retry([&](auto& ctx) { return stub_->LeaseShard(&ctx, req, &lease); }).ok());
+    EXPECT_TRUE(lease.has_shard());
+    return lease;
+  }
+
+  // After coming back from the "crash", completing with the old token is refused.
+  void CompleteStale(const v1::LeaseShardResponse& lease) {
+    v1::CompleteShardRequest req = Completion(lease);
+    v1::CompleteShardResponse resp;
+    grpc::Status s = Retry([&](auto& ctx) { return stub_->CompleteShard(&ctx, req, &resp); });
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+    std::lock_guard<std::mutex> lock(ledger_.mu);
+    ++ledger_.stale_refused;
+  }
+
+  // Works until the coordinator says the job is done.
+  void Run() {
+    while (true) {
+      v1::LeaseShardRequest req;
+      req.set_worker_id(id_);
+      v1::LeaseShardResponse lease;
+      grpc::Status s = Retry([&](auto& ctx) { return stub_->LeaseShard(&ctx, req, &lease); });
+      ASSERT_TRUE(s.ok()) << s.error_message();
+      if (!lease.has_shard()) {
+        if (lease.job_done()) return;
+        Pause();
+        continue;
+      }
+      v1::HeartbeatRequest hb;
+      hb.set_worker_id(id_);
+      hb.set_shard_id(lease.shard_id());
+      hb.set_fencing_token(lease.fencing_token());
+      v1::HeartbeatResponse beat;
+      ASSERT_TRUE(Retry([&](auto& ctx) { return stub_->Heartbeat(&ctx, hb, &beat); }).ok());
+      if (!beat.ok()) continue;  // lost it already (a restart took too long)
+      v1::ReportProgressRequest progress;
+      progress.set_worker_id(id_);
+      progress.set_shard_id(lease.shard_id());
+      progress.set_fencing_token(lease.fencing_token());
+      *progress.add_results() = Completion(lease).results(0);
+      progress.set_bytes_downloaded(10);
+      v1::ReportProgressResponse pr;
+      ASSERT_TRUE(Retry([&](auto& ctx) { return stub_->ReportProgress(&ctx, progress, &pr); }).ok());
+      v1::CompleteShardRequest done = Completion(lease);
+      v1::CompleteShardResponse resp;
+      s = Retry([&](auto& ctx) { return stub_->CompleteShard(&ctx, done, &resp); });
+      if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) continue;  // lease lost
+      ASSERT_TRUE(s.ok()) << s.error_message();
+      ASSERT_TRUE(resp.accepted());
+      std::lock_guard<std::mutex> lock(ledger_.mu);
+      for (const auto& r : done.results()) {
+        ledger_.final_state[r.key()] = r.outcome();
+        ++ledger_.accepted_times[r.key()];
+      }
+    }
+  }
+
+ private:
+  v1::CompleteShardRequest Completion(const v1::LeaseShardResponse& lease) {
+    v1::CompleteShardRequest req;
+    req.set_worker_id(id_);
+    req.set_shard_id(lease.shard_id());
+    req.set_fencing_token(lease.fencing_token());
+    for (const auto& item : lease.items()) {
+      const int n = std::stoi(item.url().substr(item.url().rfind('/') + 1));
+      auto* r = req.add_results();
+      r->set_key(item.key());
+      r->set_outcome(OutcomeFor(n));
+      r->set_reason(OutcomeFor(n) == v1::ITEM_OUTCOME_DEAD     ? "http_404"
+                    : OutcomeFor(n) == v1::ITEM_OUTCOME_FAILED ? "timeout"
+                                                               : "");
+      r->set_attempts(1);
+      r->set_url(item.url());
+      req.mutable_stats()->set_items(req.stats().items() + 1);
+      req.mutable_stats()->set_bytes_downloaded(req.stats().bytes_downloaded() + 100);
+    }
+    req.set_shard_path(absl::StrCat("shards/", lease.shard_id(), ".tar"));
+    return req;
+  }
+
+  std::unique_ptr<v1::CrawlService::Stub> stub_;
+  std::string name_;
+  std::string id_;
+  Ledger& ledger_;
+};
+
+v1::JobStatus GetStatus(v1::StatusService::Stub& stub) {
+  v1::JobStatus st;
+  Retry([&](auto& ctx) { return stub.GetStatus(&ctx, v1::GetStatusRequest(), &st); });
+  return st;
+}
+
+TEST(CoordinatorProcessTest, WorkersCrashCoordinatorRestartsEveryItemEndsOnce) {
+  TempDir dir("coordproc");
+  std::string list;
+  for (int n = 0; n < kItems; ++n) absl::StrAppend(&list, "http://127.0.0.1:9/img/", n, "\n");
+  WriteFileOrDie(dir / "list.txt", list);
+  WriteFileOrDie(dir / "job.yaml", absl::StrCat("name: process-test\ndataset: data\nshard_size: ",
+                                                kShardSize,
+                                                "\nsources:\n  - urls: {file: list.txt}\n"
+                                                "crawl:\n  lease_ttl_s: 2\n  max_attempts: 4\n"));
+  const int port = atelier::testing::PickFreePort();
+  Coordinator coordinator(dir, port);
+  coordinator.Start();
+  auto channel = grpc::CreateChannel(coordinator.address(), grpc::InsecureChannelCredentials());
+  auto status = v1::StatusService::NewStub(channel);
+  EXPECT_EQ(GetStatus(*status).crawl().items_total(), kItems);
+
+  Ledger ledger;
+  FakeWorker crasher(coordinator.address(), "crasher", ledger);
+  FakeWorker w1(coordinator.address(), "w1", ledger), w2(coordinator.address(), "w2", ledger);
+  crasher.Register();
+  w1.Register();
+  w2.Register();
+  const v1::LeaseShardResponse abandoned = crasher.LeaseAndCrash();
+
+  std::thread t1([&] { w1.Run(); });
+  std::thread t2([&] { w2.Run(); });
+  // Kill the coordinator (no goodbye) once some shards are done; restart it.
+  while (GetStatus(*status).crawl().shards_done() < 4) Pause();
+  EXPECT_EQ(coordinator.Kill(SIGKILL), 128 + SIGKILL);
+  coordinator.Start();
+
+  // Watch the crawl to its end over the stream (it closes when done).
+  {
+    v1::WatchStatusRequest req;
+    req.set_interval_ms(100);
+    v1::JobStatus update;
+    int updates = 0;
+    while (true) {
+      grpc::ClientContext watch_ctx;
+      auto r = status->WatchStatus(&watch_ctx, req);
+      while (r->Read(&update)) ++updates;
+      grpc::Status s = r->Finish();
+      if (s.ok()) break;
+      ASSERT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+      Pause();
+    }
+    EXPECT_TRUE(update.crawl().done());
+    EXPECT_GT(updates, 1);
+  }
+  t1.join();
+  t2.join();
+  crasher.CompleteStale(abandoned);
+
+  // Every item is in exactly one final state.
+  int ok = 0, dead = 0, failed = 0;
+  for (int n = 0; n < kItems; ++n) {
+    switch (OutcomeFor(n)) {
+      case v1::ITEM_OUTCOME_OK: ++ok; break;
+      case v1::ITEM_OUTCOME_DEAD: ++dead; break;
+      default: ++failed; break;
+    }
+  }
+  EXPECT_EQ(ledger.final_state.size(), static_cast<size_t>(kItems));
+  for (const auto& [key, times] : ledger.accepted_times) EXPECT_EQ(times, 1) << key;
+  EXPECT_EQ(ledger.stale_refused, 1);
+
+  v1::CrawlStatus st = GetStatus(*status).crawl();
+  EXPECT_EQ(st.items_total(), kItems);
+  EXPECT_EQ(st.items_ok(), ok);
+  EXPECT_EQ(st.items_dead(), dead);
+  EXPECT_EQ(st.items_failed(), failed);
+  EXPECT_EQ(st.items_pending(), 0);
+  EXPECT_EQ(st.shards_total(), kItems / kShardSize);
+  EXPECT_EQ(st.shards_done(), kItems / kShardSize);
+  EXPECT_EQ(st.shards_failed(), 0);
+  EXPECT_EQ(st.errors_by_reason().at("http_404"), dead);
+  EXPECT_EQ(st.errors_by_reason().at("timeout"), failed);
+
+  // Dead links and failed items page through every record.
+  int64_t listed_dead = 0;
+  v1::ListDeadLinksRequest dreq;
+  dreq.mutable_page()->set_page_size(2);
+  do {
+    v1::ListDeadLinksResponse resp;
+    ASSERT_TRUE(Retry([&](auto& ctx) { return status->ListDeadLinks(&ctx, dreq, &resp); }).ok());
+    EXPECT_EQ(resp.total(), dead);
+    listed_dead += resp.dead_links_size();
+    dreq.mutable_page()->set_page_token(resp.next_page_token());
+  } while (!dreq.page().page_token().empty());
+  EXPECT_EQ(listed_dead, dead);
+
+  // atelier-status --json against the live coordinator.
+  auto json_out = RunCommand({BinaryPath("atelier-status").string(), "--coordinator",
+                              coordinator.address(), "--json"});
+  ASSERT_EQ(json_out.exit_code, 0) << json_out.output;
+  nlohmann::json j = nlohmann::json::parse(json_out.output);
+  EXPECT_EQ(j["items_total"], kItems);
+  EXPECT_EQ(j["items_ok"], ok);
+  EXPECT_EQ(j["items_dead"], dead);
+  EXPECT_EQ(j["items_failed"], failed);
+  EXPECT_EQ(j["items_pending"], 0);
+  EXPECT_EQ(j["shards_total"], kItems / kShardSize);
+  EXPECT_EQ(j["shards_done"], kItems / kShardSize);
+  EXPECT_EQ(j["shards_leased"], 0);
+  EXPECT_EQ(j["shards_failed"], 0);
+  EXPECT_TRUE(j.contains("workers_alive"));
+  EXPECT_TRUE(j.contains("items_per_second"));
+  EXPECT_EQ(j["done"], true);
+
+  auto human = RunCommand({BinaryPath("atelier-status").string(), "--coordinator",
+                           coordinator.address()});
+  EXPECT_EQ(human.exit_code, 0) << human.output;
+  EXPECT_THAT(human.output, HasSubstr("crawl done"));
+  EXPECT_THAT(human.output, HasSubstr(absl::StrCat(kItems, "/", kItems)));
+  auto watch = RunCommand({BinaryPath("atelier-status").string(), "--coordinator",
+                           coordinator.address(), "--watch", "--json"});
+  EXPECT_EQ(watch.exit_code, 0) << watch.output;
+  EXPECT_THAT(watch.output, HasSubstr("\"done\":true"));
+  auto dead_list = RunCommand({BinaryPath("atelier-status").string(), "--coordinator",
+                               coordinator.address(), "--dead-links"});
+  EXPECT_EQ(dead_list.exit_code, 0);
+  EXPECT_EQ(std::count(dead_list.output.begin(), dead_list.output.end(), '\n'), dead);
+
+  // SIGTERM: graceful shutdown, exit status 0.
+  EXPECT_EQ(coordinator.Kill(SIGTERM), 0);
+  const std::string log = atelier::testing::ReadFileOrEmpty(dir / "coordinator-2.log");
+  EXPECT_THAT(log, HasSubstr("continuing it"));  // no re-ingest after the restart
+  EXPECT_THAT(log, HasSubstr("coordinator stopped"));
+}
+
+TEST(CoordinatorProcessTest, BadSpecFailsWithFileAndLine) {
+  TempDir dir("coordspec");
+  WriteFileOrDie(dir / "job.yaml",
+                 "dataset: data\nsources:\n  - urls: {file: list.txt}\ncrawl:\n  retries: four\n");
+  auto out = RunCommand({BinaryPath("atelier-coordinator").string(), "--spec",
+                         (dir / "job.yaml").string(), "--state", (dir / "state").string(),
+                         "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_THAT(out.output, HasSubstr("job.yaml:5"));
+  EXPECT_THAT(out.output, HasSubstr("crawl.retries"));
+}
+
+TEST(CoordinatorProcessTest, StatusCommandReportsAnUnreachableCoordinator) {
+  const int port = atelier::testing::PickFreePort();
+  auto out = RunCommand({BinaryPath("atelier-status").string(), "--coordinator",
+                         absl::StrCat("127.0.0.1:", port), "--timeout-s", "1"});
+  EXPECT_EQ(out.exit_code, 1);
+  EXPECT_THAT(out.output, HasSubstr("cannot connect"));
+}
+
+}  // namespace
+}  // namespace atelier::coordinator

@@ -1,0 +1,174 @@
+// atelier-coordinator: the crawl coordinator's gRPC server.
+//
+//   atelier-coordinator --spec JOB.yaml --state DIR --listen HOST:PORT
+//
+// Ingests the job once (state in RocksDB under DIR), then serves CrawlService,
+// StatusService, grpc.health.v1 and reflection until SIGTERM/SIGINT, when it
+// stops accepting calls, finishes the ones in flight and closes the database.
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "atelier/common/clock.h"
+#include "atelier/common/job_spec.h"
+#include "atelier/common/logging.h"
+#include "atelier/coordinator/crawl_settings.h"
+#include "atelier/coordinator/http_client.h"
+#include "atelier/coordinator/job_ingest.h"
+#include "atelier/coordinator/rocksdb_kv_store.h"
+#include "atelier/coordinator/services.h"
+#include "atelier/coordinator/shard_table.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+
+namespace {
+
+using namespace atelier;
+using namespace atelier::coordinator;
+
+int Fail(const absl::Status& status) {
+  spdlog::error("{}", std::string(status.message()));
+  return 1;
+}
+
+int Run(int argc, char** argv, sigset_t signals) {
+  CLI::App app{"atelier coordinator: ingest a crawl job and lease its shards to workers over gRPC"};
+  std::string spec_path, state_dir, listen = "0.0.0.0:50051", log_level = "info";
+  app.add_option("--spec", spec_path, "job spec (YAML), see docs/job-spec.md")->required();
+  app.add_option("--state", state_dir, "state directory (RocksDB); reuse it to continue a job")
+      ->required();
+  app.add_option("--listen", listen, "address to serve gRPC on, HOST:PORT")
+      ->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->capture_default_str();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  if (auto s = InitLogging("coordinator", log_level); !s.ok()) {
+    std::cerr << s.message() << "\n";
+    return 2;
+  }
+
+  // Signals are handled by this thread from the start; before the server is
+  // up a signal just ends the process (an unfinished ingest restarts from
+  // nothing on the next run).
+  std::mutex mu;
+  std::function<void(int)> on_signal = [](int sig) {
+    spdlog::warn("signal {} during start-up; exiting (the ingest restarts on the next run)", sig);
+    std::_Exit(128 + sig);
+  };
+  std::atomic<bool> stopping{false};
+  std::thread signal_thread([&] {
+    int sig = 0;
+    while (sigwait(&signals, &sig) == 0) {
+      std::function<void(int)> handler;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        handler = on_signal;
+      }
+      handler(sig);
+      if (stopping) return;
+    }
+  });
+  signal_thread.detach();
+
+  auto spec = LoadJobSpec(spec_path);
+  if (!spec.ok()) return Fail(spec.status());
+  std::error_code ec;
+  std::filesystem::create_directories(state_dir, ec);
+  auto store = RocksDbKvStore::Open((std::filesystem::path(state_dir) / "rocksdb").string());
+  if (!store.ok()) return Fail(store.status());
+  Clock& clock = Clock::Real();
+  ShardTableOptions options;
+  options.job_name = spec->name;
+  options.lease_ttl = absl::Seconds(spec->crawl.lease_ttl_s);
+  options.max_attempts = spec->crawl.max_attempts;
+  auto table = ShardTable::Open(**store, clock, options);
+  if (!table.ok()) return Fail(table.status());
+  CurlHttpClient http;
+  if (auto ingest = IngestJob(*spec, **table, http, clock); !ingest.ok()) {
+    return Fail(ingest.status());
+  }
+
+  CrawlServiceImpl crawl(**table, CrawlSettingsFromSpec(*spec), spec->name);
+  StatusServiceImpl status(**table, clock);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&crawl);
+  builder.RegisterService(&status);
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    return Fail(absl::UnavailableError(absl::StrCat("cannot listen on '", listen, "'")));
+  }
+  spdlog::info("coordinator for job '{}' serving on {} (port {})", spec->name, listen, port);
+
+  // Expires leases on time and wakes status watchers, once a second.
+  std::mutex tick_mu;
+  std::condition_variable tick_cv;
+  bool tick_stop = false;
+  std::thread ticker([&] {
+    std::unique_lock<std::mutex> lock(tick_mu);
+    while (!tick_stop) {
+      clock.WaitUntil(tick_cv, lock, clock.Now() + absl::Seconds(1), [&] { return tick_stop; });
+      if (tick_stop) break;
+      lock.unlock();
+      if (auto s = (*table)->ExpireLeases(); !s.ok()) spdlog::warn("expiring leases: {}", std::string(s.message()));
+      lock.lock();
+    }
+  });
+
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  int got_signal = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    on_signal = [&](int sig) {
+      stopping = true;
+      std::lock_guard<std::mutex> l(done_mu);
+      got_signal = sig;
+      done_cv.notify_all();
+    };
+  }
+  {
+    std::unique_lock<std::mutex> lock(done_mu);
+    done_cv.wait(lock, [&] { return got_signal != 0; });
+  }
+  spdlog::info("signal {}: shutting down", got_signal);
+  status.Shutdown();
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  server->Wait();
+  {
+    std::lock_guard<std::mutex> lock(tick_mu);
+    tick_stop = true;
+  }
+  tick_cv.notify_all();
+  ticker.join();
+  spdlog::info("coordinator stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  return Run(argc, argv, signals);
+}

@@ -1,0 +1,59 @@
+// CurlFetcher: the real Fetcher, on one libcurl multi handle driven by one
+// event-loop thread (no thread per request).
+//
+// - http and https only (redirects too), at most 5 redirects;
+// - HTTP/2 multiplexing and connection reuse where the server offers them;
+// - DNS cache, TLS sessions and connections shared by every transfer (CURLSH);
+// - bodies above FetchRequest::max_bytes are cut off in the write callback
+//   (or refused from Content-Length) and reported as kTooLarge;
+// - a whole-request timeout per request.
+//
+// Thread safety: Start() may be called from any thread; callbacks run on the
+// event-loop thread. The destructor cancels outstanding requests (their
+// callbacks get kCancelled) and joins the thread.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <atomic>
+#include <unordered_set>
+
+#include "absl/status/statusor.h"
+#include "atelier/crawler/fetcher.h"
+
+namespace atelier::crawler {
+
+struct CurlFetcherOptions {
+  std::string user_agent = "atelier-crawler/0.1 (+https://github.com/atelier)";
+  int max_redirects = 5;
+};
+
+class CurlFetcher final : public Fetcher {
+ public:
+  static absl::StatusOr<std::unique_ptr<CurlFetcher>> Create(CurlFetcherOptions options = {});
+  ~CurlFetcher() override;
+  CurlFetcher(const CurlFetcher&) = delete;
+  CurlFetcher& operator=(const CurlFetcher&) = delete;
+
+  void Start(FetchRequest request, Callback done) override;
+
+ private:
+  struct Transfer;
+  CurlFetcher(CurlFetcherOptions options, void* multi, void* share);
+  void Loop();
+  void AddTransfer(std::unique_ptr<Transfer> transfer);
+  void Finish(Transfer* transfer, int curl_code);
+
+  const CurlFetcherOptions options_;
+  void* multi_;  // CURLM*
+  void* share_;  // CURLSH*
+  std::mutex mu_;
+  std::deque<std::unique_ptr<Transfer>> incoming_;  // guarded by mu_
+  std::atomic<bool> stop_{false};
+  std::unordered_set<Transfer*> active_;  // event-loop thread only
+  std::thread thread_;
+};
+
+}  // namespace atelier::crawler

@@ -1,0 +1,57 @@
+// Fetcher: the narrow interface between the crawl engine and HTTP.
+//
+// Start() begins one GET and returns at once; `done` is called exactly once with
+// the result, from the fetcher's own thread (CurlFetcher) or from whatever
+// thread drives a fake. Callers must not block inside `done` (hand the result
+// over to their own thread). Implementations are thread-safe: Start may be
+// called from any thread. The fetcher must outlive every outstanding request.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace atelier::crawler {
+
+struct FetchRequest {
+  std::string url;
+  absl::Duration timeout = absl::Seconds(30);  // whole request, redirects included
+  int64_t max_bytes = 50'000'000;              // larger bodies are cut off: kTooLarge
+};
+
+// Transport-level failure class (independent of the HTTP status).
+enum class FetchError {
+  kNone,              // a complete HTTP response arrived (any status)
+  kTimeout,           // the whole-request timeout passed (slow or stalled server)
+  kConnection,        // DNS, refused, reset, TLS or other network failures
+  kTruncated,         // the body ended before its declared length
+  kTooLarge,          // the body exceeded max_bytes and was cut off
+  kTooManyRedirects,  // more than the redirect limit
+  kBadUrl,            // malformed URL or a scheme other than http/https
+  kCancelled,         // the fetcher shut down before the request finished
+};
+absl::string_view FetchErrorName(FetchError error);
+
+struct FetchResult {
+  FetchError error = FetchError::kNone;
+  std::string error_message;  // human-readable detail for logs
+  int http_status = 0;        // last status seen, 0 if none
+  // Response headers of the final response, names lower-cased.
+  std::map<std::string, std::string> headers;
+  std::string body;
+  std::string effective_url;  // after redirects
+  int64_t bytes = 0;          // body bytes received (all attempts' bytes are summed by callers)
+};
+
+class Fetcher {
+ public:
+  using Callback = std::function<void(FetchResult)>;
+  virtual ~Fetcher() = default;
+  virtual void Start(FetchRequest request, Callback done) = 0;
+};
+
+}  // namespace atelier::crawler

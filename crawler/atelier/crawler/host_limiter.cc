@@ -1,0 +1,74 @@
+#include "atelier/crawler/host_limiter.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/ascii.h"
+
+namespace atelier::crawler {
+
+HostLimiter::HostLimiter(HostLimits limits) : limits_(limits) {}
+
+bool HostLimiter::TryAcquire(const std::string& host, absl::Time now, absl::Time* retry_at) {
+  std::lock_guard<std::mutex> l(mu_);
+  HostState& h = hosts_[host];
+  const double burst = std::max(1.0, limits_.burst);
+  if (h.refilled == absl::InfinitePast()) {
+    h.tokens = burst;
+    h.refilled = now;
+  }
+  if (now < h.paused_until) {
+    *retry_at = h.paused_until;
+    return false;
+  }
+  if (limits_.max_in_flight > 0 && h.in_flight >= limits_.max_in_flight) {
+    *retry_at = absl::InfiniteFuture();
+    return false;
+  }
+  if (limits_.requests_per_second > 0) {
+    if (now > h.refilled) {
+      h.tokens = std::min(burst, h.tokens + absl::ToDoubleSeconds(now - h.refilled) * limits_.requests_per_second);
+      h.refilled = now;
+    }
+    if (h.tokens < 1.0) {
+      const double wait_s = (1.0 - h.tokens) / limits_.requests_per_second;
+      // Round up to the microsecond so the token is really there at retry_at.
+      *retry_at = now + absl::Microseconds(static_cast<int64_t>(std::ceil(wait_s * 1e6)));
+      return false;
+    }
+    h.tokens -= 1.0;
+  }
+  ++h.in_flight;
+  return true;
+}
+
+void HostLimiter::Release(const std::string& host) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = hosts_.find(host);
+  if (it != hosts_.end() && it->second.in_flight > 0) --it->second.in_flight;
+}
+
+void HostLimiter::PauseUntil(const std::string& host, absl::Time until) {
+  std::lock_guard<std::mutex> l(mu_);
+  HostState& h = hosts_[host];
+  h.paused_until = std::max(h.paused_until, until);
+}
+
+int HostLimiter::InFlight(const std::string& host) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = hosts_.find(host);
+  return it == hosts_.end() ? 0 : it->second.in_flight;
+}
+
+std::string HostOfUrl(absl::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme == absl::string_view::npos) return "";
+  absl::string_view rest = url.substr(scheme + 3);
+  const size_t end = rest.find_first_of("/?#");
+  if (end != absl::string_view::npos) rest = rest.substr(0, end);
+  const size_t at = rest.rfind('@');
+  if (at != absl::string_view::npos) rest = rest.substr(at + 1);
+  return absl::AsciiStrToLower(rest);
+}
+
+}  // namespace atelier::crawler

@@ -1,0 +1,60 @@
+#include "atelier/crawler/image_processor.h"
+
+#include "atelier/imaging/image.h"
+
+namespace atelier::crawler {
+namespace {
+
+ProcessOutcome Failure(const absl::Status& status) {
+  ProcessOutcome out;
+  out.reason = imaging::FailureReason(status);
+  out.message = std::string(status.message());
+  return out;
+}
+
+}  // namespace
+
+ProcessOutcome ResizingProcessor::Process(absl::string_view body) const {
+  imaging::DecodeOptions options;
+  options.max_pixels = settings_.max_pixels;
+  if (settings_.mode == ResizeMode::kShorterSide || settings_.mode == ResizeMode::kCenterCrop) {
+    options.min_shorter_side = settings_.size;
+  }
+  auto decoded = imaging::DecodeImage(body, options);
+  if (!decoded.ok()) return Failure(decoded.status());
+  const imaging::Image* image = &decoded->image;
+  imaging::Image resized;
+  if (settings_.mode != ResizeMode::kKeep) {
+    auto r = imaging::Resize(decoded->image, settings_.mode, settings_.size);
+    if (!r.ok()) return Failure(r.status());
+    resized = *std::move(r);
+    image = &resized;
+  }
+  auto jpeg = imaging::EncodeJpeg(*image, settings_.jpeg_quality);
+  if (!jpeg.ok()) return Failure(jpeg.status());
+  ProcessOutcome out;
+  out.ok = true;
+  out.image.bytes = *std::move(jpeg);
+  out.image.format = dataset::ImageFormat::kJpeg;
+  out.image.width = image->width;
+  out.image.height = image->height;
+  out.image.original_width = decoded->original_width;
+  out.image.original_height = decoded->original_height;
+  return out;
+}
+
+ProcessOutcome PassthroughProcessor::Process(absl::string_view body) const {
+  ProcessOutcome out;
+  auto info = imaging::ProbeImage(body);
+  if (!info.ok()) return Failure(info.status());
+  out.ok = true;
+  out.image.bytes = std::string(body);
+  out.image.format = info->codec == imaging::Codec::kJpeg  ? dataset::ImageFormat::kJpeg
+                     : info->codec == imaging::Codec::kPng ? dataset::ImageFormat::kPng
+                                                           : dataset::ImageFormat::kWebp;
+  out.image.width = out.image.original_width = info->width;
+  out.image.height = out.image.original_height = info->height;
+  return out;
+}
+
+}  // namespace atelier::crawler

@@ -1,0 +1,87 @@
+// StateStore: the worker's durable record of its crawl (`--state DIR`).
+//
+// For every item of every shard it holds the final ItemResult as soon as the
+// item is final, every dead link, and, for items that are OK, the processed
+// samples (image bytes + metadata) until the shard is committed, so a worker
+// that is SIGKILLed and restarted rebuilds the shard without fetching a
+// finished item again. PutItem is atomic (record + samples + dead links).
+//
+// Implementations: RocksDbStateStore (real) and MemoryStateStore (tests).
+// Thread safety: all methods may be called from any thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "atelier/dataset/sample.h"
+#include "atelier/v1/common.pb.h"
+
+namespace atelier::crawler {
+
+class StateStore {
+ public:
+  virtual ~StateStore() = default;
+
+  // The final record of `key` in `shard`, or nullopt when the item is not final.
+  virtual absl::StatusOr<std::optional<v1::ItemResult>> GetItem(uint64_t shard, const std::string& key) = 0;
+  // Records a final item with its samples (OK items) and dead links, atomically.
+  virtual absl::Status PutItem(uint64_t shard, const v1::ItemResult& result,
+                               const std::vector<dataset::Sample>& samples,
+                               const std::vector<v1::DeadLink>& dead_links) = 0;
+  // Every final item recorded for `shard`, ordered by key.
+  virtual absl::StatusOr<std::vector<v1::ItemResult>> ListItems(uint64_t shard) = 0;
+  // The samples kept for `shard`, ordered by sample key.
+  virtual absl::StatusOr<std::vector<dataset::Sample>> LoadSamples(uint64_t shard) = 0;
+  // After a shard was accepted by the coordinator: drop its sample bytes, keep
+  // the item records (they are history and keep the shard from being redone).
+  virtual absl::Status MarkCommitted(uint64_t shard) = 0;
+  virtual absl::StatusOr<bool> IsCommitted(uint64_t shard) = 0;
+  // After a lease was lost: drop the samples and the OK records of `shard`
+  // (another worker owns it now); dead/failed records and dead links stay.
+  virtual absl::Status DiscardShard(uint64_t shard) = 0;
+  // Every dead link ever recorded, ordered by key.
+  virtual absl::StatusOr<std::vector<v1::DeadLink>> ListDeadLinks() = 0;
+
+  // Small worker metadata (e.g. the stable worker name).
+  virtual absl::StatusOr<std::optional<std::string>> GetMeta(const std::string& name) = 0;
+  virtual absl::Status PutMeta(const std::string& name, const std::string& value) = 0;
+};
+
+// Opens (creating if needed) the RocksDB store in directory `dir`.
+absl::StatusOr<std::unique_ptr<StateStore>> OpenRocksDbStateStore(const std::string& dir);
+
+// An in-memory StateStore for unit tests.
+class MemoryStateStore final : public StateStore {
+ public:
+  absl::StatusOr<std::optional<v1::ItemResult>> GetItem(uint64_t shard, const std::string& key) override;
+  absl::Status PutItem(uint64_t shard, const v1::ItemResult& result, const std::vector<dataset::Sample>& samples,
+                       const std::vector<v1::DeadLink>& dead_links) override;
+  absl::StatusOr<std::vector<v1::ItemResult>> ListItems(uint64_t shard) override;
+  absl::StatusOr<std::vector<dataset::Sample>> LoadSamples(uint64_t shard) override;
+  absl::Status MarkCommitted(uint64_t shard) override;
+  absl::StatusOr<bool> IsCommitted(uint64_t shard) override;
+  absl::Status DiscardShard(uint64_t shard) override;
+  absl::StatusOr<std::vector<v1::DeadLink>> ListDeadLinks() override;
+  absl::StatusOr<std::optional<std::string>> GetMeta(const std::string& name) override;
+  absl::Status PutMeta(const std::string& name, const std::string& value) override;
+
+  int put_count() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<uint64_t, std::map<std::string, v1::ItemResult>> items_;
+  std::map<uint64_t, std::map<std::string, dataset::Sample>> samples_;
+  std::map<uint64_t, bool> committed_;
+  std::map<std::string, v1::DeadLink> dead_;
+  std::map<std::string, std::string> meta_;
+  int puts_ = 0;
+};
+
+}  // namespace atelier::crawler

@@ -1,0 +1,306 @@
+#include "atelier/crawler/worker.h"
+
+#include <unistd.h>
+
+#include <random>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "atelier/common/status_macros.h"
+#include "atelier/crawler/coordinator_client.h"
+#include "atelier/crawler/curl_fetcher.h"
+#include "atelier/crawler/host_limiter.h"
+#include "atelier/crawler/image_processor.h"
+#include "atelier/crawler/progress.h"
+#include "atelier/crawler/shard_commit.h"
+#include "atelier/crawler/shard_crawler.h"
+#include "atelier/crawler/state_store.h"
+#include "atelier/dataset/shard_paths.h"
+#include "spdlog/spdlog.h"
+
+namespace atelier::crawler {
+
+namespace {
+
+constexpr absl::Duration kGiveUpAfter = absl::Minutes(2);  // coordinator unreachable
+
+std::string Hostname() {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
+  return buf;
+}
+
+ResizeMode FromProto(v1::ResizeMode mode) {
+  switch (mode) {
+    case v1::RESIZE_MODE_KEEP: return ResizeMode::kKeep;
+    case v1::RESIZE_MODE_SHORTER_SIDE: return ResizeMode::kShorterSide;
+    case v1::RESIZE_MODE_LONGER_SIDE: return ResizeMode::kLongerSide;
+    default: return ResizeMode::kCenterCrop;
+  }
+}
+
+bool LeaseLost(const absl::Status& status) { return absl::IsFailedPrecondition(status) || absl::IsNotFound(status); }
+
+}  // namespace
+
+struct Worker::Impl {
+  Impl(WorkerOptions o, Clock& c, std::unique_ptr<Fetcher> f) : options(std::move(o)), clock(c), fetcher(std::move(f)) {}
+
+  absl::Status Run(std::atomic<bool>& stop);
+  absl::Status CrawlShard(const v1::LeaseShardResponse& lease, std::atomic<bool>& stop);
+  absl::Status Setup(const v1::CrawlSettings& settings);
+  // Waits `d` on the clock or until Stop().
+  void Pause(absl::Duration d, std::atomic<bool>& stop) {
+    std::unique_lock<std::mutex> l(mu);
+    clock.WaitUntil(cv, l, clock.Now() + d, [&] { return stop.load(); });
+  }
+  void Release(const v1::LeaseShardResponse& lease, const std::string& reason) {
+    v1::ReleaseShardRequest request;
+    request.set_worker_id(worker_id);
+    request.set_shard_id(lease.shard_id());
+    request.set_fencing_token(lease.fencing_token());
+    request.set_reason(reason);
+    auto r = client->ReleaseShard(request, absl::Seconds(3));
+    if (!r.ok()) spdlog::warn("shard {}: release failed: {}", lease.shard_id(), r.status().ToString());
+  }
+
+  WorkerOptions options;
+  Clock& clock;
+  std::unique_ptr<Fetcher> fetcher;
+  std::unique_ptr<StateStore> store;
+  std::unique_ptr<CoordinatorClient> client;
+  std::unique_ptr<HostLimiter> limiter;
+  std::unique_ptr<ImageProcessor> processor;
+  CrawlConfig config;
+  std::string worker_id, worker_name, data_root;
+  absl::Duration heartbeat_interval = absl::Seconds(10);
+
+  std::mutex mu;  // guards current; the mutex of Pause's waits
+  std::condition_variable cv;
+  ShardCrawler* current = nullptr;
+};
+
+Worker::Worker(WorkerOptions options, Clock& clock, std::unique_ptr<Fetcher> fetcher)
+    : impl_(std::make_unique<Impl>(std::move(options), clock, std::move(fetcher))) {}
+
+Worker::~Worker() = default;
+
+void Worker::Stop() {
+  stop_.store(true);
+  std::lock_guard<std::mutex> l(impl_->mu);
+  if (impl_->current != nullptr) impl_->current->RequestStop();
+  impl_->cv.notify_all();
+}
+
+absl::Status Worker::Run() { return impl_->Run(stop_); }
+
+absl::Status Worker::Impl::Setup(const v1::CrawlSettings& s) {
+  config.concurrency = std::max(1, options.concurrency);
+  config.processing_threads = options.process_threads > 0
+                                  ? options.process_threads
+                                  : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  config.retries = std::max(0, s.retries());
+  if (s.timeout_ms() > 0) config.timeout = absl::Milliseconds(s.timeout_ms());
+  if (s.max_bytes() > 0) config.max_bytes = s.max_bytes();
+  if (!s.met_api().empty()) config.met_api = s.met_api();
+  config.met_label_fields.assign(s.met_label_fields().begin(), s.met_label_fields().end());
+  HostLimits limits;
+  if (s.per_host_concurrency() > 0) limits.max_in_flight = s.per_host_concurrency();
+  if (s.per_host_requests_per_second() > 0) limits.requests_per_second = s.per_host_requests_per_second();
+  limiter = std::make_unique<HostLimiter>(limits);
+  if (options.fetch_only) {
+    processor = std::make_unique<PassthroughProcessor>();
+  } else {
+    ResizeSettings resize;
+    resize.mode = FromProto(s.resize_mode());
+    if (s.resize_size() > 0) resize.size = s.resize_size();
+    if (s.jpeg_quality() > 0) resize.jpeg_quality = s.jpeg_quality();
+    processor = std::make_unique<ResizingProcessor>(resize);
+  }
+  if (s.heartbeat_interval_ms() > 0) {
+    heartbeat_interval = absl::Milliseconds(s.heartbeat_interval_ms());
+  } else if (s.lease_ttl_ms() > 0) {
+    heartbeat_interval = absl::Milliseconds(s.lease_ttl_ms()) / 3;
+  }
+  data_root = options.data_root.empty() ? s.dataset_root() : options.data_root;
+  if (data_root.empty()) {
+    return absl::InvalidArgumentError("no dataset root: pass --data or set the job's dataset");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(data_root, ec);
+  if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot create dataset root '", data_root, "': ", ec.message()));
+  auto cleaned = dataset::CleanStaleTemporaries(data_root);
+  if (cleaned.ok() && *cleaned > 0) spdlog::info("removed {} stale shard temporaries", *cleaned);
+  if (fetcher == nullptr) {
+    ASSIGN_OR_RETURN(std::unique_ptr<CurlFetcher> curl, CurlFetcher::Create());
+    fetcher = std::move(curl);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Worker::Impl::Run(std::atomic<bool>& stop) {
+  ASSIGN_OR_RETURN(store, OpenRocksDbStateStore(options.state_dir));
+  worker_name = options.name;
+  if (worker_name.empty()) {
+    ASSIGN_OR_RETURN(std::optional<std::string> saved, store->GetMeta("worker_name"));
+    if (saved.has_value()) {
+      worker_name = *saved;
+    } else {
+      std::random_device rd;
+      worker_name = absl::StrFormat("%s-%08x", Hostname(), rd());
+    }
+  }
+  RETURN_IF_ERROR(store->PutMeta("worker_name", worker_name));
+  client = std::make_unique<CoordinatorClient>(options.coordinator, options.rpc_timeout);
+
+  v1::RegisterWorkerRequest reg;
+  reg.set_hostname(Hostname());
+  reg.set_pid(static_cast<int32_t>(getpid()));
+  reg.set_concurrency(options.concurrency);
+  reg.set_worker_name(worker_name);
+  absl::Time unreachable_since = clock.Now();
+  v1::RegisterWorkerResponse registered;
+  while (true) {
+    if (stop.load()) return absl::OkStatus();
+    auto r = client->RegisterWorker(reg);
+    if (r.ok()) {
+      registered = *std::move(r);
+      break;
+    }
+    if (clock.Now() - unreachable_since > kGiveUpAfter) return r.status();
+    spdlog::warn("register: {} (retrying)", r.status().ToString());
+    Pause(absl::Seconds(1), stop);
+  }
+  worker_id = registered.worker_id();
+  spdlog::info("registered with {} as {} (name {}), job '{}'", options.coordinator, worker_id, worker_name,
+               registered.job_name());
+  RETURN_IF_ERROR(Setup(registered.settings()));
+
+  unreachable_since = absl::InfiniteFuture();
+  while (!stop.load()) {
+    v1::LeaseShardRequest request;
+    request.set_worker_id(worker_id);
+    auto lease = client->LeaseShard(request);
+    if (!lease.ok()) {
+      if (unreachable_since == absl::InfiniteFuture()) unreachable_since = clock.Now();
+      if (clock.Now() - unreachable_since > kGiveUpAfter) return lease.status();
+      spdlog::warn("lease: {} (retrying)", lease.status().ToString());
+      Pause(absl::Seconds(1), stop);
+      continue;
+    }
+    unreachable_since = absl::InfiniteFuture();
+    if (!lease->has_shard()) {
+      if (lease->job_done()) {
+        spdlog::info("job done; exiting");
+        break;
+      }
+      Pause(options.idle_poll, stop);
+      continue;
+    }
+    RETURN_IF_ERROR(CrawlShard(*lease, stop));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Worker::Impl::CrawlShard(const v1::LeaseShardResponse& lease, std::atomic<bool>& stop) {
+  const uint64_t shard = lease.shard_id();
+  spdlog::info("leased shard {} (attempt {}, token {}): {} items, {} already final", shard, lease.attempt(),
+               lease.fencing_token(), lease.items_size(), lease.done_keys_size());
+  ASSIGN_OR_RETURN(bool committed_before, store->IsCommitted(shard));
+  if (committed_before) RETURN_IF_ERROR(store->DiscardShard(shard));  // its sample bytes are gone
+
+  std::vector<v1::WorkItem> items(lease.items().begin(), lease.items().end());
+  std::set<std::string> skip(lease.done_keys().begin(), lease.done_keys().end());
+  ShardCrawler crawler(config, *fetcher, *limiter, *processor, *store, clock, shard * 0x9e3779b97f4a7c15ULL ^ lease.fencing_token());
+  RETURN_IF_ERROR(crawler.Begin(shard, items, skip));
+  {
+    std::lock_guard<std::mutex> l(mu);
+    current = &crawler;
+    if (stop.load()) crawler.RequestStop();
+  }
+  const absl::Time leased_at = clock.Now();
+  bool lease_lost = false;
+  absl::Time next_heartbeat = leased_at + heartbeat_interval;
+  absl::Time next_report = leased_at + options.progress_interval;
+  int64_t bytes_reported = 0;
+  ProgressPrinter progress(worker_name, options.tty);
+
+  auto lose = [&](const std::string& why) {
+    if (!lease_lost) spdlog::warn("shard {}: lease lost ({}); discarding its output", shard, why);
+    lease_lost = true;
+    crawler.RequestStop();
+  };
+  auto report = [&](absl::Time now) {
+    v1::ReportProgressRequest r;
+    r.set_worker_id(worker_id);
+    r.set_shard_id(shard);
+    r.set_fencing_token(lease.fencing_token());
+    for (auto& result : crawler.TakeNewResults()) *r.add_results() = std::move(result);
+    const int64_t bytes = crawler.counters().bytes.load();
+    r.set_bytes_downloaded(bytes - bytes_reported);
+    bytes_reported = bytes;
+    auto response = client->ReportProgress(r);
+    if (response.ok() && !response->ok()) lose("progress refused");
+    if (!response.ok() && LeaseLost(response.status())) lose(response.status().ToString());
+    next_report = now + options.progress_interval;
+  };
+  auto on_tick = [&] {
+    const absl::Time now = clock.Now();
+    progress.Update(shard, static_cast<int64_t>(items.size()), crawler.counters(), now);
+    if (now >= next_heartbeat) {
+      v1::HeartbeatRequest hb;
+      hb.set_worker_id(worker_id);
+      hb.set_shard_id(shard);
+      hb.set_fencing_token(lease.fencing_token());
+      auto response = client->Heartbeat(hb);
+      if (response.ok() && (!response->ok() || response->job_cancelled())) {
+        lose(response->job_cancelled() ? "job cancelled" : "heartbeat refused");
+      } else if (!response.ok()) {
+        if (LeaseLost(response.status())) lose(response.status().ToString());
+        else spdlog::warn("shard {}: heartbeat: {}", shard, response.status().ToString());
+      }
+      next_heartbeat = now + heartbeat_interval;
+    }
+    if (!lease_lost && now >= next_report) report(now);
+  };
+  absl::Status status = crawler.Run(on_tick, absl::Milliseconds(250));
+  {
+    std::lock_guard<std::mutex> l(mu);
+    current = nullptr;
+  }
+  progress.Update(shard, static_cast<int64_t>(items.size()), crawler.counters(), clock.Now());
+  progress.Finish();
+  if (stop.load()) {
+    spdlog::info("shard {}: stopping; releasing the lease ({} of {} items final, kept in the state)", shard,
+                 crawler.counters().done.load(), items.size());
+    Release(lease, "sigterm");
+    return absl::OkStatus();
+  }
+  if (lease_lost) return store->DiscardShard(shard);
+  if (!status.ok()) {
+    Release(lease, std::string(status.message()));
+    return status;
+  }
+  CommitRequest request;
+  request.worker_id = worker_id;
+  request.data_root = data_root;
+  request.lease = &lease;
+  request.leased_at = leased_at;
+  auto outcome = CommitShard(request, *client, *store, clock);
+  if (!outcome.ok()) {
+    spdlog::error("shard {}: commit failed: {}", shard, outcome.status().ToString());
+    Release(lease, "commit failed");
+    return outcome.status();
+  }
+  if (*outcome == CommitOutcome::kLeaseLost) {
+    spdlog::warn("shard {}: CompleteShard refused (lease lost); discarding its output", shard);
+    return store->DiscardShard(shard);
+  }
+  spdlog::info("shard {}: committed ({} ok, {} dead, {} failed, {} samples)", shard, crawler.counters().ok.load(),
+               crawler.counters().dead.load(), crawler.counters().failed.load(), crawler.counters().samples.load());
+  return absl::OkStatus();
+}
+
+}  // namespace atelier::crawler

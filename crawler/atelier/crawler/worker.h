@@ -1,0 +1,56 @@
+// Worker: the crawler process's main loop. Registers with the coordinator,
+// then until the job is done (or Stop()): leases a shard, crawls it with a
+// ShardCrawler (heartbeats and progress reports from its tick), commits it
+// (shard_commit.h) and completes it. A lost lease discards the shard's output.
+// Stop() (SIGTERM) stops fetching at once, commits nothing half-written,
+// releases the lease and makes Run() return OK.
+//
+// Thread safety: Run() on one thread; Stop() from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "atelier/common/clock.h"
+#include "atelier/crawler/fetcher.h"
+
+namespace atelier::crawler {
+
+struct WorkerOptions {
+  std::string coordinator;  // HOST:PORT
+  std::string state_dir;    // RocksDB directory (created)
+  std::string data_root;    // dataset root; empty: the coordinator's dataset_root
+  int concurrency = 64;     // fetches in flight
+  std::string name;         // stable worker name; empty: remembered in the state dir
+  bool tty = false;         // live progress line instead of log lines
+  absl::Duration rpc_timeout = absl::Seconds(10);
+  absl::Duration idle_poll = absl::Seconds(1);         // when no shard is pending
+  absl::Duration progress_interval = absl::Seconds(2);  // ReportProgress period
+  int process_threads = 0;  // decode/resize threads; 0: one per CPU core
+  bool fetch_only = false;  // store fetched images unchanged (benchmarks)
+};
+
+class Worker {
+ public:
+  // `fetcher` may be null: a CurlFetcher is created.
+  Worker(WorkerOptions options, Clock& clock, std::unique_ptr<Fetcher> fetcher = nullptr);
+  ~Worker();
+
+  // Returns OK when the job is done or after Stop(); an error for a bad state
+  // directory or dataset root, or a failing state store.
+  absl::Status Run();
+  void Stop();
+  bool stopping() const { return stop_.load(); }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace atelier::crawler

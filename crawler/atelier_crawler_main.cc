@@ -1,0 +1,63 @@
+// atelier-crawler: one crawler worker (`atelier crawler ...` execs this).
+//
+//   atelier-crawler --coordinator HOST:PORT --state DIR --data ROOT
+//                   [--concurrency N] [--name NAME] [--process-threads N]
+//                   [--log-level LEVEL]
+//
+// SIGTERM/SIGINT: stop fetching, commit nothing half-written, release the
+// lease, exit 0. Exit codes: 0 done or stopped, 1 runtime error, 2 bad flags.
+#include <signal.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "CLI/CLI.hpp"
+#include "atelier/common/clock.h"
+#include "atelier/common/logging.h"
+#include "atelier/crawler/worker.h"
+#include "spdlog/spdlog.h"
+
+int main(int argc, char** argv) {
+  atelier::crawler::WorkerOptions options;
+  std::string log_level = "info";
+  CLI::App app{"atelier crawler worker: leases shards from the coordinator, fetches, writes shards"};
+  app.add_option("--coordinator", options.coordinator, "coordinator address HOST:PORT")->required();
+  app.add_option("--state", options.state_dir, "worker state directory (RocksDB; created)")->required();
+  app.add_option("--data", options.data_root, "dataset root (default: the job's dataset)");
+  app.add_option("--concurrency", options.concurrency, "fetches in flight")->check(CLI::Range(1, 4096));
+  app.add_option("--name", options.name, "stable worker name (default: remembered in --state)");
+  app.add_option("--process-threads", options.process_threads, "decode/resize threads (default: one per core)")
+      ->check(CLI::Range(0, 1024));
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off");
+  app.add_flag("--fetch-only", options.fetch_only, "store fetched images unchanged (no decode/resize; benchmarks)");
+  CLI11_PARSE(app, argc, argv);
+
+  if (auto s = atelier::InitLogging("crawler", log_level); !s.ok()) {
+    std::fprintf(stderr, "atelier-crawler: %s\n", std::string(s.message()).c_str());
+    return 2;
+  }
+  options.tty = isatty(STDERR_FILENO) == 1;
+
+  // Signals go to one thread that asks the worker to stop.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  atelier::crawler::Worker worker(options, atelier::Clock::Real());
+  std::thread([&worker, signals] {
+    int sig = 0;
+    if (sigwait(&signals, &sig) == 0) {
+      spdlog::info("signal {}: stopping", sig);
+      worker.Stop();
+    }
+  }).detach();
+
+  absl::Status status = worker.Run();
+  if (!status.ok()) {
+    spdlog::error("{}", status.ToString());
+    return 1;
+  }
+  return 0;
+}

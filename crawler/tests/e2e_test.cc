@@ -1,0 +1,192 @@
+// End to end: the real atelier-coordinator and two atelier-crawler processes
+// crawl a few thousand loopback URLs; one crawler is SIGKILLed mid-shard and
+// restarted. Afterwards every URL is exactly once in the shards or in the
+// coordinator's dead/failed records, and every shard reads back intact with
+// GNU tar and Python's tarfile.
+#include <signal.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "atelier/common/status_matchers.h"
+#include "atelier/dataset/shard_paths.h"
+#include "atelier/dataset/shard_reader.h"
+#include "atelier/testing/subprocess.h"
+#include "atelier/testing/temp_dir.h"
+#include "test_images.h"
+#include "test_origin.h"
+
+namespace atelier::crawler {
+namespace {
+
+using ::atelier::crawler::testing::TestOrigin;
+using ::atelier::testing::BinaryPath;
+using ::atelier::testing::ChildProcess;
+using ::atelier::testing::RunCommand;
+using ::atelier::testing::TempDir;
+
+constexpr int kGood = 2400, kDead = 60, kFailing = 20;
+
+std::vector<nlohmann::json> JsonLines(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    if (line.empty() || line.front() != '{') continue;
+    out.push_back(nlohmann::json::parse(line.begin(), line.end()));
+  }
+  return out;
+}
+
+TEST(CrawlerEndToEnd, TwoWorkersOneKilledEveryUrlOnce) {
+  TestOrigin origin;
+  origin.SetDelayMs(15);
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 16; ++i) bodies.push_back(testing::MakeJpeg(60 + i, 50));
+  std::set<std::string> good, dead, failing;
+  std::vector<std::string> in_file_order;  // shard k holds lines [100k, 100k + 100)
+  TempDir dir("crawler-e2e");
+  {
+    std::ofstream list(dir / "urls.txt");
+    for (int i = 0; i < kGood; ++i) {
+      origin.AddImage(absl::StrCat("e", i, ".jpg"), bodies[i % bodies.size()]);
+      good.insert(origin.Url(absl::StrCat("/img/e", i, ".jpg")));
+    }
+    for (int i = 0; i < kDead; ++i) dead.insert(origin.Url(absl::StrCat("/status/404?i=", i)));
+    for (int i = 0; i < kFailing; ++i) failing.insert(origin.Url(absl::StrCat("/status/500?i=", i)));
+    for (const auto* set : {&good, &dead, &failing}) {
+      for (const auto& url : *set) {
+        list << url << "\n";
+        in_file_order.push_back(url);
+      }
+    }
+  }
+  atelier::testing::WriteFileOrDie(dir / "job.yaml", absl::StrCat(R"(name: e2e
+dataset: )", (dir / "data").string(), R"(
+shard_size: 100
+sources:
+  - urls: {file: urls.txt}
+crawl:
+  resize: {mode: center_crop, size: 32, jpeg_quality: 85}
+  per_host: {concurrency: 16, requests_per_second: 100000}
+  retries: 1
+  timeout_s: 10
+  lease_ttl_s: 3
+  max_attempts: 10
+)"));
+  const std::string address = absl::StrCat("127.0.0.1:", atelier::testing::PickFreePort());
+  ChildProcess coordinator({BinaryPath("atelier-coordinator").string(), "--spec", (dir / "job.yaml").string(),
+                            "--state", (dir / "coordinator").string(), "--listen", address},
+                           dir / "coordinator.log");
+  auto status = [&](const std::string& flag) {
+    std::vector<std::string> argv = {BinaryPath("atelier-status").string(), "--coordinator", address};
+    if (!flag.empty()) argv.push_back(flag);
+    return RunCommand(argv);
+  };
+  while (status("--json").exit_code != 0) {
+    ASSERT_TRUE(coordinator.running()) << atelier::testing::ReadFileOrEmpty(dir / "coordinator.log");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto crawler = [&](const std::string& name) {
+    return std::vector<std::string>{BinaryPath("atelier-crawler").string(), "--coordinator", address, "--state",
+                                    (dir / ("state-" + name)).string(), "--data", (dir / "data").string(),
+                                    "--concurrency", "8"};
+  };
+  ChildProcess b(crawler("b"), dir / "b.log");
+  {
+    ChildProcess a(crawler("a"), dir / "a.log");
+    // Kill `a` in the middle of a shard: it holds shard n (its log says so, and
+    // it is not its first) and the origin has served 30..89 of that shard's URLs.
+    const std::string prefix = origin.Url("");
+    const std::regex leased("leased shard ([0-9]+)");
+    while (true) {
+      ASSERT_TRUE(a.running()) << atelier::testing::ReadFileOrEmpty(dir / "a.log");
+      const std::string log = atelier::testing::ReadFileOrEmpty(dir / "a.log");
+      std::vector<int> shards_of_a;
+      for (std::sregex_iterator it(log.begin(), log.end(), leased), end; it != end; ++it) {
+        shards_of_a.push_back(std::stoi((*it)[1]));
+      }
+      if (shards_of_a.size() >= 2 && shards_of_a.back() < kGood / 100) {
+        const int n = shards_of_a.back();
+        int served = 0;
+        for (int i = 100 * n; i < 100 * n + 100; ++i) served += origin.Requests(in_file_order[i].substr(prefix.size())) > 0;
+        if (served >= 30 && served < 90) break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    a.Kill(SIGKILL);
+  }
+  ChildProcess a2(crawler("a"), dir / "a2.log");
+  ASSERT_EQ(b.Wait(std::chrono::seconds(240)), 0) << atelier::testing::ReadFileOrEmpty(dir / "b.log");
+  ASSERT_EQ(a2.Wait(std::chrono::seconds(60)), 0) << atelier::testing::ReadFileOrEmpty(dir / "a2.log");
+
+  auto final_status = status("--json");
+  ASSERT_EQ(final_status.exit_code, 0) << final_status.output;
+  const auto lines = JsonLines(final_status.output);
+  ASSERT_FALSE(lines.empty()) << final_status.output;
+  const nlohmann::json& st = lines.back();
+  EXPECT_TRUE(st["done"].get<bool>()) << st.dump();
+  EXPECT_EQ(st["items_ok"].get<int64_t>(), kGood) << st.dump();
+  EXPECT_EQ(st["items_dead"].get<int64_t>(), kDead) << st.dump();
+  EXPECT_EQ(st["items_failed"].get<int64_t>(), kFailing) << st.dump();
+
+  // Every good URL exactly once in the shards; shards intact for tar and Python.
+  ASSERT_OK_AND_ASSIGN(auto shards, dataset::ListShards(dir / "data"));
+  EXPECT_EQ(shards.size(), static_cast<size_t>((kGood + kDead + kFailing + 99) / 100));
+  std::map<std::string, int> in_shards;
+  for (const auto& shard : shards) {
+    ASSERT_OK_AND_ASSIGN(auto reader, dataset::ShardReader::Open(shard));
+    int samples = 0;
+    while (true) {
+      ASSERT_OK_AND_ASSIGN(auto sample, reader->Next());
+      if (!sample.has_value()) break;
+      ++in_shards[sample->meta.url];
+      ++samples;
+    }
+    auto tar = RunCommand({"tar", "-tf", shard.string()});
+    EXPECT_EQ(tar.exit_code, 0) << shard << tar.output;
+    EXPECT_EQ(std::count(tar.output.begin(), tar.output.end(), '\n'), 2 * samples) << shard;
+    auto py = RunCommand({"/usr/bin/python3", "-c",
+                          "import sys, tarfile\n"
+                          "t = tarfile.open(sys.argv[1])\n"
+                          "print(sum(len(t.extractfile(m).read()) == m.size for m in t.getmembers()))\n",
+                          shard.string()});
+    EXPECT_EQ(py.output, absl::StrCat(2 * samples, "\n")) << shard;
+  }
+  EXPECT_EQ(in_shards.size(), good.size());
+  for (const auto& [url, n] : in_shards) {
+    EXPECT_EQ(n, 1) << url;
+    EXPECT_EQ(good.count(url), 1u) << url;
+  }
+
+  // Dead and failed records: exactly the 404 and 500 URLs, once each.
+  auto dead_out = status("--dead-links");
+  ASSERT_EQ(dead_out.exit_code, 0) << dead_out.output;
+  std::map<std::string, int> dead_seen;
+  for (const auto& d : JsonLines(dead_out.output)) ++dead_seen[d["url"].get<std::string>()];
+  EXPECT_EQ(dead_seen.size(), dead.size());
+  for (const auto& [url, n] : dead_seen) {
+    EXPECT_EQ(n, 1) << url;
+    EXPECT_EQ(dead.count(url), 1u) << url;
+  }
+  auto failed_out = status("--failed-items");
+  ASSERT_EQ(failed_out.exit_code, 0) << failed_out.output;
+  std::map<std::string, int> failed_seen;
+  for (const auto& f : JsonLines(failed_out.output)) ++failed_seen[f["url"].get<std::string>()];
+  EXPECT_EQ(failed_seen.size(), failing.size());
+  for (const auto& [url, n] : failed_seen) {
+    EXPECT_EQ(n, 1) << url;
+    EXPECT_EQ(failing.count(url), 1u) << url;
+  }
+}
+
+}  // namespace
+}  // namespace atelier::crawler

@@ -1,0 +1,151 @@
+#include "fake_coordinator.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace atelier::crawler::testing {
+
+FakeCoordinator::FakeCoordinator(v1::CrawlSettings settings, std::vector<std::vector<v1::WorkItem>> shards)
+    : settings_(std::move(settings)) {
+  for (auto& items : shards) {
+    Shard s;
+    s.items = std::move(items);
+    shards_.push_back(std::move(s));
+  }
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(this);
+  server_ = builder.BuildAndStart();
+  address_ = absl::StrCat("127.0.0.1:", port);
+}
+
+FakeCoordinator::~FakeCoordinator() { server_->Shutdown(); }
+
+bool FakeCoordinator::Current(uint64_t shard, uint64_t token) const {
+  return shard < shards_.size() && shards_[shard].state == Shard::State::kLeased && shards_[shard].token == token;
+}
+
+grpc::Status FakeCoordinator::RegisterWorker(grpc::ServerContext*, const v1::RegisterWorkerRequest* request,
+                                             v1::RegisterWorkerResponse* response) {
+  std::lock_guard<std::mutex> l(mu_);
+  ++registrations_;
+  auto [it, added] = ids_by_name_.emplace(request->worker_name(), absl::StrCat("w", ids_by_name_.size() + 1));
+  response->set_worker_id(it->second);
+  *response->mutable_settings() = settings_;
+  response->set_job_name("fake-job");
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeCoordinator::LeaseShard(grpc::ServerContext*, const v1::LeaseShardRequest* request,
+                                         v1::LeaseShardResponse* response) {
+  std::lock_guard<std::mutex> l(mu_);
+  bool any_open = false;
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    Shard& s = shards_[i];
+    if (s.state != Shard::State::kDone) any_open = true;
+    const bool mine = s.state == Shard::State::kLeased && s.holder == request->worker_id();
+    if (s.state != Shard::State::kPending && !mine) continue;
+    s.state = Shard::State::kLeased;
+    s.holder = request->worker_id();
+    s.token = next_token_++;
+    ++s.attempt;
+    response->set_has_shard(true);
+    response->set_shard_id(i);
+    response->set_fencing_token(s.token);
+    response->set_attempt(s.attempt);
+    for (const auto& item : s.items) *response->add_items() = item;
+    return grpc::Status::OK;
+  }
+  response->set_has_shard(false);
+  response->set_job_done(!any_open);
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeCoordinator::Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* request,
+                                        v1::HeartbeatResponse* response) {
+  std::lock_guard<std::mutex> l(mu_);
+  ++heartbeats_;
+  if (steal_on_heartbeat_ && Current(request->shard_id(), request->fencing_token())) {
+    Shard& s = shards_[request->shard_id()];
+    s.state = Shard::State::kDone;
+    s.holder = "another-worker";
+    response->set_ok(false);
+    return grpc::Status::OK;
+  }
+  response->set_ok(Current(request->shard_id(), request->fencing_token()));
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeCoordinator::ReportProgress(grpc::ServerContext*, const v1::ReportProgressRequest* request,
+                                             v1::ReportProgressResponse* response) {
+  std::lock_guard<std::mutex> l(mu_);
+  progress_results_ += request->results_size();
+  response->set_ok(Current(request->shard_id(), request->fencing_token()));
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeCoordinator::CompleteShard(grpc::ServerContext*, const v1::CompleteShardRequest* request,
+                                            v1::CompleteShardResponse* response) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!Current(request->shard_id(), request->fencing_token())) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "stale fencing token");
+  }
+  shards_[request->shard_id()].state = Shard::State::kDone;
+  completed_.push_back(*request);
+  response->set_accepted(true);
+  return grpc::Status::OK;
+}
+
+grpc::Status FakeCoordinator::ReleaseShard(grpc::ServerContext*, const v1::ReleaseShardRequest* request,
+                                           v1::ReleaseShardResponse* response) {
+  std::lock_guard<std::mutex> l(mu_);
+  released_.push_back(*request);
+  if (!Current(request->shard_id(), request->fencing_token())) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "stale fencing token");
+  }
+  Shard& s = shards_[request->shard_id()];
+  s.state = Shard::State::kPending;
+  s.holder.clear();
+  response->set_released(true);
+  return grpc::Status::OK;
+}
+
+void FakeCoordinator::set_steal_on_heartbeat(bool on) {
+  std::lock_guard<std::mutex> l(mu_);
+  steal_on_heartbeat_ = on;
+}
+
+std::vector<v1::CompleteShardRequest> FakeCoordinator::completed() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return completed_;
+}
+
+std::vector<v1::ReleaseShardRequest> FakeCoordinator::released() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return released_;
+}
+
+int FakeCoordinator::registrations() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return registrations_;
+}
+
+int FakeCoordinator::heartbeats() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return heartbeats_;
+}
+
+int FakeCoordinator::progress_results() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return progress_results_;
+}
+
+bool FakeCoordinator::all_done() const {
+  std::lock_guard<std::mutex> l(mu_);
+  for (const auto& s : shards_) {
+    if (s.state != Shard::State::kDone) return false;
+  }
+  return true;
+}
+
+}  // namespace atelier::crawler::testing

@@ -1,0 +1,75 @@
+// FakeCoordinator: an in-process CrawlService on 127.0.0.1 for worker tests.
+//
+// Shards are given in order to whoever asks; a worker that registers again
+// with the same worker_name gets its id back and re-leases the shard it held
+// (with a new fencing token). CompleteShard/Heartbeat/ReportProgress/
+// ReleaseShard check the fencing token like the real coordinator. Knobs:
+// steal_on_heartbeat makes the first Heartbeat of a lease answer ok=false and
+// marks the shard done as if another worker had committed it. Every request is
+// recorded. Thread-safe.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "atelier/v1/crawl.grpc.pb.h"
+
+namespace atelier::crawler::testing {
+
+class FakeCoordinator final : public v1::CrawlService::Service {
+ public:
+  FakeCoordinator(v1::CrawlSettings settings, std::vector<std::vector<v1::WorkItem>> shards);
+  ~FakeCoordinator() override;
+
+  std::string address() const { return address_; }
+
+  grpc::Status RegisterWorker(grpc::ServerContext*, const v1::RegisterWorkerRequest* request,
+                              v1::RegisterWorkerResponse* response) override;
+  grpc::Status LeaseShard(grpc::ServerContext*, const v1::LeaseShardRequest* request,
+                          v1::LeaseShardResponse* response) override;
+  grpc::Status Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* request,
+                         v1::HeartbeatResponse* response) override;
+  grpc::Status ReportProgress(grpc::ServerContext*, const v1::ReportProgressRequest* request,
+                              v1::ReportProgressResponse* response) override;
+  grpc::Status CompleteShard(grpc::ServerContext*, const v1::CompleteShardRequest* request,
+                             v1::CompleteShardResponse* response) override;
+  grpc::Status ReleaseShard(grpc::ServerContext*, const v1::ReleaseShardRequest* request,
+                            v1::ReleaseShardResponse* response) override;
+
+  void set_steal_on_heartbeat(bool on);
+  std::vector<v1::CompleteShardRequest> completed() const;
+  std::vector<v1::ReleaseShardRequest> released() const;
+  int registrations() const;
+  int heartbeats() const;
+  int progress_results() const;  // ItemResults received through ReportProgress
+  bool all_done() const;
+
+ private:
+  struct Shard {
+    std::vector<v1::WorkItem> items;
+    enum class State { kPending, kLeased, kDone } state = State::kPending;
+    std::string holder;
+    uint64_t token = 0;
+    int attempt = 0;
+  };
+  bool Current(uint64_t shard, uint64_t token) const;  // mu_ held
+
+  const v1::CrawlSettings settings_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+  mutable std::mutex mu_;
+  std::vector<Shard> shards_;
+  std::map<std::string, std::string> ids_by_name_;
+  uint64_t next_token_ = 1;
+  bool steal_on_heartbeat_ = false;
+  int registrations_ = 0, heartbeats_ = 0, progress_results_ = 0;
+  std::vector<v1::CompleteShardRequest> completed_;
+  std::vector<v1::ReleaseShardRequest> released_;
+};
+
+}  // namespace atelier::crawler::testing

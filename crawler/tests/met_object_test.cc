@@ -1,0 +1,61 @@
+#include "atelier/crawler/met_object.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "atelier/common/status_matchers.h"
+
+namespace atelier::crawler {
+namespace {
+
+using ::testing::ElementsAre;
+
+TEST(MetObjectTest, ImagesFieldsAndDecade) {
+  const std::string body = R"({"objectID": 81234, "isPublicDomain": true,
+    "primaryImage": "https://images.example/a.jpg",
+    "additionalImages": ["https://images.example/b.jpg", "", "https://images.example/a.jpg", "https://images.example/c.jpg"],
+    "title": "Evening dress", "objectDate": "ca. 1885", "objectBeginDate": 1883, "culture": "British",
+    "country": "", "department": "The Costume Institute", "classification": "Dresses"})";
+  ASSERT_OK_AND_ASSIGN(MetObject o, ParseMetObject(body, {"decade", "century"}));
+  EXPECT_EQ(o.object_id, 81234);
+  EXPECT_THAT(o.image_urls, ElementsAre("https://images.example/a.jpg", "https://images.example/b.jpg",
+                                        "https://images.example/c.jpg"));
+  EXPECT_EQ(o.extra["title"], "Evening dress");
+  EXPECT_EQ(o.extra["objectDate"], "ca. 1885");
+  EXPECT_EQ(o.extra["objectBeginDate"], "1883");
+  EXPECT_EQ(o.extra["culture"], "British");
+  EXPECT_EQ(o.extra["department"], "The Costume Institute");
+  EXPECT_EQ(o.extra["classification"], "Dresses");
+  EXPECT_EQ(o.extra["isPublicDomain"], "true");
+  EXPECT_EQ(o.extra.count("country"), 0u);  // empty fields are left out
+  EXPECT_EQ(o.derived_labels["decade"], "1880s");
+  EXPECT_EQ(o.derived_labels["century"], "19th century");
+}
+
+TEST(MetObjectTest, NoImageAndNoDerivedLabelsUnlessAsked) {
+  ASSERT_OK_AND_ASSIGN(MetObject o, ParseMetObject(R"({"objectID": 5, "primaryImage": "", "objectBeginDate": 1901})", {}));
+  EXPECT_TRUE(o.image_urls.empty());
+  EXPECT_TRUE(o.derived_labels.empty());
+}
+
+TEST(MetObjectTest, HtmlAndBrokenJsonAreRejected) {
+  EXPECT_THAT(ParseMetObject("<!DOCTYPE html><html><body>blocked</body></html>", {}),
+              testing::StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseMetObject(R"({"objectID": 5, "primaryImage": )", {}),
+              testing::StatusIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(ParseMetObject("[1, 2]", {}), testing::StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST(MetObjectTest, Labels) {
+  EXPECT_EQ(DecadeLabel(1880), "1880s");
+  EXPECT_EQ(DecadeLabel(1889), "1880s");
+  EXPECT_EQ(DecadeLabel(5), "0s");
+  EXPECT_EQ(DecadeLabel(-451), "-460s");
+  EXPECT_EQ(CenturyLabel(1900), "19th century");
+  EXPECT_EQ(CenturyLabel(1901), "20th century");
+  EXPECT_EQ(CenturyLabel(2001), "21st century");
+  EXPECT_EQ(MetObjectUrl("http://h/api/", 7), "http://h/api/objects/7");
+}
+
+}  // namespace
+}  // namespace atelier::crawler

@@ -1,0 +1,215 @@
+#include "test_origin.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <httplib.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace atelier::crawler::testing {
+
+TestOrigin::TestOrigin() : server_(std::make_unique<httplib::Server>()) {
+  httplib::Server& s = *server_;
+  auto delay = [this] {
+    if (int ms = delay_ms_.load(); ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  };
+  auto serve_image = [this](const std::string& name, httplib::Response& res) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = images_.find(name);
+    if (it == images_.end()) {
+      res.status = 404;
+      return;
+    }
+    res.set_content(it->second.first, it->second.second.c_str());
+  };
+  s.Get(R"(/img/([^/]+))", [this, delay, serve_image](const httplib::Request& req, httplib::Response& res) {
+    Count(req.path);
+    delay();
+    serve_image(req.matches[1], res);
+  });
+  s.Get(R"(/status/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
+    Count(req.path);
+    res.status = std::atoi(std::string(req.matches[1]).c_str());
+    res.set_content("<html><body>status page</body></html>", "text/html");
+  });
+  s.Get(R"(/limited/\w+)", [this, delay, serve_image](const httplib::Request& req, httplib::Response& res) {
+    if (Count(req.path) == 1) {
+      res.status = 429;
+      res.set_header("Retry-After", "1");
+      res.set_content("too many requests", "text/plain");
+      return;
+    }
+    serve_image("a.jpg", res);
+  });
+  s.Get(R"(/flaky/\w+)", [this, delay, serve_image](const httplib::Request& req, httplib::Response& res) {
+    if (Count(req.path) == 1) {
+      res.status = 500;
+      res.set_content("internal error", "text/plain");
+      return;
+    }
+    serve_image("a.jpg", res);
+  });
+  s.Get(R"(/cut/\w+)", [this, delay, serve_image](const httplib::Request& req, httplib::Response& res) {
+    if (Count(req.path) == 1) {
+      std::string bytes;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        bytes = images_["a.jpg"].first;
+      }
+      const size_t total = bytes.size();
+      res.set_content_provider(total, "image/jpeg", [bytes](size_t offset, size_t, httplib::DataSink& sink) {
+        if (offset >= bytes.size() / 2) return false;  // close the connection half way
+        sink.write(bytes.data(), bytes.size() / 2);
+        return true;
+      });
+      return;
+    }
+    serve_image("a.jpg", res);
+  });
+  s.Get("/slow", [this](const httplib::Request& req, httplib::Response& res) {
+    Count(req.path);
+    res.set_chunked_content_provider("image/jpeg", [](size_t offset, httplib::DataSink& sink) {
+      if (offset >= 25 * 1024 || !sink.is_writable()) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      std::string chunk(1024, '\xff');
+      return sink.write(chunk.data(), chunk.size());
+    });
+  });
+  s.Get("/loop", [this](const httplib::Request& req, httplib::Response& res) {
+    Count(req.path);
+    res.set_redirect("/loop");
+  });
+  s.Get("/html-as-jpeg", [this](const httplib::Request& req, httplib::Response& res) {
+    Count(req.path);
+    res.set_content("<!DOCTYPE html><html><head><title>Oops</title></head><body>Not here</body></html>",
+                    "image/jpeg");
+  });
+  s.Get("/big", [this](const httplib::Request& req, httplib::Response& res) {
+    Count(req.path);
+    res.set_content(std::string(300000, 'x'), "image/jpeg");
+  });
+  s.Get("/big-chunked", [this](const httplib::Request& req, httplib::Response& res) {
+    Count(req.path);
+    res.set_chunked_content_provider("image/jpeg", [](size_t offset, httplib::DataSink& sink) {
+      if (offset >= 300000) {
+        sink.done();
+        return true;
+      }
+      std::string chunk(10000, 'x');
+      return sink.write(chunk.data(), chunk.size());
+    });
+  });
+  s.Get(R"(/api/objects/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
+    const int n = Count(req.path);
+    const int64_t id = std::atoll(std::string(req.matches[1]).c_str());
+    std::lock_guard<std::mutex> l(mu_);
+    if (html_first_.count(id) > 0 && n == 1) {
+      res.set_content("<!DOCTYPE html><html><body>Incapsula incident: request blocked</body></html>", "text/html");
+      return;
+    }
+    auto it = met_.find(id);
+    if (it == met_.end()) {
+      res.status = 404;
+      res.set_content(R"({"message": "ObjectID not found"})", "application/json");
+      return;
+    }
+    res.set_content(it->second, "application/json");
+  });
+  s.Get("/api/search", [this](const httplib::Request& req, httplib::Response& res) {
+    Count(req.path);
+    std::lock_guard<std::mutex> l(mu_);
+    std::vector<int64_t> ids;
+    for (const auto& [id, json] : met_) ids.push_back(id);
+    res.set_content(absl::StrCat(R"({"total": )", ids.size(), R"(, "objectIDs": [)", absl::StrJoin(ids, ", "), "]}"),
+                    "application/json");
+  });
+
+  port_ = s.bind_to_any_port("127.0.0.1");
+  if (port_ <= 0) std::abort();
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+
+  // The resetting port: accept, read a little, abort the connection (RST).
+  reset_fd_ = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  if (bind(reset_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(reset_fd_, 16) != 0) {
+    std::abort();
+  }
+  socklen_t len = sizeof(addr);
+  getsockname(reset_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  reset_port_ = ntohs(addr.sin_port);
+  reset_thread_ = std::thread([this] { ResetLoop(); });
+}
+
+void TestOrigin::ResetLoop() {
+  while (!stopping_.load()) {
+    pollfd p{reset_fd_, POLLIN, 0};
+    if (poll(&p, 1, 50) <= 0) continue;
+    const int fd = accept(reset_fd_, nullptr, nullptr);
+    if (fd < 0) continue;
+    Count("/reset");
+    char buf[512];
+    (void)!recv(fd, buf, sizeof(buf), 0);
+    linger l{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+    close(fd);
+  }
+}
+
+TestOrigin::~TestOrigin() {
+  stopping_.store(true);
+  server_->stop();
+  thread_.join();
+  reset_thread_.join();
+  close(reset_fd_);
+}
+
+std::string TestOrigin::Url(const std::string& path) const { return absl::StrCat("http://127.0.0.1:", port_, path); }
+std::string TestOrigin::ResetUrl() const { return absl::StrCat("http://127.0.0.1:", reset_port_, "/image.jpg"); }
+
+void TestOrigin::AddImage(const std::string& name, std::string bytes, std::string content_type) {
+  std::lock_guard<std::mutex> l(mu_);
+  images_[name] = {std::move(bytes), std::move(content_type)};
+}
+
+void TestOrigin::AddMetObject(int64_t id, std::string json, bool html_first) {
+  std::lock_guard<std::mutex> l(mu_);
+  met_[id] = std::move(json);
+  if (html_first) html_first_.insert(id);
+}
+
+int TestOrigin::Count(const std::string& path) {
+  std::lock_guard<std::mutex> l(mu_);
+  return ++counts_[path];
+}
+
+int TestOrigin::Requests(const std::string& path) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = counts_.find(path);
+  return it == counts_.end() ? 0 : it->second;
+}
+
+int TestOrigin::TotalRequests() const {
+  std::lock_guard<std::mutex> l(mu_);
+  int n = 0;
+  for (const auto& [path, c] : counts_) n += c;
+  return n;
+}
+
+std::map<std::string, int> TestOrigin::RequestCounts() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return counts_;
+}
+
+}  // namespace atelier::crawler::testing

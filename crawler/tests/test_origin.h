@@ -1,0 +1,67 @@
+// TestOrigin: a real HTTP server on 127.0.0.1 (cpp-httplib) for crawler
+// integration tests, plus a raw TCP port that resets every connection.
+//
+// Routes (every request is counted per path):
+//   /img/<name>          bodies registered with AddImage (Content-Type image/jpeg|png|webp)
+//   /status/<code>       that status with a small HTML body (404, 410, ...)
+//   /limited/<n>         429 with Retry-After: 1 on the first request, then image "a.jpg"
+//   /flaky/<n>           500 on the first request, then image "a.jpg"
+//   /cut/<n>             first request: body cut half way (connection closed), then "a.jpg"
+//   /slow                a body trickling 1 KiB every 200 ms for 5 s
+//   /loop                302 to itself
+//   /html-as-jpeg        an HTML page served as image/jpeg
+//   /big                 300000 bytes with Content-Length; /big-chunked without
+//   /api/objects/<id>    Met API replica (objects registered with AddMetObject;
+//                        ids in HtmlFirst() answer an HTML block page first)
+//   /api/search?q=...    {"total": n, "objectIDs": [...]} of the registered objects
+// Optional per-request delay (SetDelay) for kill/resume tests. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+namespace httplib {
+class Server;
+}
+
+namespace atelier::crawler::testing {
+
+class TestOrigin {
+ public:
+  TestOrigin();
+  ~TestOrigin();
+
+  std::string Url(const std::string& path) const;  // http://127.0.0.1:<port><path>
+  std::string ResetUrl() const;                    // a URL on the resetting port
+  int port() const { return port_; }
+
+  void AddImage(const std::string& name, std::string bytes, std::string content_type = "image/jpeg");
+  void AddMetObject(int64_t id, std::string json, bool html_first = false);
+  void SetDelayMs(int ms) { delay_ms_ = ms; }
+
+  int Requests(const std::string& path) const;
+  int TotalRequests() const;
+  std::map<std::string, int> RequestCounts() const;
+
+ private:
+  int Count(const std::string& path);
+  void ResetLoop();
+
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_, reset_thread_;
+  int port_ = 0, reset_port_ = 0, reset_fd_ = -1;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> delay_ms_{0};
+  mutable std::mutex mu_;
+  std::map<std::string, int> counts_;
+  std::map<std::string, std::pair<std::string, std::string>> images_;  // name -> (bytes, type)
+  std::map<int64_t, std::string> met_;
+  std::set<int64_t> html_first_;
+};
+
+}  // namespace atelier::crawler::testing

@@ -1,0 +1,238 @@
+// The worker against an in-process fake coordinator (gRPC on 127.0.0.1) and a
+// real HTTP origin: commits, lost leases, stale shard files, SIGKILL + restart
+// of the real atelier-crawler binary, SIGTERM.
+#include "atelier/crawler/worker.h"
+
+#include <signal.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "atelier/common/clock.h"
+#include "atelier/common/status_matchers.h"
+#include "atelier/crawler/state_store.h"
+#include "atelier/dataset/sha256.h"
+#include "atelier/dataset/shard_paths.h"
+#include "atelier/dataset/shard_reader.h"
+#include "atelier/testing/subprocess.h"
+#include "atelier/testing/temp_dir.h"
+#include "fake_coordinator.h"
+#include "test_images.h"
+#include "test_origin.h"
+
+namespace atelier::crawler {
+namespace {
+
+using ::atelier::crawler::testing::FakeCoordinator;
+using ::atelier::crawler::testing::TestOrigin;
+using ::atelier::testing::ChildProcess;
+using ::atelier::testing::RunCommand;
+using ::atelier::testing::TempDir;
+
+v1::WorkItem UrlItem(const std::string& key, const std::string& url) {
+  v1::WorkItem item;
+  item.set_key(key);
+  item.set_source(v1::SOURCE_KIND_URLS);
+  item.set_url(url);
+  (*item.mutable_labels())["media"] = "watercolor";
+  return item;
+}
+
+v1::CrawlSettings Settings() {
+  v1::CrawlSettings s;
+  s.set_resize_mode(v1::RESIZE_MODE_CENTER_CROP);
+  s.set_resize_size(48);
+  s.set_jpeg_quality(85);
+  s.set_per_host_concurrency(8);
+  s.set_per_host_requests_per_second(0);
+  s.set_retries(1);
+  s.set_timeout_ms(5000);
+  s.set_max_bytes(1'000'000);
+  s.set_lease_ttl_ms(30000);
+  s.set_heartbeat_interval_ms(200);
+  return s;
+}
+
+std::vector<std::string> ReadKeys(const std::filesystem::path& shard) {
+  std::vector<std::string> keys;
+  auto reader = dataset::ShardReader::Open(shard);
+  EXPECT_OK(reader.status());
+  if (!reader.ok()) return keys;
+  while (true) {
+    auto sample = (*reader)->Next();
+    EXPECT_OK(sample.status());
+    if (!sample.ok() || !sample->has_value()) break;
+    keys.push_back((*sample)->meta.key);
+  }
+  return keys;
+}
+
+// GNU tar and Python's tarfile both read the shard and list `entries` entries.
+void ExpectToolsReadShard(const std::filesystem::path& shard, size_t entries) {
+  auto tar = RunCommand({"tar", "-tf", shard.string()});
+  EXPECT_EQ(tar.exit_code, 0) << tar.output;
+  EXPECT_EQ(static_cast<size_t>(std::count(tar.output.begin(), tar.output.end(), '\n')), entries) << tar.output;
+  auto py = RunCommand({"/usr/bin/python3", "-c",
+                        "import sys, tarfile\n"
+                        "t = tarfile.open(sys.argv[1])\n"
+                        "n = 0\n"
+                        "for m in t.getmembers():\n"
+                        "    assert len(t.extractfile(m).read()) == m.size\n"
+                        "    n += 1\n"
+                        "print(n)\n",
+                        shard.string()});
+  EXPECT_EQ(py.exit_code, 0) << py.output;
+  EXPECT_EQ(py.output, absl::StrCat(entries, "\n"));
+}
+
+class WorkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (int i = 0; i < 200; ++i) origin_.AddImage(absl::StrCat("k", i, ".jpg"), testing::MakeJpeg(80 + i % 7, 60));
+  }
+  std::vector<v1::WorkItem> Items(int from, int to) {
+    std::vector<v1::WorkItem> items;
+    for (int i = from; i < to; ++i) items.push_back(UrlItem(absl::StrCat("url-", i), origin_.Url(absl::StrCat("/img/k", i, ".jpg"))));
+    return items;
+  }
+  WorkerOptions Options(const FakeCoordinator& coordinator) {
+    WorkerOptions o;
+    o.coordinator = coordinator.address();
+    o.state_dir = (dir_ / "state").string();
+    o.data_root = (dir_ / "data").string();
+    o.concurrency = 4;
+    o.progress_interval = absl::Milliseconds(100);
+    o.idle_poll = absl::Milliseconds(50);
+    return o;
+  }
+
+  TestOrigin origin_;
+  TempDir dir_{"crawler-worker"};
+};
+
+TEST_F(WorkerTest, CrawlsCommitsAndCompletesShards) {
+  auto shard1 = Items(10, 15);
+  shard1.push_back(UrlItem("url-dead", origin_.Url("/status/404")));
+  FakeCoordinator coordinator(Settings(), {Items(0, 10), shard1});
+  // A file left by a stale worker at shard 1's final name is replaced.
+  atelier::testing::WriteFileOrDie(dataset::ShardPath(dir_ / "data", 1), "stale garbage");
+  {
+    Worker worker(Options(coordinator), Clock::Real());
+    ASSERT_OK(worker.Run());
+  }
+  ASSERT_TRUE(coordinator.all_done());
+
+  const auto completed = coordinator.completed();
+  ASSERT_EQ(completed.size(), 2u);
+  for (const auto& c : completed) {
+    SCOPED_TRACE(c.shard_id());
+    const auto path = dataset::ShardPath(dir_ / "data", c.shard_id());
+    EXPECT_EQ(c.shard_path(), absl::StrCat("shards/", std::string(6 - std::to_string(c.shard_id()).size(), '0'), c.shard_id(), ".tar"));
+    EXPECT_EQ(c.shard_sha256(), dataset::Sha256Hex(atelier::testing::ReadFileOrEmpty(path)));
+    EXPECT_EQ(c.stats().bytes_written(), static_cast<int64_t>(std::filesystem::file_size(path)));
+    const size_t ok = c.shard_id() == 0 ? 10 : 5;
+    EXPECT_EQ(c.results_size(), c.shard_id() == 0 ? 10 : 6);
+    EXPECT_EQ(c.stats().ok(), static_cast<int64_t>(ok));
+    EXPECT_EQ(ReadKeys(path).size(), ok);
+    ExpectToolsReadShard(path, 2 * ok);
+    EXPECT_TRUE(std::filesystem::exists(dataset::ShardStatsPath(dir_ / "data", c.shard_id())));
+  }
+  const auto& c1 = completed[1].shard_id() == 1 ? completed[1] : completed[0];
+  ASSERT_EQ(c1.dead_links_size(), 1);
+  EXPECT_EQ(c1.dead_links(0).key(), "url-dead");
+  EXPECT_EQ(c1.dead_links(0).http_status(), 404);
+  EXPECT_EQ(c1.stats().dead(), 1);
+  EXPECT_EQ(c1.stats().errors_by_reason().at("http_404"), 1);
+  EXPECT_GT(coordinator.heartbeats(), 0);
+
+  // Committed shards keep their records but not their sample bytes.
+  ASSERT_OK_AND_ASSIGN(auto store, OpenRocksDbStateStore((dir_ / "state").string()));
+  ASSERT_OK_AND_ASSIGN(auto samples, store->LoadSamples(0));
+  EXPECT_TRUE(samples.empty());
+  ASSERT_OK_AND_ASSIGN(auto items, store->ListItems(0));
+  EXPECT_EQ(items.size(), 10u);
+}
+
+TEST_F(WorkerTest, LostLeaseDiscardsTheOutput) {
+  origin_.SetDelayMs(100);
+  FakeCoordinator coordinator(Settings(), {Items(0, 40)});
+  coordinator.set_steal_on_heartbeat(true);
+  {
+    Worker worker(Options(coordinator), Clock::Real());
+    ASSERT_OK(worker.Run());
+  }
+  EXPECT_TRUE(coordinator.completed().empty());
+  EXPECT_FALSE(std::filesystem::exists(dataset::ShardPath(dir_ / "data", 0)));
+  ASSERT_OK_AND_ASSIGN(auto store, OpenRocksDbStateStore((dir_ / "state").string()));
+  ASSERT_OK_AND_ASSIGN(auto samples, store->LoadSamples(0));
+  EXPECT_TRUE(samples.empty());
+  ASSERT_OK_AND_ASSIGN(auto items, store->ListItems(0));
+  for (const auto& r : items) EXPECT_NE(r.outcome(), v1::ITEM_OUTCOME_OK) << r.key();
+}
+
+std::vector<std::string> CrawlerArgs(const FakeCoordinator& coordinator, const TempDir& dir) {
+  return {atelier::testing::BinaryPath("atelier-crawler").string(), "--coordinator", coordinator.address(),
+          "--state", (dir / "state").string(), "--data", (dir / "data").string(), "--concurrency", "4"};
+}
+
+void WaitForRequests(const TestOrigin& origin, int n) {
+  while (origin.TotalRequests() < n) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+TEST_F(WorkerTest, KilledWorkerResumesWithoutRefetching) {
+  origin_.SetDelayMs(20);
+  FakeCoordinator coordinator(Settings(), {Items(0, 150)});
+  {
+    ChildProcess first(CrawlerArgs(coordinator, dir_), dir_ / "first.log");
+    WaitForRequests(origin_, 40);
+    first.Kill(SIGKILL);
+  }
+  const auto before = origin_.RequestCounts();
+  ChildProcess second(CrawlerArgs(coordinator, dir_), dir_ / "second.log");
+  ASSERT_EQ(second.Wait(std::chrono::seconds(120)), 0) << atelier::testing::ReadFileOrEmpty(dir_ / "second.log");
+  EXPECT_EQ(coordinator.registrations(), 2);
+  ASSERT_EQ(coordinator.completed().size(), 1u);
+  EXPECT_EQ(coordinator.completed()[0].results_size(), 150);
+  EXPECT_EQ(coordinator.completed()[0].stats().ok(), 150);
+
+  const auto after = origin_.RequestCounts();
+  EXPECT_EQ(after.size(), 150u);
+  int refetched = 0;
+  for (const auto& [path, n] : after) {
+    EXPECT_LE(n, 2) << path;
+    if (n == 2) ++refetched;
+  }
+  // Only requests in flight at the kill (at most --concurrency) may be repeated.
+  EXPECT_LE(refetched, 4);
+  EXPECT_GE(before.size(), 40u);
+  const auto keys = ReadKeys(dataset::ShardPath(dir_ / "data", 0));
+  EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()).size(), 150u);
+  EXPECT_EQ(keys.size(), 150u);
+}
+
+TEST_F(WorkerTest, SigtermReleasesTheLeaseAndExitsZero) {
+  origin_.SetDelayMs(50);
+  FakeCoordinator coordinator(Settings(), {Items(0, 200)});
+  ChildProcess child(CrawlerArgs(coordinator, dir_), dir_ / "crawler.log");
+  WaitForRequests(origin_, 10);
+  ASSERT_EQ(kill(child.pid(), SIGTERM), 0);
+  ASSERT_EQ(child.Wait(std::chrono::seconds(30)), 0) << atelier::testing::ReadFileOrEmpty(dir_ / "crawler.log");
+  const auto released = coordinator.released();
+  ASSERT_EQ(released.size(), 1u);
+  EXPECT_EQ(released[0].reason(), "sigterm");
+  EXPECT_TRUE(coordinator.completed().empty());
+  EXPECT_FALSE(std::filesystem::exists(dataset::ShardPath(dir_ / "data", 0)));
+}
+
+TEST_F(WorkerTest, BadFlagsAreRefused) {
+  auto r = RunCommand({atelier::testing::BinaryPath("atelier-crawler").string(), "--state", "/tmp/x"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.output, ::testing::HasSubstr("--coordinator"));
+}
+
+}  // namespace
+}  // namespace atelier::crawler

@@ -1,0 +1,98 @@
+#include "atelier/dataset/shard_paths.h"
+
+#include <algorithm>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace fs = std::filesystem;
+
+namespace atelier::dataset {
+namespace {
+
+std::string IndexName(uint64_t index) { return absl::StrFormat("%06d", index); }
+
+// True for "<digits>.tar.tmp-*" and "<digits>.stats.json.tmp-*".
+bool IsTemporaryName(std::string_view name) {
+  const size_t digits = name.find('.');
+  if (digits == 0 || digits == std::string_view::npos) return false;
+  if (!std::all_of(name.begin(), name.begin() + static_cast<ptrdiff_t>(digits),
+                   [](char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); })) {
+    return false;
+  }
+  const std::string_view rest = name.substr(digits);
+  return rest.starts_with(".tar.tmp-") || rest.starts_with(".stats.json.tmp-");
+}
+
+absl::Status FsError(const std::error_code& error, std::string_view what, const fs::path& path) {
+  return absl::ErrnoToStatus(error.value(), absl::StrCat(std::string(what), " ", path.string()));
+}
+
+}  // namespace
+
+fs::path ShardsDir(const fs::path& dataset_root) { return dataset_root / "shards"; }
+
+fs::path ShardPath(const fs::path& dataset_root, uint64_t index) {
+  return ShardsDir(dataset_root) / (IndexName(index) + ".tar");
+}
+
+fs::path ShardStatsPath(const fs::path& dataset_root, uint64_t index) {
+  return ShardsDir(dataset_root) / (IndexName(index) + ".stats.json");
+}
+
+std::optional<uint64_t> ShardIndexFromFileName(std::string_view file_name) {
+  if (!file_name.ends_with(".tar")) return std::nullopt;
+  const std::string_view digits = file_name.substr(0, file_name.size() - 4);
+  if (digits.size() < 6 || digits.size() > 19) return std::nullopt;
+  uint64_t index = 0;
+  for (char c : digits) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    index = index * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (file_name != IndexName(index) + ".tar") return std::nullopt;  // e.g. "0000042.tar"
+  return index;
+}
+
+absl::StatusOr<std::vector<fs::path>> ListShards(const fs::path& dataset_root) {
+  const fs::path dir = ShardsDir(dataset_root);
+  std::error_code error;
+  fs::directory_iterator it(dir, error);
+  if (error) return FsError(error, "cannot list shard directory", dir);
+  std::vector<std::pair<uint64_t, fs::path>> shards;
+  for (; it != fs::directory_iterator(); it.increment(error)) {
+    const std::optional<uint64_t> index = ShardIndexFromFileName(it->path().filename().string());
+    if (index.has_value() && it->is_regular_file(error)) shards.emplace_back(*index, it->path());
+  }
+  if (error) return FsError(error, "cannot list shard directory", dir);
+  std::sort(shards.begin(), shards.end());
+  std::vector<fs::path> paths;
+  paths.reserve(shards.size());
+  for (auto& [index, path] : shards) paths.push_back(std::move(path));
+  return paths;
+}
+
+absl::StatusOr<int> CleanStaleTemporaries(const fs::path& dataset_root, std::chrono::seconds min_age) {
+  const fs::path dir = ShardsDir(dataset_root);
+  std::error_code error;
+  fs::directory_iterator it(dir, error);
+  if (error == std::errc::no_such_file_or_directory) return 0;
+  if (error) return FsError(error, "cannot list shard directory", dir);
+  const auto now = fs::file_time_type::clock::now();
+  int removed = 0;
+  for (; it != fs::directory_iterator(); it.increment(error)) {
+    if (!IsTemporaryName(it->path().filename().string()) || !it->is_regular_file(error)) continue;
+    const auto modified = it->last_write_time(error);
+    if (error || now - modified < min_age) continue;
+    if (fs::remove(it->path(), error)) ++removed;
+    if (error && error != std::errc::no_such_file_or_directory) {
+      return FsError(error, "cannot remove stale temporary", it->path());
+    }
+  }
+  if (error) return FsError(error, "cannot list shard directory", dir);
+  return removed;
+}
+
+}  // namespace atelier::dataset

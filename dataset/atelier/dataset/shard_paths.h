@@ -1,0 +1,44 @@
+// Where shards live in a dataset root, and housekeeping of that directory.
+//
+//   ShardPath(root, 42)       -> root/shards/000042.tar   (at least 6 digits)
+//   ShardStatsPath(root, 42)  -> root/shards/000042.stats.json
+//   ListShards(root)          -> committed shards (NNNNNN.tar), by index
+//   CleanStaleTemporaries(root, min_age)
+//       removes NNNNNN.tar.tmp-* and NNNNNN.stats.json.tmp-* files (ShardWriter's
+//       temporaries) last modified at least `min_age` ago; returns how many.
+//
+// A live writer appends to its temporary as samples arrive, so the default
+// min_age (one hour) spares it even when several workers share the root; pass 0
+// only when no writer can be running. Functions touch only the file system; they are thread-safe, but
+// ListShards reflects a directory that other processes may be changing.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace atelier::dataset {
+
+inline constexpr std::chrono::seconds kStaleTemporaryAge = std::chrono::hours(1);
+
+std::filesystem::path ShardsDir(const std::filesystem::path& dataset_root);
+std::filesystem::path ShardPath(const std::filesystem::path& dataset_root, uint64_t index);
+std::filesystem::path ShardStatsPath(const std::filesystem::path& dataset_root, uint64_t index);
+
+// The index of a committed shard file name ("000042.tar" -> 42); nullopt otherwise.
+std::optional<uint64_t> ShardIndexFromFileName(std::string_view file_name);
+
+// Committed shards under root/shards, sorted by index. NotFound naming the
+// directory if root/shards does not exist.
+absl::StatusOr<std::vector<std::filesystem::path>> ListShards(const std::filesystem::path& dataset_root);
+
+// 0 if root/shards does not exist (nothing to clean).
+absl::StatusOr<int> CleanStaleTemporaries(const std::filesystem::path& dataset_root,
+                                          std::chrono::seconds min_age = kStaleTemporaryAge);
+
+}  // namespace atelier::dataset

@@ -1,0 +1,85 @@
+#include "atelier/dataset/shard_paths.h"
+
+#include <chrono>
+#include <string>
+
+#include "atelier/common/status_matchers.h"
+#include "atelier/testing/temp_dir.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "test_samples.h"
+
+namespace atelier::dataset {
+namespace {
+
+using ::atelier::testing::StatusIs;
+using ::atelier::testing::TempDir;
+using ::atelier::testing::WriteFileOrDie;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using test_data::FileNames;
+namespace fs = std::filesystem;
+
+TEST(ShardPathsTest, NamesShardsWithAtLeastSixDigits) {
+  EXPECT_EQ(ShardPath("/data", 42), fs::path("/data/shards/000042.tar"));
+  EXPECT_EQ(ShardPath("/data", 0), fs::path("/data/shards/000000.tar"));
+  EXPECT_EQ(ShardPath("/data", 1234567), fs::path("/data/shards/1234567.tar"));
+  EXPECT_EQ(ShardStatsPath("/data", 42), fs::path("/data/shards/000042.stats.json"));
+  EXPECT_EQ(ShardIndexFromFileName("000042.tar"), 42u);
+  EXPECT_EQ(ShardIndexFromFileName("1234567.tar"), 1234567u);
+  for (const char* name : {"42.tar", "0000042.tar", "000042.tar.tmp-1-ab", "000042.stats.json", "00004a.tar",
+                           "000042.TAR", ".tar", "99999999999999999999.tar"}) {
+    EXPECT_EQ(ShardIndexFromFileName(name), std::nullopt) << name;
+  }
+}
+
+TEST(ShardPathsTest, ListShardsReturnsCommittedShardsByIndex) {
+  TempDir root("paths");
+  const fs::path dir = ShardsDir(root.path());
+  for (const char* name : {"000010.tar", "000002.tar", "1000000.tar", "000002.stats.json",
+                           "000003.tar.tmp-77-00ff00ff00ff00ff", "000004.stats.json.tmp-77-0123456789abcdef",
+                           "notes.txt", "42.tar"}) {
+    WriteFileOrDie(dir / name, "x");
+  }
+  fs::create_directories(dir / "000005.tar");
+  ASSERT_OK_AND_ASSIGN(auto shards, ListShards(root.path()));
+  EXPECT_THAT(shards, ElementsAre(dir / "000002.tar", dir / "000010.tar", dir / "1000000.tar"));
+}
+
+TEST(ShardPathsTest, ListShardsNamesAMissingDirectory) {
+  TempDir root("paths");
+  EXPECT_THAT(ListShards(root.path()),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr(ShardsDir(root.path()).string())));
+}
+
+TEST(ShardPathsTest, CleanStaleTemporariesRemovesOnlyOldTemporaries) {
+  TempDir root("paths");
+  const fs::path dir = ShardsDir(root.path());
+  const char* kept[] = {"000001.tar", "000001.stats.json", "notes.tmp-1", "000009.tar.tmp-5-fresh"};
+  const char* old[] = {"000002.tar.tmp-123-00000000deadbeef", "000002.stats.json.tmp-123-0000000000000001",
+                       "1000000.tar.tmp-9-ffffffffffffffff"};
+  for (const char* name : kept) WriteFileOrDie(dir / name, "x");
+  const auto two_hours_ago = fs::file_time_type::clock::now() - std::chrono::hours(2);
+  for (const char* name : old) {
+    WriteFileOrDie(dir / name, "partial");
+    fs::last_write_time(dir / name, two_hours_ago);
+  }
+  fs::last_write_time(dir / "000001.tar", two_hours_ago);
+
+  ASSERT_OK_AND_ASSIGN(int removed, CleanStaleTemporaries(root.path()));
+  EXPECT_EQ(removed, 3);
+  EXPECT_THAT(FileNames(dir), ElementsAre("000001.stats.json", "000001.tar", "000009.tar.tmp-5-fresh",
+                                          "notes.tmp-1"));
+  ASSERT_OK_AND_ASSIGN(removed, CleanStaleTemporaries(root.path(), std::chrono::seconds(0)));
+  EXPECT_EQ(removed, 1);
+  EXPECT_THAT(FileNames(dir), ElementsAre("000001.stats.json", "000001.tar", "notes.tmp-1"));
+}
+
+TEST(ShardPathsTest, CleanStaleTemporariesOfAMissingDirectoryIsZero) {
+  TempDir root("paths");
+  ASSERT_OK_AND_ASSIGN(int removed, CleanStaleTemporaries(root.path() / "nothing"));
+  EXPECT_EQ(removed, 0);
+}
+
+}  // namespace
+}  // namespace atelier::dataset

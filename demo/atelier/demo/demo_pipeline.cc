@@ -1,0 +1,242 @@
+#include "atelier/demo/demo_pipeline.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <tuple>
+#include <iostream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "atelier/common/status_macros.h"
+#include "atelier/dataset/shard_paths.h"
+#include "atelier/dataset/shard_reader.h"
+#include "atelier/demo/demo_world.h"
+#include "atelier/demo/origin_server.h"
+#include "atelier/demo/status_poller.h"
+#include "atelier/common/free_port.h"
+
+namespace atelier::demo {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr char kHead[] = "garment";
+constexpr char kClassNames[] =
+    "tshirt_top,trouser,pullover,dress,coat,sandal,shirt,sneaker,bag,ankle_boot";
+constexpr char kMarker[] = ".atelier-demo";
+
+void Say(const std::string& line) { std::cout << "\n== " << line << std::endl; }
+
+// Reads the first `limit` samples of the shards under `root` as labelled PNGs.
+absl::StatusOr<std::vector<LabelledImage>> LoadImages(const fs::path& root, int limit) {
+  ASSIGN_OR_RETURN(auto shards, dataset::ListShards(root));
+  std::vector<LabelledImage> images;
+  for (const auto& shard : shards) {
+    ASSIGN_OR_RETURN(auto reader, dataset::ShardReader::Open(shard));
+    while (static_cast<int>(images.size()) < limit) {
+      ASSIGN_OR_RETURN(auto sample, reader->Next());
+      if (!sample.has_value()) break;
+      auto label = sample->meta.labels.find(kHead);
+      if (label == sample->meta.labels.end()) {
+        return absl::DataLossError(absl::StrCat(shard.string(), ": sample ", sample->meta.key,
+                                                " has no '", kHead, "' label"));
+      }
+      images.push_back(LabelledImage{label->second, std::move(sample->image_bytes)});
+    }
+    if (static_cast<int>(images.size()) >= limit) break;
+  }
+  return images;
+}
+
+}  // namespace
+
+DemoPipeline::DemoPipeline(DemoConfig config) : config_(std::move(config)) {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  bin_dir_ = n > 0 ? fs::path(std::string(self, static_cast<size_t>(n))).parent_path() : fs::path(".");
+}
+
+void DemoPipeline::Interrupt() {
+  interrupted_ = true;
+  processes_.StopAll();
+}
+
+std::string DemoPipeline::Executable(const std::string& name) const { return (bin_dir_ / name).string(); }
+
+absl::Status DemoPipeline::RunStep(const std::string& step, const std::vector<std::string>& argv,
+                                   const fs::path& log) {
+  if (interrupted_) return absl::CancelledError("interrupted");
+  ASSIGN_OR_RETURN(pid_t pid, processes_.Start(argv, {}, log));
+  int code = processes_.Wait(pid);
+  if (interrupted_) return absl::CancelledError("interrupted");
+  if (code != 0) {
+    return absl::InternalError(absl::StrCat(step, " failed with exit code ", code,
+                                            log.empty() ? "" : absl::StrCat(" (log: ", log.string(), ")")));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DemoPipeline::PrepareWorkDir() {
+  work_ = fs::absolute(config_.work_dir);
+  if (fs::exists(work_)) {
+    if (!fs::exists(work_ / kMarker)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          work_.string(), " exists and was not made by atelier demo; pass another --work directory"));
+    }
+    fs::remove_all(work_);
+  }
+  for (const char* sub : {"logs", "origin", "state", "data", "runs", "samples"}) {
+    fs::create_directories(work_ / sub);
+  }
+  std::ofstream(work_ / kMarker) << "made by atelier demo; removed by the next demo run\n";
+  return absl::OkStatus();
+}
+
+absl::Status DemoPipeline::ImportFashionMnist() {
+  Say("1/5 import: Fashion-MNIST from " + config_.fashion_mnist_dir + " (atelier import idx)");
+  const fs::path mnist = config_.fashion_mnist_dir;
+  for (const auto& [set, root, limit] :
+       {std::tuple{"train", work_ / "source", config_.images},
+        std::tuple{"t10k", work_ / "heldout", config_.heldout_images}}) {
+    RETURN_IF_ERROR(RunStep(
+        absl::StrCat("import ", set),
+        {Executable("atelier-trainer"), "import", "idx", "--images",
+         (mnist / absl::StrCat(set, "-images-idx3-ubyte.gz")).string(), "--labels",
+         (mnist / absl::StrCat(set, "-labels-idx1-ubyte.gz")).string(), "--head", kHead, "--class-names",
+         kClassNames, "--limit", std::to_string(limit), "--data", root.string()},
+        work_ / "logs" / absl::StrCat("import-", set, ".log")));
+  }
+  std::cout << "imported " << config_.images << " training and " << config_.heldout_images
+            << " held-out images" << std::endl;
+  return absl::OkStatus();
+}
+
+absl::Status DemoPipeline::Crawl() {
+  Say("2/5 crawl: a loopback Met API replica and a BAM SQLite, 1 coordinator + " +
+      std::to_string(config_.crawlers) + " crawlers");
+  ASSIGN_OR_RETURN(auto images, LoadImages(work_ / "source", config_.images));
+  ASSIGN_OR_RETURN(auto origin, OriginServer::Start());
+  DemoWorldOptions world_options;
+  world_options.head = kHead;
+  ASSIGN_OR_RETURN(DemoWorld world,
+                   BuildDemoWorld(images, world_options, *origin, work_ / "origin", work_ / "data"));
+  std::cout << absl::StrFormat(
+                   "origin %s: %d Met objects (%d without image), %d BAM rows (%d dead links)\n"
+                   "job spec: %s",
+                   origin->base_url(), world.met_objects, world.met_dead_objects, world.bam_rows,
+                   world.bam_dead_rows, world.job_spec.string())
+            << std::endl;
+
+  ASSIGN_OR_RETURN(int coordinator_port, PickFreePort());
+  const std::string address = absl::StrCat("127.0.0.1:", coordinator_port);
+  ASSIGN_OR_RETURN(pid_t coordinator,
+                   processes_.Start({Executable("atelier-coordinator"), "--spec", world.job_spec.string(),
+                                     "--state", (work_ / "state" / "coordinator").string(), "--listen",
+                                     address},
+                                    {}, work_ / "logs" / "coordinator.log"));
+  std::vector<pid_t> crawlers;
+  for (int i = 0; i < config_.crawlers; ++i) {
+    const std::string name = absl::StrCat("crawler-", i);
+    ASSIGN_OR_RETURN(pid_t pid,
+                     processes_.Start({Executable("atelier-crawler"), "--coordinator", address, "--state",
+                                       (work_ / "state" / name).string(), "--data", (work_ / "data").string(),
+                                       "--name", name},
+                                      {}, work_ / "logs" / (name + ".log")));
+    crawlers.push_back(pid);
+  }
+  StatusPoller poller(address);
+  absl::Status crawl = poller.WaitForCrawl(
+      std::chrono::minutes(8), [&] { return interrupted_.load() || !processes_.Running(coordinator); },
+      std::cout);
+  for (pid_t pid : crawlers) processes_.Signal(pid, SIGTERM);
+  for (pid_t pid : crawlers) processes_.Wait(pid);
+  processes_.Signal(coordinator, SIGTERM);
+  processes_.Wait(coordinator);
+  if (interrupted_) return absl::CancelledError("interrupted");
+  RETURN_IF_ERROR(crawl);
+  std::cout << "origin answered " << origin->requests() << " requests; dead links and failures: "
+            << "`atelier status` while a coordinator runs, logs in " << (work_ / "logs").string()
+            << std::endl;
+  return absl::OkStatus();
+}
+
+absl::Status DemoPipeline::Train() {
+  Say(absl::StrCat("3/5 train: ", config_.ranks, " Gloo ranks on ", (work_ / "data" / "shards").string()));
+  ASSIGN_OR_RETURN(int master_port, PickFreePort());
+  const std::string port = std::to_string(master_port);
+  std::vector<pid_t> ranks;
+  for (int rank = 0; rank < config_.ranks; ++rank) {
+    std::map<std::string, std::string> env = {{"RANK", std::to_string(rank)},
+                                              {"LOCAL_RANK", std::to_string(rank)},
+                                              {"WORLD_SIZE", std::to_string(config_.ranks)},
+                                              {"MASTER_ADDR", "127.0.0.1"},
+                                              {"MASTER_PORT", port},
+                                              {"OMP_NUM_THREADS", "1"}};
+    fs::path log = rank == 0 ? fs::path() : work_ / "logs" / absl::StrCat("trainer-rank", rank, ".log");
+    ASSIGN_OR_RETURN(pid_t pid,
+                     processes_.Start({Executable("atelier-trainer"), "train", "--data",
+                                       (work_ / "data").string(), "--out", (work_ / "runs" / "demo").string(),
+                                       "--epochs", std::to_string(config_.epochs)},
+                                      env, log));
+    ranks.push_back(pid);
+  }
+  int failed = 0;
+  for (pid_t pid : ranks) failed += processes_.Wait(pid) != 0 ? 1 : 0;
+  if (interrupted_) return absl::CancelledError("interrupted");
+  if (failed > 0) {
+    return absl::InternalError(absl::StrCat(failed, " trainer rank(s) failed; logs in ", (work_ / "logs").string()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status DemoPipeline::EvaluateAndPredict() {
+  const fs::path checkpoint = work_ / "runs" / "demo" / "checkpoints" / "best";
+  Say("4/5 evaluate: the best checkpoint on " + std::to_string(config_.heldout_images) +
+      " held-out Fashion-MNIST test images it has never seen");
+  RETURN_IF_ERROR(RunStep("evaluate", {Executable("atelier-trainer"), "evaluate", "--checkpoint",
+                                       checkpoint.string(), "--data", (work_ / "heldout").string()}));
+
+  Say("5/5 predict: class probabilities for a few held-out images");
+  ASSIGN_OR_RETURN(auto shards, dataset::ListShards(work_ / "heldout"));
+  if (shards.empty()) return absl::NotFoundError("no held-out shard to take images from");
+  ASSIGN_OR_RETURN(auto reader, dataset::ShardReader::Open(shards.front()));
+  std::vector<std::string> predict = {Executable("atelier-trainer"), "predict", "--checkpoint",
+                                      checkpoint.string()};
+  for (int i = 0; i < 4; ++i) {
+    ASSIGN_OR_RETURN(auto sample, reader->Next());
+    if (!sample.has_value()) break;
+    const fs::path file = work_ / "samples" /
+                          absl::StrCat(sample->meta.labels[kHead], "-", i, ".",
+                                       std::string(dataset::ImageExtension(sample->format)));
+    std::ofstream(file, std::ios::binary) << sample->image_bytes;
+    predict.push_back(file.string());
+  }
+  return RunStep("predict", predict);
+}
+
+void DemoPipeline::PrintSummary() const {
+  Say("done");
+  std::cout << "shards:      " << (work_ / "data" / "shards").string() << "  (atelier shard ls FILE)\n"
+            << "report:      " << (work_ / "runs" / "demo" / "report.html").string() << "\n"
+            << "checkpoints: " << (work_ / "runs" / "demo" / "checkpoints").string() << "\n"
+            << "model.pt:    " << (work_ / "runs" / "demo" / "model.pt").string()
+            << "  (Python: torch.load)\n"
+            << "logs:        " << (work_ / "logs").string() << std::endl;
+}
+
+absl::Status DemoPipeline::Run() {
+  RETURN_IF_ERROR(PrepareWorkDir());
+  RETURN_IF_ERROR(ImportFashionMnist());
+  RETURN_IF_ERROR(Crawl());
+  RETURN_IF_ERROR(Train());
+  RETURN_IF_ERROR(EvaluateAndPredict());
+  PrintSummary();
+  return absl::OkStatus();
+}
+
+}  // namespace atelier::demo

@@ -1,0 +1,59 @@
+// Loading samples into memory at training resolution (the "packed cache").
+//
+// Samples are streamed shard by shard (dataset::ShardReader, SHA-256 verified);
+// each shard's images are decoded by a pool of `threads` decode threads
+// (imaging::DecodeImage: libjpeg-turbo with DCT scaling to >= image_size,
+// libpng, libwebp), centre-cropped and resized to image_size x image_size, and
+// packed into one contiguous uint8 buffer. Memory: N * S * S * C bytes.
+//
+// Pixel layout: HWC, row-major, channel 0 = red, 1 = green, 2 = blue (RGB, as
+// imaging decodes). With channels == 1 an image holds one luminance channel
+// (R+G+B)/3 (exactly the grey value for grey images); channels == 0 (auto)
+// picks 1 when every decoded image is grey (R == G == B everywhere), else 3.
+//
+// A sample that cannot be decoded is skipped and counted in `corrupt`; a shard
+// that is damaged mid-way keeps the samples before the damage and counts one in
+// `corrupt` too. Neither is fatal. Not thread-safe (call from one thread).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace atelier::trainer {
+
+struct ImageSet {
+  int image_size = 0;
+  int channels = 3;
+  std::vector<uint8_t> pixels;  // size() * image_size^2 * channels, HWC per image
+  std::vector<std::string> keys;
+  std::vector<std::map<std::string, std::string>> labels;
+  int64_t corrupt = 0;
+  std::vector<std::string> corrupt_examples;  // up to 10 "origin: reason" lines
+
+  int64_t size() const { return static_cast<int64_t>(keys.size()); }
+  int64_t image_bytes() const { return int64_t{image_size} * image_size * channels; }
+  const uint8_t* image(int64_t i) const { return pixels.data() + i * image_bytes(); }
+};
+
+struct LoadOptions {
+  int image_size = 64;
+  int channels = 0;  // 0 = auto, 1 or 3
+  int threads = 2;
+};
+
+// All samples under root/shards.
+absl::StatusOr<ImageSet> LoadDatasetRoot(const std::filesystem::path& root, const LoadOptions& options);
+
+// DIR/<class>/<image files>: labels {head: class folder name}.
+absl::StatusOr<ImageSet> LoadFolder(const std::filesystem::path& dir, const std::string& head,
+                                    const LoadOptions& options);
+
+// Decodes image bytes to an image_size x image_size RGB (HWC) buffer.
+absl::StatusOr<std::vector<uint8_t>> DecodeToSquare(const std::string& bytes, int image_size);
+
+}  // namespace atelier::trainer

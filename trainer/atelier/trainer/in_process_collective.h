@@ -1,0 +1,39 @@
+// InProcessHub: a Collective for `world_size` threads of one process, for unit
+// tests of the data-parallel logic without sockets. Member(r) is used by the
+// thread playing rank r; calls block until all members made the same call.
+// Sums are computed in rank order (deterministic). The hub must outlive its
+// members; members are not shared between threads.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "atelier/trainer/collective.h"
+
+namespace atelier::trainer {
+
+class InProcessHub {
+ public:
+  explicit InProcessHub(int world_size);
+  std::unique_ptr<Collective> Member(int rank);
+
+ private:
+  friend class InProcessMember;
+  // Every rank deposits its tensors; the last one to arrive computes the
+  // result; all return once it is there.
+  std::vector<torch::Tensor> Exchange(int rank, std::vector<torch::Tensor> contribution,
+                                      bool sum, int root);
+
+  int world_size_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int64_t generation_ = 0;
+  int arrived_ = 0;
+  int departed_ = 0;
+  std::vector<std::vector<torch::Tensor>> slots_;
+  std::vector<torch::Tensor> result_;
+};
+
+}  // namespace atelier::trainer

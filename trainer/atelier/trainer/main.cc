@@ -1,0 +1,318 @@
+// atelier-trainer: `train`, `import`, `predict` and `evaluate` (run directly or
+// as `atelier train|import|predict|evaluate ...`). See docs/trainer.md.
+//
+// Exit codes: 0 success; 1 error (message on stderr); 2 bad command line;
+// 75 (kExitCheckpointedOnSignal) training stopped by SIGTERM/SIGUSR1 after
+// writing a checkpoint (rerun with --resume).
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "atelier/common/logging.h"
+#include "atelier/trainer/gloo_collective.h"
+#include "atelier/trainer/image_set.h"
+#include "atelier/trainer/importer.h"
+#include "atelier/trainer/inference.h"
+#include "atelier/trainer/launcher_env.h"
+#include "atelier/trainer/model_file.h"
+#include "atelier/trainer/trainer.h"
+#include "nlohmann/json.hpp"
+#include "spdlog/spdlog.h"
+
+namespace atelier::trainer {
+namespace {
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "atelier-trainer: %s\n", status.ToString().c_str());
+  return 1;
+}
+
+int RunImport(const std::string& kind, const std::string& dir, const std::string& images, const std::string& labels,
+              const std::vector<std::string>& class_names, const std::string& key_prefix, ImportOptions options) {
+  absl::StatusOr<ImportResult> result = kind == "folder"
+                                            ? ImportFolder(dir, options)
+                                            : ImportIdx(images, labels, class_names, key_prefix, options);
+  if (!result.ok()) return Fail(result.status());
+  std::printf("imported %lld samples into %d shard(s) under %s (%lld skipped); head '%s' with %zu classes\n",
+              static_cast<long long>(result->imported), result->shards, options.data_root.c_str(),
+              static_cast<long long>(result->skipped), options.head.c_str(), result->classes.size());
+  return 0;
+}
+
+int RunTrain(TrainOptions options, const std::string& balance, int connect_timeout_s) {
+  auto parsed = ParseBalance(balance);
+  if (!parsed.ok()) return Fail(parsed.status());
+  options.balance = *parsed;
+  auto launch = LaunchInfoFromEnv(ProcessEnvironment());
+  if (!launch.ok()) return Fail(launch.status());
+  if (launch->world_size > 1) {
+    spdlog::info("rank {} of {} ({}), rendezvous {}:{}", launch->rank, launch->world_size, launch->launcher,
+                 launch->master_addr, launch->master_port);
+  }
+  auto collective = ConnectGloo(*launch, std::chrono::seconds(connect_timeout_s));
+  if (!collective.ok()) return Fail(collective.status());
+  InstallStopHandlers();
+  auto result = Train(options, **collective);
+  if (!result.ok()) return Fail(result.status());
+  return result->exit_code;
+}
+
+int RunPredict(const std::string& checkpoint, const std::vector<std::string>& images, bool json, int top,
+               const std::string& dump) {
+  auto model = LoadModelFile(checkpoint);
+  if (!model.ok()) return Fail(model.status());
+  std::vector<std::filesystem::path> paths(images.begin(), images.end());
+  torch::Tensor inputs;
+  auto predictions = PredictFiles(*model, paths, &inputs);
+  if (!predictions.ok()) return Fail(predictions.status());
+  const auto& heads = (*model)->config.labels.heads;
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : *predictions) {
+    nlohmann::json item = {{"image", p.image}};
+    std::string line = p.image;
+    for (size_t h = 0; h < heads.size(); ++h) {
+      nlohmann::json classes = nlohmann::json::array();
+      std::string text;
+      for (size_t k = 0; k < p.classes[h].size() && static_cast<int>(k) < top; ++k) {
+        classes.push_back({{"class", p.classes[h][k].first}, {"probability", p.classes[h][k].second}});
+        absl::StrAppendFormat(&text, "%s%s %.2f", k ? ", " : "", p.classes[h][k].first, p.classes[h][k].second);
+      }
+      item["heads"][heads[h].name] = classes;
+      item["logits"][heads[h].name] = p.logits[h];
+      absl::StrAppend(&line, "\n  ", heads[h].name, ": ", text);
+    }
+    out.push_back(item);
+    if (!json) std::printf("%s\n", line.c_str());
+  }
+  if (json) std::printf("%s\n", out.dump(2).c_str());
+  if (!dump.empty()) {
+    // The exact input tensor and logits, for comparing with another runtime.
+    c10::impl::GenericDict d(c10::StringType::get(), c10::AnyType::get());
+    d.insert("input", inputs);
+    torch::NoGradGuard no_grad;
+    auto logits = (*model)->forward(inputs);
+    c10::List<torch::Tensor> list;
+    for (auto& l : logits) list.push_back(l);
+    d.insert("logits", list);
+    std::vector<char> bytes = torch::pickle_save(c10::IValue(d));
+    absl::Status s = WriteFileAtomically(dump, std::string(bytes.begin(), bytes.end()));
+    if (!s.ok()) return Fail(s);
+  }
+  return 0;
+}
+
+int RunEvaluate(const std::string& checkpoint, const std::string& data, const std::string& folder,
+                const std::string& head, const std::string& split, SplitOptions split_options, bool json,
+                int threads) {
+  if (data.empty() == folder.empty()) return Fail(absl::InvalidArgumentError("give exactly one of --data or --folder"));
+  auto model = LoadModelFile(checkpoint);
+  if (!model.ok()) return Fail(model.status());
+  const ModelConfig& config = (*model)->config;
+  LoadOptions load;
+  load.image_size = config.image_size;
+  load.channels = config.in_channels;
+  load.threads = threads;
+  std::string folder_head = head.empty() ? config.labels.heads[0].name : head;
+  auto set = data.empty() ? LoadFolder(folder, folder_head, load) : LoadDatasetRoot(data, load);
+  if (!set.ok()) return Fail(set.status());
+  int64_t unknown = 0;
+  std::vector<int32_t> targets = BuildTargets(*set, config.labels, &unknown);
+  std::vector<int64_t> indices;
+  for (int64_t i = 0; i < set->size(); ++i) {
+    if (split == "all" || SplitName(AssignSplit(set->keys[i], split_options)) == split) indices.push_back(i);
+  }
+  auto result = Evaluate(*model, *set, targets, indices, {}, 256, nullptr);
+  if (!result.ok()) return Fail(result.status());
+  nlohmann::json out = {{"samples", indices.size()},
+                        {"corrupt_skipped", set->corrupt},
+                        {"unknown_labels", unknown},
+                        {"split", split}};
+  for (size_t h = 0; h < config.labels.heads.size(); ++h) {
+    const auto& hc = config.labels.heads[h];
+    out["heads"][hc.name] = result->confusion[h].ToJson(hc.classes);
+    out["heads"][hc.name]["loss"] = result->loss[h];
+  }
+  if (json) {
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%lld samples (%lld corrupt skipped, %lld labels of unknown classes)\n",
+              static_cast<long long>(indices.size()), static_cast<long long>(set->corrupt),
+              static_cast<long long>(unknown));
+  for (size_t h = 0; h < config.labels.heads.size(); ++h) {
+    const auto& hc = config.labels.heads[h];
+    const Confusion& c = result->confusion[h];
+    std::printf("\n%s: accuracy %.4f on %lld labelled samples\n", hc.name.c_str(), c.Accuracy(),
+                static_cast<long long>(c.Total()));
+    std::printf("  %-20s %9s %9s %9s\n", "class", "precision", "recall", "support");
+    for (size_t k = 0; k < hc.classes.size(); ++k) {
+      int64_t support = 0;
+      for (int64_t v : c.counts[k]) support += v;
+      std::printf("  %-20s %9.4f %9.4f %9lld\n", hc.classes[k].c_str(), c.Precision(int(k)), c.Recall(int(k)),
+                  static_cast<long long>(support));
+    }
+    std::printf("  confusion (rows: true, columns: predicted, in class order):\n");
+    for (const auto& row : c.counts) {
+      std::string line = "   ";
+      for (int64_t v : row) absl::StrAppend(&line, " ", v);
+      std::printf("%s\n", line.c_str());
+    }
+  }
+  return 0;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"atelier-trainer: import, train, predict, evaluate"};
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off");
+
+  // import
+  auto* import = app.add_subcommand("import", "turn an image folder or IDX files into shards");
+  import->require_subcommand(1);
+  ImportOptions import_options;
+  std::string import_dir, idx_images, idx_labels, key_prefix = "idx", data_root;
+  std::vector<std::string> class_names;
+  auto* folder_cmd = import->add_subcommand("folder", "DIR/<class>/<images>");
+  folder_cmd->add_option("dir", import_dir, "folder of class subfolders")->required();
+  auto* idx_cmd = import->add_subcommand("idx", "IDX images + labels (MNIST family; .gz allowed)");
+  idx_cmd->add_option("--images", idx_images, "IDX image file")->required();
+  idx_cmd->add_option("--labels", idx_labels, "IDX label file")->required();
+  idx_cmd->add_option("--class-names", class_names, "class names by label value (comma-separated)")->delimiter(',');
+  idx_cmd->add_option("--key-prefix", key_prefix, "sample keys are PREFIX-NNNNNN");
+  for (auto* cmd : {folder_cmd, idx_cmd}) {
+    cmd->add_option("--head", import_options.head, "label (head) name")->required();
+    cmd->add_option("--data", data_root, "dataset root to write shards into")->required();
+    cmd->add_option("--shard-size", import_options.samples_per_shard, "samples per shard");
+  }
+
+  // train
+  auto* train = app.add_subcommand("train", "train a multi-head classifier on a dataset root");
+  TrainOptions t;
+  std::string data, out, balance = "none", heads_text, weights_text;
+  bool no_augment = false, no_crop = false, no_flip = false, no_rotate = false, no_bn = false, progress = false,
+       plain = false;
+  int connect_timeout = 300;
+  train->add_option("--data", data, "dataset root")->required();
+  train->add_option("--out", out, "run directory")->required();
+  train->add_option("--heads", heads_text, "comma-separated heads (default: every label key)");
+  train->add_option("--head-weights", weights_text, "loss weights, e.g. media=1,emotion=0.5");
+  train->add_option("--image-size", t.image_size, "training resolution (square)");
+  train->add_option("--channels", t.channels, "0 = auto (1 if all images are grey), 1 or 3");
+  train->add_option("--width", t.width, "channels of the first stage");
+  train->add_option("--depth", t.depth, "number of stages");
+  train->add_option("--dropout", t.dropout, "dropout before the heads");
+  train->add_flag("--no-batch-norm", no_bn, "no batch norm layers");
+  train->add_option("--epochs", t.epochs);
+  train->add_option("--batch-size", t.batch_size, "global batch size (all ranks)");
+  train->add_option("--lr", t.lr, "peak learning rate");
+  train->add_option("--min-lr", t.min_lr, "final learning rate of the cosine decay");
+  train->add_option("--warmup-epochs", t.warmup_epochs, "linear warm-up length in epochs");
+  train->add_option("--weight-decay", t.weight_decay, "AdamW weight decay");
+  train->add_option("--label-smoothing", t.label_smoothing);
+  train->add_option("--clip-norm", t.clip_norm, "gradient norm clipping (0 = off)");
+  train->add_option("--val-ratio", t.split.val_ratio);
+  train->add_option("--test-ratio", t.split.test_ratio);
+  train->add_option("--balance", balance, "none | cap:N | weighted");
+  train->add_flag("--no-augment", no_augment, "no augmentation at all");
+  train->add_flag("--no-crop", no_crop, "no random resized crop");
+  train->add_flag("--no-flip", no_flip, "no horizontal flip");
+  train->add_flag("--no-rotate", no_rotate, "no rotation");
+  train->add_option("--min-crop-area", t.augment_options.min_crop_area);
+  train->add_option("--max-rotation", t.augment_options.max_rotation_deg, "degrees");
+  train->add_option("--threads", t.threads, "LibTorch threads (0 = default)");
+  train->add_option("--decode-threads", t.decode_threads);
+  train->add_option("--seed", t.seed);
+  train->add_option("--keep", t.keep_last, "checkpoints to keep (plus the best)");
+  train->add_flag("--resume", t.resume, "continue from RUN/checkpoints/latest if present");
+  train->add_option("--checkpoint-every", t.checkpoint_every_steps, "also checkpoint every N steps (0 = off)");
+  train->add_option("--bucket-mb", t.bucket_bytes, "gradient allreduce bucket size in MiB")
+      ->transform([](std::string v) { return std::to_string(std::stoll(v) << 20); });
+  train->add_option("--stop-at-step", t.stop_at_step, "(testing) act as if SIGTERM arrived after this step");
+  train->add_flag("--progress", progress, "force the progress bar");
+  train->add_flag("--plain", plain, "force plain log lines");
+  train->add_option("--connect-timeout", connect_timeout, "seconds to wait for the other ranks");
+
+  // predict
+  auto* predict = app.add_subcommand("predict", "classify images with a model or checkpoint");
+  std::string checkpoint, dump;
+  std::vector<std::string> images;
+  bool json = false;
+  int top = 3;
+  predict->add_option("--checkpoint", checkpoint, "model.pt, checkpoint file or run directory")->required();
+  predict->add_option("images", images, "image files")->required();
+  predict->add_flag("--json", json);
+  predict->add_option("--top", top, "classes shown per head");
+  predict->add_option("--dump-tensors", dump, "write {input, logits} with torch::pickle_save");
+
+  // evaluate
+  auto* evaluate = app.add_subcommand("evaluate", "accuracy, confusion matrices and per-class figures");
+  std::string eval_data, eval_folder, eval_head, split = "all";
+  SplitOptions split_options;
+  int eval_threads = 2;
+  evaluate->add_option("--checkpoint", checkpoint, "model.pt, checkpoint file or run directory")->required();
+  evaluate->add_option("--data", eval_data, "dataset root");
+  evaluate->add_option("--folder", eval_folder, "folder of class subfolders");
+  evaluate->add_option("--head", eval_head, "head the --folder classes belong to (default: the first)");
+  evaluate->add_option("--split", split, "all | train | val | test (with the training split options)")
+      ->check(CLI::IsMember({"all", "train", "val", "test"}));
+  evaluate->add_option("--val-ratio", split_options.val_ratio);
+  evaluate->add_option("--test-ratio", split_options.test_ratio);
+  evaluate->add_option("--seed", split_options.seed);
+  evaluate->add_flag("--json", json);
+  evaluate->add_option("--decode-threads", eval_threads);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (absl::Status s = InitLogging("trainer", log_level); !s.ok()) return Fail(s);
+  try {
+    if (import->parsed()) {
+      import_options.data_root = data_root;
+      return RunImport(folder_cmd->parsed() ? "folder" : "idx", import_dir, idx_images, idx_labels, class_names,
+                       key_prefix, import_options);
+    }
+    if (train->parsed()) {
+      t.data_root = data;
+      t.out_dir = out;
+      t.batch_norm = !no_bn;
+      t.augment = !no_augment;
+      t.augment_options.crop = !no_crop;
+      t.augment_options.hflip = !no_flip;
+      t.augment_options.rotate = !no_rotate;
+      t.progress_bar = progress || (!plain && isatty(STDERR_FILENO));
+      if (!heads_text.empty()) t.heads = absl::StrSplit(heads_text, ',', absl::SkipEmpty());
+      for (absl::string_view item : absl::StrSplit(weights_text, ',', absl::SkipEmpty())) {
+        std::pair<std::string, std::string> kv = absl::StrSplit(item, absl::MaxSplits('=', 1));
+        double w = 0;
+        if (!absl::SimpleAtod(kv.second, &w)) {
+          return Fail(absl::InvalidArgumentError(absl::StrCat("--head-weights: bad entry '", item, "'")));
+        }
+        t.head_weights[kv.first] = w;
+      }
+      std::error_code ec;
+      std::filesystem::create_directories(t.out_dir, ec);
+      return RunTrain(t, balance, connect_timeout);
+    }
+    if (predict->parsed()) return RunPredict(checkpoint, images, json, top, dump);
+    if (evaluate->parsed()) {
+      return RunEvaluate(checkpoint, eval_data, eval_folder, eval_head, split, split_options, json, eval_threads);
+    }
+  } catch (const std::exception& e) {
+    return Fail(absl::InternalError(e.what()));
+  }
+  return 2;
+}
+
+}  // namespace
+}  // namespace atelier::trainer
+
+int main(int argc, char** argv) { return atelier::trainer::Main(argc, argv); }

@@ -1,0 +1,485 @@
+#include "atelier/trainer/trainer.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <numeric>
+#include <mutex>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "atelier/common/status_macros.h"
+#include "atelier/trainer/adamw.h"
+#include "atelier/trainer/batcher.h"
+#include "atelier/trainer/image_set.h"
+#include "atelier/trainer/inference.h"
+#include "atelier/trainer/lr_schedule.h"
+#include "atelier/trainer/metrics.h"
+#include "atelier/trainer/model.h"
+#include "atelier/trainer/model_file.h"
+#include "atelier/trainer/report.h"
+#include "nlohmann/json.hpp"
+#include "spdlog/spdlog.h"
+
+namespace atelier::trainer {
+namespace fs = std::filesystem;
+namespace {
+
+std::atomic<bool> g_stop_requested{false};
+
+void OnStopSignal(int) { g_stop_requested.store(true); }
+
+// Per-head sums of one epoch so far (on rank 0 after a reduction: global).
+struct Accumulator {
+  std::vector<double> loss_sum, count, correct;
+  double images = 0, seconds = 0;
+
+  explicit Accumulator(size_t heads = 0) : loss_sum(heads, 0), count(heads, 0), correct(heads, 0) {}
+  nlohmann::json ToJson() const {
+    return {{"loss_sum", loss_sum}, {"count", count}, {"correct", correct}, {"images", images}, {"seconds", seconds}};
+  }
+  static Accumulator FromJson(const nlohmann::json& j) {
+    Accumulator a;
+    a.loss_sum = j.at("loss_sum").get<std::vector<double>>();
+    a.count = j.at("count").get<std::vector<double>>();
+    a.correct = j.at("correct").get<std::vector<double>>();
+    a.images = j.at("images").get<double>();
+    a.seconds = j.at("seconds").get<double>();
+    return a;
+  }
+};
+
+// Sums the accumulators of all ranks into rank 0's (the others are zeroed).
+absl::Status Reduce(Collective& collective, Accumulator& acc) {
+  if (collective.world_size() == 1) return absl::OkStatus();
+  std::vector<double> flat = acc.loss_sum;
+  flat.insert(flat.end(), acc.count.begin(), acc.count.end());
+  flat.insert(flat.end(), acc.correct.begin(), acc.correct.end());
+  flat.push_back(acc.images);
+  torch::Tensor t = torch::from_blob(flat.data(), {static_cast<int64_t>(flat.size())}, torch::kFloat64).clone();
+  RETURN_IF_ERROR(collective.AllReduceSum(t));
+  const double* d = t.data_ptr<double>();
+  size_t h = acc.loss_sum.size();
+  bool keep = collective.rank() == 0;
+  for (size_t i = 0; i < h; ++i) {
+    acc.loss_sum[i] = keep ? d[i] : 0;
+    acc.count[i] = keep ? d[h + i] : 0;
+    acc.correct[i] = keep ? d[2 * h + i] : 0;
+  }
+  acc.images = keep ? d[3 * h] : 0;
+  if (!keep) acc.seconds = 0;
+  return absl::OkStatus();
+}
+
+struct RunState {
+  int epoch = 0;  // completed epochs
+  int64_t step_in_epoch = 0;
+  int64_t global_step = 0;
+  Accumulator acc;
+  std::vector<EpochRecord> history;
+  double best_metric = -1e300;
+  bool has_best = false;
+
+  std::string ToJson(uint64_t seed) const {
+    nlohmann::json history_json = nlohmann::json::array();
+    for (const auto& r : history) history_json.push_back(r.ToJson());
+    return nlohmann::json{{"epoch", epoch},     {"step_in_epoch", step_in_epoch}, {"global_step", global_step},
+                          {"seed", seed},       {"accumulator", acc.ToJson()},    {"history", history_json},
+                          {"best_metric", best_metric}, {"has_best", has_best}}
+        .dump();
+  }
+};
+
+absl::StatusOr<RunState> ParseRunState(const std::string& text, uint64_t seed) {
+  try {
+    auto j = nlohmann::json::parse(text);
+    if (j.at("seed").get<uint64_t>() != seed) {
+      return absl::FailedPreconditionError(absl::StrCat("the checkpoint was made with --seed ",
+                                                        j.at("seed").get<uint64_t>(), ", not ", seed));
+    }
+    RunState s;
+    s.epoch = j.at("epoch").get<int>();
+    s.step_in_epoch = j.at("step_in_epoch").get<int64_t>();
+    s.global_step = j.at("global_step").get<int64_t>();
+    s.acc = Accumulator::FromJson(j.at("accumulator"));
+    for (const auto& r : j.at("history")) s.history.push_back(EpochRecord::FromJson(r));
+    s.best_metric = j.at("best_metric").get<double>();
+    s.has_best = j.at("has_best").get<bool>();
+    return s;
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("bad trainer state in checkpoint: ", e.what()));
+  }
+}
+
+std::string FormatDuration(double seconds) {
+  int s = static_cast<int>(std::max(0.0, seconds));
+  return absl::StrFormat("%02d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
+}
+
+}  // namespace
+
+void InstallStopHandlers() {
+  struct sigaction action = {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGUSR1, &action, nullptr);
+}
+
+absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& collective) {
+  const int rank = collective.rank(), world = collective.world_size();
+  const bool writer = rank == 0;
+  if (options.batch_size <= 0 || options.batch_size % world != 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--batch-size ", options.batch_size, " must be a positive multiple of the world size ", world));
+  }
+  if (options.epochs <= 0) return absl::InvalidArgumentError("--epochs must be > 0");
+  if (options.out_dir.empty()) return absl::InvalidArgumentError("--out is required");
+  RETURN_IF_ERROR(ValidateSplitOptions(options.split));
+  if (options.threads > 0) torch::set_num_threads(options.threads);
+  const int local_batch = options.batch_size / world;
+  if (options.stop_at_step >= 0) InstallStopHandlers();
+
+  CheckpointStore store(options.out_dir / "checkpoints", options.keep_last);
+  if (writer) {
+    ASSIGN_OR_RETURN(int leftovers, store.Open());
+    if (leftovers > 0) spdlog::info("removed {} leftover temporary checkpoint file(s)", leftovers);
+  }
+  RETURN_IF_ERROR(collective.Barrier());
+  std::optional<fs::path> resume_from;
+  if (options.resume) resume_from = store.Latest();
+
+  // Data and labels.
+  std::optional<ModelConfig> saved_config;
+  if (resume_from) {
+    ASSIGN_OR_RETURN(ModelConfig c, ReadModelConfig(*resume_from));
+    saved_config = c;
+  }
+  LoadOptions load;
+  load.image_size = saved_config ? saved_config->image_size : options.image_size;
+  load.channels = saved_config ? saved_config->in_channels : options.channels;
+  load.threads = options.decode_threads;
+  ASSIGN_OR_RETURN(ImageSet set, LoadDatasetRoot(options.data_root, load));
+  if (set.corrupt > 0) {
+    spdlog::warn("skipped {} corrupt sample(s); first: {}", set.corrupt, set.corrupt_examples.front());
+  }
+  LabelSpace space;
+  if (saved_config) {
+    space = saved_config->labels;
+  } else {
+    ASSIGN_OR_RETURN(space, DiscoverLabelSpace(set.labels, options.heads));
+  }
+  const int nh = static_cast<int>(space.heads.size());
+  int64_t unknown = 0;
+  std::vector<int32_t> targets = BuildTargets(set, space, &unknown);
+
+  std::vector<int64_t> split_idx[3];
+  for (int64_t i = 0; i < set.size(); ++i) {
+    split_idx[static_cast<int>(AssignSplit(set.keys[i], options.split))].push_back(i);
+  }
+  std::vector<int64_t>& train_idx = split_idx[0];
+  const std::vector<int64_t>& val_idx = split_idx[1];
+  const std::vector<int64_t>& test_idx = split_idx[2];
+  if (options.balance.mode == BalanceSpec::kCap) {
+    std::vector<int> first_head(set.size());
+    for (int64_t i = 0; i < set.size(); ++i) first_head[i] = targets[i * nh];
+    train_idx = CapPerClass(train_idx, first_head, set.keys, options.balance.cap, options.seed);
+  }
+  std::vector<double> head_weights;
+  for (const auto& head : space.heads) {
+    auto it = options.head_weights.find(head.name);
+    head_weights.push_back(it == options.head_weights.end() ? 1.0 : it->second);
+  }
+  std::vector<torch::Tensor> class_weights(nh);
+  if (options.balance.mode == BalanceSpec::kWeighted) {
+    for (int h = 0; h < nh; ++h) {
+      std::vector<int64_t> counts(space.heads[h].classes.size(), 0);
+      for (int64_t i : train_idx) {
+        if (targets[i * nh + h] >= 0) ++counts[targets[i * nh + h]];
+      }
+      std::vector<double> w = InverseFrequencyWeights(counts);
+      class_weights[h] = torch::tensor(std::vector<float>(w.begin(), w.end()));
+    }
+  }
+  const int64_t steps_per_epoch = static_cast<int64_t>(train_idx.size()) / options.batch_size;
+  if (steps_per_epoch == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("the train split has ", train_idx.size(),
+                                                   " samples, fewer than one batch of ", options.batch_size));
+  }
+  if (writer) {
+    spdlog::info("data: {} samples ({} train, {} val, {} test), {} corrupt skipped, {} unknown labels; "
+                 "{} channel(s) of {}x{}; heads: {}",
+                 set.size(), train_idx.size(), val_idx.size(), test_idx.size(), set.corrupt, unknown, set.channels,
+                 set.image_size, set.image_size, nh);
+  }
+
+  // Model and optimizer.
+  ModelConfig config;
+  config.in_channels = set.channels;
+  config.image_size = set.image_size;
+  config.width = saved_config ? saved_config->width : options.width;
+  config.depth = saved_config ? saved_config->depth : options.depth;
+  config.dropout = saved_config ? saved_config->dropout : options.dropout;
+  config.batch_norm = saved_config ? saved_config->batch_norm : options.batch_norm;
+  config.labels = space;
+  // Initial weights from the seed; the lock keeps ranks that are threads of one
+  // process (tests) from sharing the global generator while doing it.
+  static std::mutex init_mu;
+  std::unique_lock<std::mutex> init_lock(init_mu);
+  torch::manual_seed(options.seed);
+  Classifier model(config);
+  init_lock.unlock();
+  std::vector<torch::Tensor> params = model->parameters();
+  AdamWOptions adam;
+  adam.weight_decay = options.weight_decay;
+  AdamW optimizer(params, adam);
+  LrSchedule schedule;
+  schedule.base_lr = options.lr;
+  schedule.min_lr = options.min_lr;
+  schedule.warmup_steps = static_cast<int64_t>(options.warmup_epochs * steps_per_epoch);
+  schedule.total_steps = steps_per_epoch * options.epochs;
+
+  RunState state;
+  state.acc = Accumulator(nh);
+  if (resume_from) {
+    ASSIGN_OR_RETURN(std::string json, LoadCheckpoint(*resume_from, model, optimizer));
+    ASSIGN_OR_RETURN(state, ParseRunState(json, options.seed));
+    if (!writer) state.acc = Accumulator(nh);
+    if (writer) spdlog::info("resumed from {} (epoch {}, step {})", resume_from->string(), state.epoch, state.global_step);
+  }
+  {
+    std::vector<torch::Tensor> all;
+    for (auto& [name, t] : StateDict(*model)) all.push_back(t);
+    RETURN_IF_ERROR(BroadcastTensors(collective, all, 0));
+  }
+  std::vector<std::string> head_names;
+  for (const auto& h : space.heads) head_names.push_back(h.name);
+  MetricsLog log(options.out_dir, head_names);
+  if (writer) RETURN_IF_ERROR(log.Rewrite(state.history));
+
+  auto save_checkpoint = [&](bool is_best) -> absl::Status {
+    RETURN_IF_ERROR(Reduce(collective, state.acc));
+    if (writer) {
+      RETURN_IF_ERROR(SaveCheckpoint(store.PathFor(state.global_step), model, optimizer, state.ToJson(options.seed)));
+      RETURN_IF_ERROR(store.Commit(state.global_step, is_best));
+    }
+    return collective.Barrier();
+  };
+
+  const AugmentOptions* augment = options.augment ? &options.augment_options : nullptr;
+  TrainResult result;
+  using Clock = std::chrono::steady_clock;
+  for (; state.epoch < options.epochs; ++state.epoch) {
+    const int epoch = state.epoch;
+    std::vector<int64_t> order = train_idx;
+    std::mt19937_64 shuffle_rng(MixSeed(options.seed, static_cast<uint64_t>(epoch), 0x5eed));
+    std::shuffle(order.begin(), order.end(), shuffle_rng);
+    auto make = [&](int64_t b) {
+      auto begin = order.begin() + b * options.batch_size + int64_t{rank} * local_batch;
+      std::vector<int64_t> indices(begin, begin + local_batch);
+      return MakeBatch(set, targets, nh, indices, augment, options.seed, epoch);
+    };
+    Prefetcher prefetch(make, state.step_in_epoch, steps_per_epoch, 2);
+    model->train();
+    auto last_log = Clock::now();
+    while (state.step_in_epoch < steps_per_epoch) {
+      auto step_start = Clock::now();
+      std::optional<Batch> batch = prefetch.Next();
+      if (!batch) break;
+      double lr = schedule.At(state.global_step);
+      try {
+        torch::manual_seed(MixSeed(options.seed, static_cast<uint64_t>(state.global_step), static_cast<uint64_t>(rank)));
+        optimizer.ZeroGrad();
+        std::vector<torch::Tensor> logits = model->forward(batch->images);
+        torch::Tensor loss = torch::zeros({});
+        for (int h = 0; h < nh; ++h) {
+          torch::Tensor target = batch->targets.select(1, h).contiguous();
+          torch::Tensor labelled = target.ge(0);
+          double k = static_cast<double>(labelled.sum().item<int64_t>());
+          if (k == 0) continue;
+          auto ce = torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-1).label_smoothing(
+              options.label_smoothing);
+          if (class_weights[h].defined()) ce.weight(class_weights[h]);
+          torch::Tensor l = torch::nn::functional::cross_entropy(logits[h], target, ce);
+          loss = loss + head_weights[h] * l;
+          state.acc.loss_sum[h] += l.item<double>() * k;
+          state.acc.count[h] += k;
+          state.acc.correct[h] +=
+              static_cast<double>(logits[h].argmax(1).eq(target).logical_and(labelled).sum().item<int64_t>());
+        }
+        loss.backward();
+        RETURN_IF_ERROR(AllReduceGradients(collective, params, options.bucket_bytes));
+        if (options.clip_norm > 0) torch::nn::utils::clip_grad_norm_(params, options.clip_norm);
+        optimizer.Step(lr);
+      } catch (const std::exception& e) {
+        return absl::InternalError(absl::StrCat("training step ", state.global_step, " failed: ", e.what()));
+      }
+      ++state.global_step;
+      ++state.step_in_epoch;
+      state.acc.images += static_cast<double>(local_batch);
+      state.acc.seconds += std::chrono::duration<double>(Clock::now() - step_start).count();
+
+      if (writer) {
+        double loss_now = 0, acc_now = 0;
+        for (int h = 0; h < nh; ++h) {
+          if (state.acc.count[h] > 0) {
+            loss_now += head_weights[h] * state.acc.loss_sum[h] / state.acc.count[h];
+            acc_now += state.acc.correct[h] / state.acc.count[h] / nh;
+          }
+        }
+        double ips = state.acc.seconds > 0 ? state.acc.images * world / state.acc.seconds : 0;
+        double eta = ips > 0 ? double((steps_per_epoch - state.step_in_epoch) * options.batch_size) / ips : 0;
+        if (options.progress_bar) {
+          int filled = static_cast<int>(30 * state.step_in_epoch / steps_per_epoch);
+          std::fprintf(stderr, "\r[%s%s] epoch %d/%d step %lld/%lld loss %.4f acc %.3f %.0f img/s ETA %s ",
+                       std::string(filled, '=').c_str(), std::string(30 - filled, ' ').c_str(), epoch + 1,
+                       options.epochs, static_cast<long long>(state.step_in_epoch),
+                       static_cast<long long>(steps_per_epoch), loss_now, acc_now, ips, FormatDuration(eta).c_str());
+          std::fflush(stderr);
+        } else if (Clock::now() - last_log > std::chrono::seconds(10) || state.step_in_epoch == steps_per_epoch) {
+          last_log = Clock::now();
+          spdlog::info("epoch {}/{} step {}/{} loss {:.4f} acc {:.3f} {:.0f} img/s ETA {}", epoch + 1, options.epochs,
+                       state.step_in_epoch, steps_per_epoch, loss_now, acc_now, ips, FormatDuration(eta));
+        }
+      }
+
+      if (options.stop_at_step >= 0 && state.global_step == options.stop_at_step) std::raise(SIGTERM);
+      bool stop = g_stop_requested.load();
+      if (world > 1) {
+        torch::Tensor flag = torch::full({1}, stop ? 1.0 : 0.0, torch::kFloat64);
+        RETURN_IF_ERROR(collective.AllReduceSum(flag));
+        stop = flag.item<double>() > 0;
+      }
+      if (stop) {
+        if (writer && options.progress_bar) std::fprintf(stderr, "\n");
+        RETURN_IF_ERROR(save_checkpoint(false));
+        if (writer) spdlog::warn("stop requested: checkpoint at step {} written; exiting with code {}",
+                                 state.global_step, kExitCheckpointedOnSignal);
+        g_stop_requested.store(false);
+        result.exit_code = kExitCheckpointedOnSignal;
+        result.epochs_done = state.epoch;
+        result.global_step = state.global_step;
+        result.corrupt_skipped = set.corrupt;
+        return result;
+      }
+      if (options.checkpoint_every_steps > 0 && state.global_step % options.checkpoint_every_steps == 0 &&
+          state.step_in_epoch < steps_per_epoch) {
+        RETURN_IF_ERROR(save_checkpoint(false));
+      }
+    }
+    if (writer && options.progress_bar) std::fprintf(stderr, "\n");
+
+    // End of epoch: reduce, validate, log, checkpoint.
+    RETURN_IF_ERROR(Reduce(collective, state.acc));
+    EpochRecord record;
+    record.epoch = epoch + 1;
+    record.step = state.global_step;
+    record.lr = schedule.At(state.global_step - 1);
+    record.seconds = state.acc.seconds;
+    record.images_per_s = state.acc.seconds > 0 ? state.acc.images / state.acc.seconds : 0;
+    for (int h = 0; h < nh; ++h) {
+      HeadEpochMetrics m;
+      if (state.acc.count[h] > 0) {
+        m.loss = state.acc.loss_sum[h] / state.acc.count[h];
+        m.accuracy = state.acc.correct[h] / state.acc.count[h];
+      }
+      record.train_loss += head_weights[h] * m.loss;
+      record.train[space.heads[h].name] = m;
+    }
+    double metric = -record.train_loss;
+    if (!val_idx.empty()) {
+      ASSIGN_OR_RETURN(EvalResult val, Evaluate(model, set, targets, val_idx, head_weights, 256, &collective));
+      record.has_val = true;
+      record.val_loss = val.total_loss;
+      metric = 0;
+      for (int h = 0; h < nh; ++h) {
+        record.val[space.heads[h].name] = {val.loss[h], val.confusion[h].Accuracy()};
+        metric += val.confusion[h].Accuracy() / nh;
+      }
+    }
+    bool is_best = !state.has_best || metric > state.best_metric;
+    if (is_best) {
+      state.best_metric = metric;
+      state.has_best = true;
+    }
+    state.history.push_back(record);
+    if (writer) {
+      RETURN_IF_ERROR(log.Append(record));
+      std::string val_text = record.has_val ? absl::StrFormat(" val_loss %.4f val_metric %.4f", record.val_loss, metric) : "";
+      spdlog::info("epoch {} done: train_loss {:.4f}{} {:.0f} img/s", record.epoch, record.train_loss, val_text,
+                   record.images_per_s);
+    }
+    state.acc = Accumulator(nh);
+    state.step_in_epoch = 0;
+    ++state.epoch;
+    absl::Status saved = save_checkpoint(is_best);
+    --state.epoch;  // the for loop increments it
+    RETURN_IF_ERROR(saved);
+  }
+
+  // Final evaluation, model.pt, report.
+  const std::vector<int64_t>& eval_idx = !test_idx.empty() ? test_idx : !val_idx.empty() ? val_idx : train_idx;
+  const char* eval_split = !test_idx.empty() ? "test" : !val_idx.empty() ? "val" : "train";
+  ASSIGN_OR_RETURN(EvalResult final_eval, Evaluate(model, set, targets, eval_idx, head_weights, 256, &collective));
+  if (writer) {
+    RETURN_IF_ERROR(SaveModelFile(options.out_dir / "model.pt", model));
+    ReportData report;
+    report.title = absl::StrCat("atelier training report: ", options.out_dir.filename().string());
+    report.eval_split = eval_split;
+    report.history = state.history;
+    for (int h = 0; h < nh; ++h) report.heads.push_back({space.heads[h].name, space.heads[h].classes, final_eval.confusion[h]});
+    std::vector<int> shown(space.heads[0].classes.size(), 0);
+    int wrong_shown = 0;
+    for (const Prediction& p : final_eval.predictions) {
+      std::string truth, guess;
+      bool wrong = false;
+      for (int h = 0; h < nh; ++h) {
+        int t = targets[p.index * nh + h];
+        if (t >= 0 && t != p.predicted[h]) wrong = true;
+        absl::StrAppend(&truth, h ? ", " : "", space.heads[h].name, ": ", t >= 0 ? space.heads[h].classes[t] : "?");
+        absl::StrAppend(&guess, h ? ", " : "", space.heads[h].classes[p.predicted[h]]);
+      }
+      int t0 = targets[p.index * nh];
+      bool take = wrong ? wrong_shown < 24 : (t0 >= 0 && shown[t0] < options.gallery_per_class);
+      if (!take) continue;
+      if (wrong) ++wrong_shown; else ++shown[t0];
+      const uint8_t* px = set.image(p.index);
+      report.gallery.push_back({std::vector<uint8_t>(px, px + set.image_bytes()), set.image_size, set.channels,
+                                absl::StrCat(set.keys[p.index], " — ", truth, " → predicted ", guess), wrong});
+    }
+    ASSIGN_OR_RETURN(std::string html, RenderReport(report));
+    RETURN_IF_ERROR(WriteFileAtomically(options.out_dir / "report.html", html));
+    nlohmann::json summary = {{"samples", set.size()},
+                              {"train", train_idx.size()},
+                              {"val", val_idx.size()},
+                              {"test", test_idx.size()},
+                              {"corrupt_skipped", set.corrupt},
+                              {"corrupt_examples", set.corrupt_examples},
+                              {"unknown_labels", unknown},
+                              {"channels", set.channels},
+                              {"image_size", set.image_size},
+                              {"epochs", state.epoch},
+                              {"global_step", state.global_step},
+                              {"eval_split", eval_split}};
+    for (int h = 0; h < nh; ++h) {
+      summary["eval"][space.heads[h].name] = final_eval.confusion[h].ToJson(space.heads[h].classes);
+    }
+    RETURN_IF_ERROR(WriteFileAtomically(options.out_dir / "summary.json", summary.dump(2) + "\n"));
+    for (int h = 0; h < nh; ++h) {
+      spdlog::info("{} accuracy on {} ({} samples): {:.4f}", space.heads[h].name, eval_split,
+                   final_eval.confusion[h].Total(), final_eval.confusion[h].Accuracy());
+    }
+  }
+  RETURN_IF_ERROR(collective.Barrier());
+  result.epochs_done = state.epoch;
+  result.global_step = state.global_step;
+  result.corrupt_skipped = set.corrupt;
+  return result;
+}
+
+}  // namespace atelier::trainer

@@ -1,0 +1,86 @@
+// `atelier train`: trains a multi-head classifier on a dataset root, on one
+// rank or data-parallel over a Collective.
+//
+// Data parallelism: every rank loads the data and computes the same split and
+// epoch order (seeded); global batch b of an epoch is the slice
+// [b*B, (b+1)*B) of the shuffled train indices and rank r takes its r-th
+// B/world part (disjoint shares). Rank 0's initial weights are broadcast,
+// gradients are averaged in buckets, BN statistics stay local (as in PyTorch
+// DDP), metrics are summed over ranks, and only rank 0 writes files.
+//
+// RUN_DIR layout (written by rank 0):
+//   metrics.jsonl, metrics.csv   one line per epoch
+//   checkpoints/ckpt-<step>.pt, checkpoints/latest, checkpoints/best
+//   model.pt                     final weights (torch.load-able, see model_file.h)
+//   report.html                  charts, confusion matrices, gallery
+//   summary.json                 split sizes, skipped samples, final metrics
+//
+// Signals: after InstallStopHandlers(), SIGTERM or SIGUSR1 makes the run
+// finish its current step, write a checkpoint and return exit_code
+// kExitCheckpointedOnSignal (75); `--resume` continues exactly (same weights,
+// same data order, same metrics). Randomness is a pure function of the seed
+// and the position (epoch, step, sample), so nothing else needs restoring.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "atelier/trainer/augment.h"
+#include "atelier/trainer/collective.h"
+#include "atelier/trainer/labels.h"
+
+namespace atelier::trainer {
+
+inline constexpr int kExitCheckpointedOnSignal = 75;
+
+struct TrainOptions {
+  std::filesystem::path data_root;
+  std::filesystem::path out_dir;
+  std::vector<std::string> heads;               // empty = every label key
+  std::map<std::string, double> head_weights;   // default 1
+  int image_size = 64;
+  int channels = 0;  // 0 auto, 1, 3
+  int width = 32;
+  int depth = 3;
+  double dropout = 0.2;
+  bool batch_norm = true;
+  int epochs = 10;
+  int batch_size = 64;  // global, over all ranks
+  double lr = 2e-3;
+  double min_lr = 1e-5;
+  double warmup_epochs = 1.0;
+  double weight_decay = 0.05;
+  double label_smoothing = 0.1;
+  double clip_norm = 1.0;  // 0 = off
+  SplitOptions split;
+  BalanceSpec balance;
+  bool augment = true;
+  AugmentOptions augment_options;
+  int threads = 0;         // LibTorch intra-op threads; 0 = its default
+  int decode_threads = 2;
+  uint64_t seed = 1;
+  int keep_last = 3;
+  bool resume = false;
+  int64_t checkpoint_every_steps = 0;  // 0 = at the end of every epoch only
+  int64_t bucket_bytes = 25 << 20;
+  int64_t stop_at_step = -1;  // testing: behave as if SIGTERM arrived after this global step
+  bool progress_bar = false;  // true: a \r progress bar; false: plain log lines
+  int gallery_per_class = 4;
+};
+
+struct TrainResult {
+  int exit_code = 0;  // 0, or kExitCheckpointedOnSignal
+  int epochs_done = 0;
+  int64_t global_step = 0;
+  int64_t corrupt_skipped = 0;
+};
+
+void InstallStopHandlers();
+
+absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& collective);
+
+}  // namespace atelier::trainer

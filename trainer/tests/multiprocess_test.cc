@@ -1,0 +1,60 @@
+// Two real atelier-trainer processes over Gloo (127.0.0.1) against one.
+#include "atelier/common/status_matchers.h"
+#include "atelier/testing/subprocess.h"
+#include "atelier/testing/temp_dir.h"
+#include "atelier/trainer/model_file.h"
+#include "gtest/gtest.h"
+#include "test_images.h"
+
+namespace atelier::trainer {
+namespace {
+
+using ::atelier::testing::BinaryPath;
+using ::atelier::testing::ChildProcess;
+using ::atelier::testing::PickFreePort;
+using ::atelier::testing::ReadFileOrEmpty;
+using ::atelier::testing::RunCommand;
+using ::atelier::testing::TempDir;
+namespace fs = std::filesystem;
+
+std::vector<std::string> Args(const fs::path& data, const fs::path& out) {
+  // No batch norm (its statistics are per rank, as in PyTorch DDP) and no
+  // dropout (per-rank masks); augmentation is per sample, so it stays on.
+  return {BinaryPath("atelier-trainer").string(), "train", "--data", data.string(), "--out", out.string(),
+          "--image-size", "10", "--width", "4", "--depth", "2", "--dropout", "0", "--no-batch-norm",
+          "--epochs", "2", "--batch-size", "8", "--val-ratio", "0.2", "--threads", "1", "--decode-threads", "1",
+          "--bucket-mb", "1", "--plain", "--connect-timeout", "120"};
+}
+
+TEST(MultiProcessTest, TwoGlooRanksTrainToTheSameWeightsAsOne) {
+  TempDir dir;
+  testing::WriteShard(dir / "data", 0, testing::ColourSamples(10, 10, 3));
+  auto single = RunCommand(Args(dir / "data", dir / "one"));
+  ASSERT_EQ(single.exit_code, 0) << single.output;
+
+  std::string port = std::to_string(PickFreePort());
+  std::map<std::string, std::string> env = {{"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", port}};
+  auto env0 = env, env1 = env;
+  env0["RANK"] = "0";
+  env1["RANK"] = "1";
+  ChildProcess rank1(Args(dir / "data", dir / "two"), dir / "rank1.log", env1);
+  auto rank0 = RunCommand(Args(dir / "data", dir / "two"), env0);
+  ASSERT_EQ(rank0.exit_code, 0) << rank0.output << ReadFileOrEmpty(dir / "rank1.log");
+  ASSERT_EQ(rank1.Wait(std::chrono::seconds(120)), 0) << ReadFileOrEmpty(dir / "rank1.log");
+  EXPECT_NE(rank0.output.find("rank 0 of 2 (torchrun)"), std::string::npos) << rank0.output;
+
+  ASSERT_OK_AND_ASSIGN(Classifier a, LoadModelFile(dir / "one" / "model.pt"));
+  ASSERT_OK_AND_ASSIGN(Classifier b, LoadModelFile(dir / "two" / "model.pt"));
+  auto sa = StateDict(*a), sb = StateDict(*b);
+  ASSERT_EQ(sa.size(), sb.size());
+  for (size_t i = 0; i < sa.size(); ++i) {
+    EXPECT_LT((sa[i].second - sb[i].second).abs().max().item<double>(), 1e-5) << sa[i].first;
+  }
+  // Only rank 0 wrote, and the reduced metrics match the single rank's.
+  EXPECT_EQ(ReadFileOrEmpty(dir / "one" / "metrics.jsonl").size() > 0, true);
+  auto one = ReadFileOrEmpty(dir / "one" / "summary.json"), two = ReadFileOrEmpty(dir / "two" / "summary.json");
+  EXPECT_EQ(nlohmann::json::parse(one)["eval"], nlohmann::json::parse(two)["eval"]);
+}
+
+}  // namespace
+}  // namespace atelier::trainer

@@ -1,0 +1,136 @@
+// End-to-end training through the atelier-trainer executable.
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "atelier/common/status_matchers.h"
+#include "atelier/testing/subprocess.h"
+#include "atelier/testing/temp_dir.h"
+#include "atelier/trainer/model_file.h"
+#include "atelier/trainer/trainer.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+#include "test_images.h"
+
+namespace atelier::trainer {
+namespace {
+
+using ::atelier::testing::BinaryPath;
+using ::atelier::testing::ReadFileOrEmpty;
+using ::atelier::testing::RunCommand;
+using ::atelier::testing::TempDir;
+namespace fs = std::filesystem;
+
+std::vector<std::string> TrainArgs(const fs::path& data, const fs::path& out, int epochs) {
+  return {BinaryPath("atelier-trainer").string(), "train", "--data", data.string(), "--out", out.string(),
+          "--image-size", "12", "--width", "6", "--depth", "2", "--epochs", std::to_string(epochs),
+          "--batch-size", "12", "--lr", "0.01", "--warmup-epochs", "0.5", "--threads", "1",
+          "--decode-threads", "1", "--plain", "--val-ratio", "0.15", "--test-ratio", "0.2"};
+}
+
+std::vector<nlohmann::json> Metrics(const fs::path& run) {
+  std::vector<nlohmann::json> out;
+  std::ifstream in(run / "metrics.jsonl");
+  std::string line;
+  while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+TEST(TrainingTest, LearnableDatasetReachesHighAccuracy) {
+  TempDir dir;
+  testing::WriteShard(dir / "data", 0, testing::ColourSamples(40, 12, 1));
+  auto args = TrainArgs(dir / "data", dir / "run", 6);
+  auto result = RunCommand(args);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  auto summary = nlohmann::json::parse(ReadFileOrEmpty(dir / "run" / "summary.json"));
+  EXPECT_EQ(summary["eval_split"], "test");
+  EXPECT_GT(summary["eval"]["colour"]["samples"].get<int>(), 10);
+  EXPECT_GT(summary["eval"]["colour"]["accuracy"].get<double>(), 0.95) << summary.dump(2);
+  // Outputs: metrics per epoch, pointers, model and report.
+  EXPECT_EQ(Metrics(dir / "run").size(), 6u);
+  std::string csv = ReadFileOrEmpty(dir / "run" / "metrics.csv");
+  EXPECT_THAT(csv, ::testing::StartsWith("epoch,step,lr,"));
+  EXPECT_THAT(csv, ::testing::HasSubstr("val_acc_colour"));
+  CheckpointStore store(dir / "run" / "checkpoints", 3);
+  EXPECT_TRUE(store.Latest().has_value());
+  EXPECT_TRUE(store.Best().has_value());
+  int checkpoints = 0;
+  for (const auto& e : fs::directory_iterator(dir / "run" / "checkpoints")) {
+    checkpoints += e.path().extension() == ".pt";
+  }
+  EXPECT_LE(checkpoints, 4);  // keep 3 + best
+  std::string html = ReadFileOrEmpty(dir / "run" / "report.html");
+  EXPECT_THAT(html, ::testing::HasSubstr("<svg"));
+  EXPECT_THAT(html, ::testing::HasSubstr("data:image/png;base64,"));
+  EXPECT_THAT(html, ::testing::Not(::testing::HasSubstr("<script")));
+
+  // predict and evaluate with the result.
+  testing::WriteShard(dir / "other", 0, testing::ColourSamples(5, 12, 99, "o"));
+  auto eval = RunCommand({BinaryPath("atelier-trainer").string(), "evaluate", "--checkpoint",
+                          (dir / "run").string(), "--data", (dir / "other").string(), "--json"});
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+  auto report = nlohmann::json::parse(eval.output.substr(eval.output.find('{')));
+  EXPECT_EQ(report["samples"], 15);
+  EXPECT_GT(report["heads"]["colour"]["accuracy"].get<double>(), 0.9);
+  EXPECT_EQ(report["heads"]["colour"]["per_class"].size(), 3u);
+
+  auto png = imaging::EncodePng(testing::SolidImage(12, 20, 20, 230));
+  ASSERT_TRUE(png.ok());
+  ::atelier::testing::WriteFileOrDie(dir / "blue.png", *png);
+  auto predict = RunCommand({BinaryPath("atelier-trainer").string(), "predict", "--checkpoint",
+                             (dir / "run" / "model.pt").string(), (dir / "blue.png").string()});
+  ASSERT_EQ(predict.exit_code, 0) << predict.output;
+  EXPECT_THAT(predict.output, ::testing::HasSubstr("colour: blue"));
+}
+
+TEST(TrainingTest, StopAndResumeGivesTheSameRunAsStraightTraining) {
+  TempDir dir;
+  // 60 samples: about 39 train, 3 steps of 12 per epoch.
+  testing::WriteShard(dir / "data", 0, testing::ColourSamples(20, 12, 2));
+  auto straight = RunCommand(TrainArgs(dir / "data", dir / "straight", 3));
+  ASSERT_EQ(straight.exit_code, 0) << straight.output;
+
+  // Stopped by SIGTERM (raised by the trainer itself after step 4, mid-epoch),
+  // then resumed.
+  auto args = TrainArgs(dir / "data", dir / "resumed", 3);
+  auto stopped_args = args;
+  stopped_args.insert(stopped_args.end(), {"--stop-at-step", "4"});
+  auto stopped = RunCommand(stopped_args);
+  ASSERT_EQ(stopped.exit_code, kExitCheckpointedOnSignal) << stopped.output;
+  // A leftover temporary of a killed checkpoint write is removed on resume.
+  ::atelier::testing::WriteFileOrDie(dir / "resumed" / "checkpoints" / "ckpt-000000009.pt.tmp-4242", "partial");
+  args.push_back("--resume");
+  auto resumed = RunCommand(args);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_FALSE(fs::exists(dir / "resumed" / "checkpoints" / "ckpt-000000009.pt.tmp-4242"));
+
+  auto a = Metrics(dir / "straight"), b = Metrics(dir / "resumed");
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(b.size(), 3u);
+  for (size_t e = 0; e < a.size(); ++e) {
+    EXPECT_EQ(a[e]["step"], b[e]["step"]);
+    EXPECT_NEAR(a[e]["train_loss"].get<double>(), b[e]["train_loss"].get<double>(), 1e-9) << "epoch " << e + 1;
+    EXPECT_NEAR(a[e]["val_loss"].get<double>(), b[e]["val_loss"].get<double>(), 1e-9) << "epoch " << e + 1;
+    EXPECT_EQ(a[e]["train"]["colour"]["accuracy"], b[e]["train"]["colour"]["accuracy"]);
+  }
+  ASSERT_OK_AND_ASSIGN(Classifier ma, LoadModelFile(dir / "straight" / "model.pt"));
+  ASSERT_OK_AND_ASSIGN(Classifier mb, LoadModelFile(dir / "resumed" / "model.pt"));
+  auto sa = StateDict(*ma), sb = StateDict(*mb);
+  for (size_t i = 0; i < sa.size(); ++i) EXPECT_TRUE(torch::equal(sa[i].second, sb[i].second)) << sa[i].first;
+}
+
+TEST(TrainingTest, BadArgumentsFailClearly) {
+  TempDir dir;
+  auto missing = RunCommand(TrainArgs(dir / "nothing", dir / "run", 1));
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.output, ::testing::HasSubstr("nothing"));
+  auto args = TrainArgs(dir / "nothing", dir / "run", 1);
+  args.insert(args.end(), {"--balance", "sometimes"});
+  testing::WriteShard(dir / "nothing", 0, testing::ColourSamples(4, 12, 2));
+  auto bad = RunCommand(args);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.output, ::testing::HasSubstr("--balance"));
+}
+
+}  // namespace
+}  // namespace atelier::trainer
