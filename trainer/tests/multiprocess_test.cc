@@ -4,6 +4,7 @@
 #include "atelier/testing/temp_dir.h"
 #include "atelier/trainer/model_file.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 #include "test_images.h"
 
 namespace atelier::trainer {

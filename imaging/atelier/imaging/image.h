@@ -58,7 +58,7 @@ inline constexpr absl::string_view kReasonCorrupt = "corrupt_image";
 inline constexpr absl::string_view kReasonTooLarge = "image_too_large";  // bomb guard
 // The reason of an error from this module, or "error" for any other status.
 std::string FailureReason(const absl::Status& status);
-// Type URL of the status payload that holds the reason (added; see above).
+// (Added.) Type URL of the status payload that holds the reason.
 inline constexpr absl::string_view kFailureReasonTypeUrl = "type.atelier.dev/atelier.imaging.FailureReason";
 
 absl::StatusOr<ImageInfo> ProbeImage(absl::string_view bytes);
@@ -83,9 +83,12 @@ absl::StatusOr<ImageSize> ResizedSize(int width, int height, ResizeMode mode, in
 // (Added.) DecodeImage followed by Resize(mode, size), doing less work: a JPEG
 // is DCT-scaled (1/2, 1/4, 1/8) as far as the resize allows (the decoded
 // shorter side stays >= size for kShorterSide / kCenterCrop, the longer side
-// >= size for kLongerSide; options.min_shorter_side is not used), and the
-// full-size pixels live in per-thread scratch buffers reused across calls
-// (buffers above 32 MB are freed after each call). `image` is the resized
+// >= size for kLongerSide; options.min_shorter_side is not used), for
+// kCenterCrop the IDCT and colour conversion of JPEG pixels the crop never
+// reads are skipped (everything is still entropy-decoded, so errors are as
+// DecodeImage's), and the full-size pixels live in per-thread scratch buffers
+// reused across calls (buffers above 32 MB are freed after each call). The
+// pixels equal Resize(DecodeImage(...)) up to DCT scaling. `image` is the resized
 // result; codec and original_width/height as DecodeImage. Errors as
 // DecodeImage, or InvalidArgument as Resize (checked before decoding).
 // Thread-safe. The crawler's and the trainer's decode + resize path.

@@ -1,5 +1,5 @@
-// WebP through libwebp: probe and decode (lossy, lossless, alpha composited on
-// white; an animation decodes to its first frame).
+// WebP decoding through libwebp: probe and decode (lossy, lossless, alpha
+// composited on white; an animation decodes to its first frame).
 #include <webp/decode.h>
 #include <webp/demux.h>
 

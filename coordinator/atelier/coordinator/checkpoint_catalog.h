@@ -1,0 +1,60 @@
+// CheckpointCatalog: the trainer runs and checkpoints under a dataset root,
+// as the trainer writes them (docs/trainer.md):
+//   ROOT/runs/<run>/checkpoints/ckpt-<step>.pt, .../latest, .../best  (pointer
+//   files holding one file name), ROOT/runs/<run>/model.pt
+// It lists them and resolves "latest", "best", "step-N", "model.pt" or a file
+// name to one file. sha256 digests are cached by (path, size, mtime), so a
+// file rewritten in place is hashed again. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace atelier::coordinator {
+
+struct CheckpointFile {
+  std::string run;
+  std::string name;              // file name, e.g. "ckpt-120.pt" or "model.pt"
+  std::filesystem::path path;    // absolute
+  std::string relative_path;     // relative to the dataset root
+  int64_t size_bytes = 0;
+  int64_t step = -1;             // -1 for model.pt
+  int64_t modified_ms = 0;
+  bool is_latest = false;
+  bool is_best = false;
+  std::string sha256;            // filled by Resolve / List(with_sha256)
+};
+
+class CheckpointCatalog {
+ public:
+  explicit CheckpointCatalog(std::filesystem::path dataset_root);
+
+  // Run names (directories under ROOT/runs with a checkpoints/ dir or a model.pt).
+  absl::StatusOr<std::vector<std::string>> Runs() const;
+  // Files of `run` (every run when empty), oldest step first, model.pt last.
+  absl::StatusOr<std::vector<CheckpointFile>> List(absl::string_view run, bool with_sha256);
+  // One file of `run`: "latest", "best", "step-N", "model.pt" or a file name.
+  // NotFound names the run and what was asked; InvalidArgument for unsafe names.
+  absl::StatusOr<CheckpointFile> Resolve(absl::string_view run, absl::string_view which);
+
+ private:
+  absl::StatusOr<std::string> Sha256Of(const CheckpointFile& file);
+
+  std::filesystem::path root_;
+  std::mutex mu_;
+  struct CachedDigest {
+    int64_t size = 0;
+    int64_t modified_ms = 0;
+    std::string sha256;
+  };
+  std::map<std::string, CachedDigest> digests_;  // by path; guarded by mu_
+};
+
+}  // namespace atelier::coordinator
