@@ -19,6 +19,7 @@
 #include "atelier/v1/crawl.grpc.pb.h"
 #include "atelier/v1/status.grpc.pb.h"
 #include "gmock/gmock.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
@@ -195,6 +196,52 @@ class FakeWorker {
   Ledger& ledger_;
 };
 
+std::string ToString(const grpc::ByteBuffer& buffer) {
+  std::vector<grpc::Slice> slices;
+  std::string out;
+  if (!buffer.Dump(&slices).ok()) return out;
+  for (const auto& s : slices) out.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return out;
+}
+
+grpc::ByteBuffer ToBuffer(const std::string& bytes) {
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+// One raw gRPC call through the generic stub (the health and reflection
+// protos are not generated in this project): writes `request` (serialized
+// proto bytes), returns the first response message's bytes.
+std::string RawCall(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+                    const std::string& request) {
+  grpc::CompletionQueue cq;
+  grpc::GenericStub stub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  auto call = stub.PrepareCall(&ctx, method, &cq);
+  void* tag = nullptr;
+  bool ok = false;
+  auto step = [&](intptr_t id) {
+    EXPECT_TRUE(cq.Next(&tag, &ok));
+    EXPECT_EQ(reinterpret_cast<intptr_t>(tag), id);
+    return ok;
+  };
+  call->StartCall(reinterpret_cast<void*>(1));
+  step(1);
+  call->Write(ToBuffer(request), reinterpret_cast<void*>(2));
+  step(2);
+  call->WritesDone(reinterpret_cast<void*>(3));
+  step(3);
+  grpc::ByteBuffer response;
+  call->Read(&response, reinterpret_cast<void*>(4));
+  const bool got = step(4);
+  grpc::Status status;
+  call->Finish(&status, reinterpret_cast<void*>(5));
+  step(5);
+  EXPECT_TRUE(status.ok()) << method << ": " << status.error_message();
+  return got ? ToString(response) : std::string();
+}
+
 v1::JobStatus GetStatus(v1::StatusService::Stub& stub) {
   v1::JobStatus st;
   Retry([&](auto& ctx) { return stub.GetStatus(&ctx, v1::GetStatusRequest(), &st); });
@@ -216,6 +263,14 @@ TEST(CoordinatorProcessTest, WorkersCrashCoordinatorRestartsEveryItemEndsOnce) {
   auto channel = grpc::CreateChannel(coordinator.address(), grpc::InsecureChannelCredentials());
   auto status = v1::StatusService::NewStub(channel);
   EXPECT_EQ(GetStatus(*status).crawl().items_total(), kItems);
+  // grpc.health.v1: Check("") answers SERVING (field 1 = 1).
+  EXPECT_EQ(RawCall(channel, "/grpc.health.v1.Health/Check", ""), std::string("\x08\x01", 2));
+  // Reflection: list_services (field 7, empty string) names our services.
+  const std::string services = RawCall(
+      channel, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+      std::string("\x3a\x00", 2));
+  EXPECT_THAT(services, HasSubstr("atelier.v1.CrawlService"));
+  EXPECT_THAT(services, HasSubstr("atelier.v1.StatusService"));
 
   Ledger ledger;
   FakeWorker crasher(coordinator.address(), "crasher", ledger);

@@ -141,6 +141,14 @@ void CurlFetcher::AddTransfer(std::unique_ptr<Transfer> transfer) {
                    +[](char* data, size_t size, size_t nmemb, void* user) -> size_t {
                      auto* tr = static_cast<Transfer*>(user);
                      const size_t n = size * nmemb;
+                     if (tr->result.body.empty()) {
+                       // Size the buffer once from Content-Length (bounded by max_bytes).
+                       curl_off_t length = -1;
+                       curl_easy_getinfo(tr->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+                       if (length > 0 && length <= tr->request.max_bytes) {
+                         tr->result.body.reserve(static_cast<size_t>(length));
+                       }
+                     }
                      if (static_cast<int64_t>(tr->result.body.size() + n) > tr->request.max_bytes) {
                        tr->over_limit = true;
                        return 0;  // aborts the transfer with CURLE_WRITE_ERROR

@@ -1,5 +1,6 @@
 #include "atelier/crawler/image_processor.h"
 
+#include "atelier/dataset/sha256.h"
 #include "atelier/imaging/image.h"
 
 namespace atelier::crawler {
@@ -40,6 +41,7 @@ ProcessOutcome ResizingProcessor::Process(absl::string_view body) const {
   out.image.height = image->height;
   out.image.original_width = decoded->original_width;
   out.image.original_height = decoded->original_height;
+  out.image.sha256 = dataset::Sha256Hex(out.image.bytes);
   return out;
 }
 
@@ -54,6 +56,7 @@ ProcessOutcome PassthroughProcessor::Process(absl::string_view body) const {
                                                            : dataset::ImageFormat::kWebp;
   out.image.width = out.image.original_width = info->width;
   out.image.height = out.image.original_height = info->height;
+  out.image.sha256 = dataset::Sha256Hex(out.image.bytes);
   return out;
 }
 

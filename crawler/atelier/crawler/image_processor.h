@@ -20,6 +20,7 @@ struct ProcessedImage {
   dataset::ImageFormat format = dataset::ImageFormat::kJpeg;
   int width = 0, height = 0;                    // stored size
   int original_width = 0, original_height = 0;  // as fetched (after EXIF orientation)
+  std::string sha256;                           // lowercase hex of `bytes`
 };
 
 struct ProcessOutcome {

@@ -398,7 +398,7 @@ void ShardCrawler::ApplyProcessed(const Task& task, ProcessOutcome p) {
     sample.meta.height = p.image.height;
     sample.meta.original_width = p.image.original_width;
     sample.meta.original_height = p.image.original_height;
-    sample.meta.sha256 = dataset::Sha256Hex(p.image.bytes);
+    sample.meta.sha256 = p.image.sha256.empty() ? dataset::Sha256Hex(p.image.bytes) : p.image.sha256;
     sample.meta.image_format = std::string(dataset::ImageExtension(p.image.format));
     sample.meta.extra = item.extra;
     sample.image_bytes = std::move(p.image.bytes);

@@ -232,8 +232,8 @@ int Main(int argc, char** argv) {
   train->add_option("--keep", t.keep_last, "checkpoints to keep (plus the best)");
   train->add_flag("--resume", t.resume, "continue from RUN/checkpoints/latest if present");
   train->add_option("--checkpoint-every", t.checkpoint_every_steps, "also checkpoint every N steps (0 = off)");
-  train->add_option("--bucket-mb", t.bucket_bytes, "gradient allreduce bucket size in MiB")
-      ->transform([](std::string v) { return std::to_string(std::stoll(v) << 20); });
+  int bucket_mb = 25;
+  train->add_option("--bucket-mb", bucket_mb, "gradient allreduce bucket size in MiB")->check(CLI::Range(1, 4096));
   train->add_option("--stop-at-step", t.stop_at_step, "(testing) act as if SIGTERM arrived after this step");
   train->add_flag("--progress", progress, "force the progress bar");
   train->add_flag("--plain", plain, "force plain log lines");
@@ -284,6 +284,7 @@ int Main(int argc, char** argv) {
       t.data_root = data;
       t.out_dir = out;
       t.batch_norm = !no_bn;
+      t.bucket_bytes = int64_t{bucket_mb} << 20;
       t.augment = !no_augment;
       t.augment_options.crop = !no_crop;
       t.augment_options.hflip = !no_flip;

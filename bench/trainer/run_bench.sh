@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Trainer benchmark: Fashion-MNIST (Debian's dataset-fashion-mnist) imported
+# with `atelier-trainer import idx`; training throughput of atelier-trainer and
+# of PyTorch eager (same architecture, batch size, threads; no augmentation on
+# either side) in the same run, with peak RSS; then (unless QUICK=1) the
+# 15-epoch accuracy run on the 60k training images, evaluated on the 10k test
+# images.
+#
+# usage: bench/trainer/run_bench.sh BUILD_DIR [WORK_DIR]
+#   env: THREADS (2), BATCH (128), EPOCHS (15), THROUGHPUT_EPOCHS (1), QUICK (0)
+set -euo pipefail
+BUILD=${1:?usage: run_bench.sh BUILD_DIR [WORK_DIR]}
+WORK=${2:-$(mktemp -d /tmp/atelier-trainer-bench-XXXXXX)}
+THREADS=${THREADS:-2}
+BATCH=${BATCH:-128}
+EPOCHS=${EPOCHS:-15}
+THROUGHPUT_EPOCHS=${THROUGHPUT_EPOCHS:-1}
+HERE=$(cd "$(dirname "$0")" && pwd)
+TRAINER="$BUILD/bin/atelier-trainer"
+FM=/usr/share/datasets/fashion-mnist
+NAMES="T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot"
+mkdir -p "$WORK"
+echo "work dir: $WORK"
+
+peak_rss() { awk -F': ' '/Maximum resident set size/ {printf "%.0f MiB", $2/1024}' "$1"; }
+
+if [ ! -d "$WORK/train/shards" ]; then
+  "$TRAINER" import idx --images $FM/train-images-idx3-ubyte.gz --labels $FM/train-labels-idx1-ubyte.gz \
+    --head item --class-names "$NAMES" --key-prefix train --data "$WORK/train"
+  "$TRAINER" import idx --images $FM/t10k-images-idx3-ubyte.gz --labels $FM/t10k-labels-idx1-ubyte.gz \
+    --head item --class-names "$NAMES" --key-prefix test --data "$WORK/test"
+fi
+
+COMMON=(--data "$WORK/train" --image-size 28 --width 32 --depth 3 --batch-size "$BATCH" --lr 0.003
+        --warmup-epochs 1 --val-ratio 0 --test-ratio 0 --threads "$THREADS" --decode-threads 2 --plain)
+
+echo "== throughput: atelier-trainer, $THROUGHPUT_EPOCHS epoch(s), no augmentation"
+rm -rf "$WORK/tp-atelier"
+/usr/bin/time -v -o "$WORK/tp-atelier.time" "$TRAINER" train "${COMMON[@]}" --out "$WORK/tp-atelier" \
+  --epochs "$THROUGHPUT_EPOCHS" --no-augment > "$WORK/tp-atelier.log" 2>&1
+ATELIER_IPS=$(/usr/bin/python3 -c "import json,sys; r=[json.loads(l) for l in open('$WORK/tp-atelier/metrics.jsonl')]; print(sum(x['images_per_s']*x['seconds'] for x in r)/sum(x['seconds'] for x in r))")
+echo "== throughput: PyTorch eager, same model/batch/threads"
+/usr/bin/time -v -o "$WORK/tp-torch.time" /usr/bin/python3 "$HERE/pytorch_train.py" \
+  $FM/train-images-idx3-ubyte.gz $FM/train-labels-idx1-ubyte.gz --epochs "$THROUGHPUT_EPOCHS" \
+  --batch-size "$BATCH" --threads "$THREADS" > "$WORK/tp-torch.json"
+TORCH_IPS=$(/usr/bin/python3 -c "import json; print(json.load(open('$WORK/tp-torch.json'))['images_per_s'])")
+printf "atelier-trainer: %.0f img/s, peak RSS %s\n" "$ATELIER_IPS" "$(peak_rss "$WORK/tp-atelier.time")"
+printf "PyTorch eager:   %.0f img/s, peak RSS %s\n" "$TORCH_IPS" "$(peak_rss "$WORK/tp-torch.time")"
+/usr/bin/python3 -c "print('ratio atelier/PyTorch: %.2fx' % ($ATELIER_IPS / $TORCH_IPS))"
+
+if [ "${QUICK:-0}" = 1 ]; then exit 0; fi
+echo "== accuracy: $EPOCHS epochs on 60k, evaluated on the 10k test images"
+rm -rf "$WORK/run"
+/usr/bin/time -v -o "$WORK/run.time" "$TRAINER" train "${COMMON[@]}" --out "$WORK/run" --epochs "$EPOCHS" \
+  --no-rotate --min-crop-area 0.8 > "$WORK/run.log" 2>&1
+"$TRAINER" evaluate --checkpoint "$WORK/run/model.pt" --data "$WORK/test" --json > "$WORK/test-eval.json"
+/usr/bin/python3 -c "import json; r=json.load(open('$WORK/test-eval.json')); print('test accuracy: %.4f on %d images' % (r['heads']['item']['accuracy'], r['samples']))"
+echo "peak RSS of the 15-epoch run: $(peak_rss "$WORK/run.time")"
