@@ -1,0 +1,39 @@
+// Prometheus text exposition (format 0.0.4) of a coordinator's JobStatus:
+// crawl counters and rates, shards and leases, workers, and the last metrics of
+// each training run. RenderPrometheus is pure and thread-safe. MetricsServer
+// serves GET /metrics on its own HTTP listener (cpp-httplib), calling
+// `snapshot` per scrape from the server's threads; it stops on destruction.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "atelier/v1/status.pb.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace atelier::coordinator {
+
+std::string RenderPrometheus(const atelier::v1::JobStatus& status);
+
+class MetricsServer {
+ public:
+  // `listen` is HOST:PORT (port 0 picks one).
+  static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(
+      const std::string& listen, std::function<atelier::v1::JobStatus()> snapshot);
+  ~MetricsServer();
+  int port() const { return port_; }
+
+ private:
+  MetricsServer() = default;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+};
+
+}  // namespace atelier::coordinator
