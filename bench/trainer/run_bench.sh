@@ -2,7 +2,8 @@
 # Trainer benchmark: Fashion-MNIST (Debian's dataset-fashion-mnist) imported
 # with `atelier-trainer import idx`; training throughput of atelier-trainer and
 # of PyTorch eager (same architecture, batch size, threads; no augmentation on
-# either side) in the same run, with peak RSS; then (unless QUICK=1) the
+# either side; THROUGHPUT_EPOCHS over the 10k t10k images, to keep it short)
+# in the same run, with peak RSS; then (unless QUICK=1) the
 # 15-epoch accuracy run on the 60k training images, evaluated on the 10k test
 # images.
 #
@@ -31,17 +32,17 @@ if [ ! -d "$WORK/train/shards" ]; then
     --head item --class-names "$NAMES" --key-prefix test --data "$WORK/test"
 fi
 
-COMMON=(--data "$WORK/train" --image-size 28 --width 32 --depth 3 --batch-size "$BATCH" --lr 0.003
+COMMON=(--image-size 28 --width 32 --depth 3 --batch-size "$BATCH" --lr 0.003
         --warmup-epochs 1 --val-ratio 0 --test-ratio 0 --threads "$THREADS" --decode-threads 2 --plain)
 
 echo "== throughput: atelier-trainer, $THROUGHPUT_EPOCHS epoch(s), no augmentation"
 rm -rf "$WORK/tp-atelier"
-/usr/bin/time -v -o "$WORK/tp-atelier.time" "$TRAINER" train "${COMMON[@]}" --out "$WORK/tp-atelier" \
+/usr/bin/time -v -o "$WORK/tp-atelier.time" "$TRAINER" train --data "$WORK/test" "${COMMON[@]}" --out "$WORK/tp-atelier" \
   --epochs "$THROUGHPUT_EPOCHS" --no-augment > "$WORK/tp-atelier.log" 2>&1
 ATELIER_IPS=$(/usr/bin/python3 -c "import json,sys; r=[json.loads(l) for l in open('$WORK/tp-atelier/metrics.jsonl')]; print(sum(x['images_per_s']*x['seconds'] for x in r)/sum(x['seconds'] for x in r))")
 echo "== throughput: PyTorch eager, same model/batch/threads"
 /usr/bin/time -v -o "$WORK/tp-torch.time" /usr/bin/python3 "$HERE/pytorch_train.py" \
-  $FM/train-images-idx3-ubyte.gz $FM/train-labels-idx1-ubyte.gz --epochs "$THROUGHPUT_EPOCHS" \
+  $FM/t10k-images-idx3-ubyte.gz $FM/t10k-labels-idx1-ubyte.gz --epochs "$THROUGHPUT_EPOCHS" \
   --batch-size "$BATCH" --threads "$THREADS" > "$WORK/tp-torch.json"
 TORCH_IPS=$(/usr/bin/python3 -c "import json; print(json.load(open('$WORK/tp-torch.json'))['images_per_s'])")
 printf "atelier-trainer: %.0f img/s, peak RSS %s\n" "$ATELIER_IPS" "$(peak_rss "$WORK/tp-atelier.time")"
@@ -51,7 +52,7 @@ printf "PyTorch eager:   %.0f img/s, peak RSS %s\n" "$TORCH_IPS" "$(peak_rss "$W
 if [ "${QUICK:-0}" = 1 ]; then exit 0; fi
 echo "== accuracy: $EPOCHS epochs on 60k, evaluated on the 10k test images"
 rm -rf "$WORK/run"
-/usr/bin/time -v -o "$WORK/run.time" "$TRAINER" train "${COMMON[@]}" --out "$WORK/run" --epochs "$EPOCHS" \
+/usr/bin/time -v -o "$WORK/run.time" "$TRAINER" train --data "$WORK/train" "${COMMON[@]}" --out "$WORK/run" --epochs "$EPOCHS" \
   --no-rotate --min-crop-area 0.8 > "$WORK/run.log" 2>&1
 "$TRAINER" evaluate --checkpoint "$WORK/run/model.pt" --data "$WORK/test" --json > "$WORK/test-eval.json"
 /usr/bin/python3 -c "import json; r=json.load(open('$WORK/test-eval.json')); print('test accuracy: %.4f on %d images' % (r['heads']['item']['accuracy'], r['samples']))"

@@ -68,6 +68,8 @@ void DemoPipeline::Interrupt() {
 
 std::string DemoPipeline::Executable(const std::string& name) const { return (bin_dir_ / name).string(); }
 
+fs::path DemoPipeline::RunDir() const { return work_ / "data" / "runs" / "demo"; }
+
 absl::Status DemoPipeline::RunStep(const std::string& step, const std::vector<std::string>& argv,
                                    const fs::path& log) {
   if (interrupted_) return absl::CancelledError("interrupted");
@@ -90,7 +92,7 @@ absl::Status DemoPipeline::PrepareWorkDir() {
     }
     fs::remove_all(work_);
   }
-  for (const char* sub : {"logs", "origin", "state", "data", "runs", "samples"}) {
+  for (const char* sub : {"logs", "origin", "state", "data", "pulled", "samples"}) {
     fs::create_directories(work_ / sub);
   }
   std::ofstream(work_ / kMarker) << "made by atelier demo; removed by the next demo run\n";
@@ -133,12 +135,14 @@ absl::Status DemoPipeline::Crawl() {
             << std::endl;
 
   ASSIGN_OR_RETURN(int coordinator_port, PickFreePort());
-  const std::string address = absl::StrCat("127.0.0.1:", coordinator_port);
-  ASSIGN_OR_RETURN(pid_t coordinator,
+  coordinator_address_ = absl::StrCat("127.0.0.1:", coordinator_port);
+  const std::string& address = coordinator_address_;
+  ASSIGN_OR_RETURN(coordinator_pid_,
                    processes_.Start({Executable("atelier-coordinator"), "--spec", world.job_spec.string(),
                                      "--state", (work_ / "state" / "coordinator").string(), "--listen",
                                      address},
                                     {}, work_ / "logs" / "coordinator.log"));
+  const pid_t coordinator = coordinator_pid_;
   std::vector<pid_t> crawlers;
   for (int i = 0; i < config_.crawlers; ++i) {
     const std::string name = absl::StrCat("crawler-", i);
@@ -155,14 +159,11 @@ absl::Status DemoPipeline::Crawl() {
       std::cout);
   for (pid_t pid : crawlers) processes_.Signal(pid, SIGTERM);
   for (pid_t pid : crawlers) processes_.Wait(pid);
-  processes_.Signal(coordinator, SIGTERM);
-  processes_.Wait(coordinator);
   if (interrupted_) return absl::CancelledError("interrupted");
   RETURN_IF_ERROR(crawl);
-  std::cout << "origin answered " << origin->requests() << " requests; dead links and failures: "
-            << "`atelier status` while a coordinator runs, logs in " << (work_ / "logs").string()
-            << std::endl;
-  return absl::OkStatus();
+  std::cout << "origin answered " << origin->requests() << " requests; the coordinator keeps running "
+            << "for training: atelier status --coordinator " << address << std::endl;
+  return RunStep("status", {Executable("atelier-status"), "--coordinator", address});
 }
 
 absl::Status DemoPipeline::Train() {
@@ -180,8 +181,9 @@ absl::Status DemoPipeline::Train() {
     fs::path log = rank == 0 ? fs::path() : work_ / "logs" / absl::StrCat("trainer-rank", rank, ".log");
     ASSIGN_OR_RETURN(pid_t pid,
                      processes_.Start({Executable("atelier-trainer"), "train", "--data",
-                                       (work_ / "data").string(), "--out", (work_ / "runs" / "demo").string(),
-                                       "--epochs", std::to_string(config_.epochs)},
+                                       (work_ / "data").string(), "--out", RunDir().string(), "--epochs",
+                                       std::to_string(config_.epochs), "--coordinator", coordinator_address_,
+                                       "--run", "demo"},
                                       env, log));
     ranks.push_back(pid);
   }
@@ -195,9 +197,11 @@ absl::Status DemoPipeline::Train() {
 }
 
 absl::Status DemoPipeline::EvaluateAndPredict() {
-  const fs::path checkpoint = work_ / "runs" / "demo" / "checkpoints" / "best";
-  Say("4/5 evaluate: the best checkpoint on " + std::to_string(config_.heldout_images) +
+  const fs::path checkpoint = work_ / "pulled" / "best.pt";
+  Say("4/5 pull the best checkpoint over gRPC and evaluate it on " + std::to_string(config_.heldout_images) +
       " held-out Fashion-MNIST test images it has never seen");
+  RETURN_IF_ERROR(RunStep("pull", {Executable("atelier-pull"), "--coordinator", coordinator_address_, "--run",
+                                   "demo", "--which", "best", "-o", checkpoint.string()}));
   RETURN_IF_ERROR(RunStep("evaluate", {Executable("atelier-trainer"), "evaluate", "--checkpoint",
                                        checkpoint.string(), "--data", (work_ / "heldout").string()}));
 
@@ -222,9 +226,10 @@ absl::Status DemoPipeline::EvaluateAndPredict() {
 void DemoPipeline::PrintSummary() const {
   Say("done");
   std::cout << "shards:      " << (work_ / "data" / "shards").string() << "  (atelier shard ls FILE)\n"
-            << "report:      " << (work_ / "runs" / "demo" / "report.html").string() << "\n"
-            << "checkpoints: " << (work_ / "runs" / "demo" / "checkpoints").string() << "\n"
-            << "model.pt:    " << (work_ / "runs" / "demo" / "model.pt").string()
+            << "report:      " << (RunDir() / "report.html").string() << "\n"
+            << "checkpoints: " << (RunDir() / "checkpoints").string() << "  (pulled: "
+            << (work_ / "pulled" / "best.pt").string() << ")\n"
+            << "model.pt:    " << (RunDir() / "model.pt").string()
             << "  (Python: torch.load)\n"
             << "logs:        " << (work_ / "logs").string() << std::endl;
 }
@@ -236,6 +241,7 @@ absl::Status DemoPipeline::Run() {
   RETURN_IF_ERROR(Train());
   RETURN_IF_ERROR(EvaluateAndPredict());
   PrintSummary();
+  processes_.StopAll();
   return absl::OkStatus();
 }
 

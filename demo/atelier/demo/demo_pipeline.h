@@ -1,6 +1,7 @@
 // DemoPipeline: the steps of `atelier demo`, each one a real atelier process
-// (import, coordinator, crawlers, trainer ranks, evaluate, predict) started
-// from the directory of the running executable. Run() blocks until the demo
+// (import, coordinator, crawlers, trainer ranks reporting to the coordinator,
+// pull over gRPC, evaluate, predict) started from the directory of the
+// running executable. Run() blocks until the demo
 // ends; Interrupt() (any thread) stops every child and makes Run() return.
 #pragma once
 
@@ -42,11 +43,16 @@ class DemoPipeline {
   absl::Status RunStep(const std::string& step, const std::vector<std::string>& argv,
                        const std::filesystem::path& log = {});
   std::string Executable(const std::string& name) const;
+  // The training run's directory, under the dataset root so that the
+  // coordinator serves its checkpoints.
+  std::filesystem::path RunDir() const;
 
   DemoConfig config_;
   std::filesystem::path work_;
   std::filesystem::path bin_dir_;
   ProcessSet processes_;
+  std::string coordinator_address_;  // running from Crawl() to the end
+  pid_t coordinator_pid_ = -1;
   std::atomic<bool> interrupted_{false};
 };
 

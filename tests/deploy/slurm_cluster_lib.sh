@@ -1,0 +1,157 @@
+# shellcheck shell=bash
+# A throwaway single-node Slurm cluster for tests, built from Debian's
+# slurm-wlm and munge. Source this file, then:
+#
+#   slurm_cluster_start DIR   # munged + slurmctld + slurmd, all state in DIR
+#   sbatch ...; squeue ...    # SLURM_CONF points at DIR/etc/slurm.conf
+#   slurm_cluster_stop        # kills every daemon it started (call from a trap)
+#
+# Nothing outside DIR is written: munged gets its own key, socket, pid, log and
+# seed files; slurm.conf and cgroup.conf are generated with the node's real CPU
+# and memory (slurmd -C), free ports, proctrack/linuxproc, task/none and no
+# cgroups, so it runs in a container without systemd. Needs to run as root
+# (slurmd starts jobs as the submitting user). Daemon logs are in DIR/log.
+
+slurm_cluster_pids=()
+
+# Prints a TCP port that is free on 127.0.0.1 right now.
+slurm_cluster_free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Waits until COMMAND... succeeds, up to SECONDS; returns 1 on timeout.
+slurm_cluster_wait_for() {
+  local seconds="$1"; shift
+  local i
+  for ((i = 0; i < seconds * 4; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.25
+  done
+  return 1
+}
+
+slurm_cluster_start() {
+  local dir="$1"
+  local name; name="$(hostname -s)"
+  local tool
+  for tool in munged slurmctld slurmd sbatch scontrol; do
+    if ! command -v "$tool" >/dev/null; then
+      echo "slurm_cluster: $tool not found (install slurm-wlm and munge, scripts/install-deps.sh)" >&2
+      return 1
+    fi
+  done
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "slurm_cluster: must run as root (slurmd)" >&2
+    return 1
+  fi
+  mkdir -p "$dir"/{etc,log,run,munge,state,spool}
+  chmod 700 "$dir/munge"
+
+  # munge: own key and socket.
+  dd if=/dev/urandom of="$dir/munge/munge.key" bs=1024 count=1 status=none
+  chmod 400 "$dir/munge/munge.key"
+  munged --force --key-file="$dir/munge/munge.key" --socket="$dir/munge/munge.sock" \
+    --pid-file="$dir/munge/munged.pid" --log-file="$dir/log/munged.log" \
+    --seed-file="$dir/munge/munged.seed" || { echo "slurm_cluster: munged failed:" >&2; cat "$dir/log/munged.log" >&2; return 1; }
+  slurm_cluster_wait_for 10 test -s "$dir/munge/munged.pid" || { echo "slurm_cluster: munged wrote no pid" >&2; return 1; }
+  slurm_cluster_pids+=("$(cat "$dir/munge/munged.pid")")
+
+  # The node's real shape, as slurmd sees it.
+  local node_line
+  node_line="$(slurmd -C | grep '^NodeName=' | sed "s/^NodeName=[^ ]*/NodeName=$name/")"
+  local ctld_port slurmd_port
+  ctld_port="$(slurm_cluster_free_port)"
+  slurmd_port="$(slurm_cluster_free_port)"
+  while [ "$slurmd_port" = "$ctld_port" ]; do slurmd_port="$(slurm_cluster_free_port)"; done
+
+  cat >"$dir/etc/slurm.conf" <<CONF
+ClusterName=atelier-test
+SlurmctldHost=$name(127.0.0.1)
+SlurmctldPort=$ctld_port
+SlurmdPort=$slurmd_port
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=$dir/munge/munge.sock
+StateSaveLocation=$dir/state
+SlurmdSpoolDir=$dir/spool/%n
+SlurmctldPidFile=$dir/run/slurmctld.pid
+SlurmdPidFile=$dir/run/slurmd-%n.pid
+SlurmctldLogFile=$dir/log/slurmctld.log
+SlurmdLogFile=$dir/log/slurmd.log
+SlurmctldDebug=info
+SlurmdDebug=info
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+JobCompType=jobcomp/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+MpiDefault=none
+SwitchType=switch/none
+ReturnToService=2
+JobRequeue=1
+SchedulerType=sched/backfill
+SchedulerParameters=sched_interval=2
+MinJobAge=600
+KillWait=10
+InactiveLimit=0
+$node_line NodeAddr=127.0.0.1 State=UNKNOWN
+PartitionName=debug Nodes=$name Default=YES MaxTime=INFINITE State=UP
+CONF
+  cat >"$dir/etc/cgroup.conf" <<CONF
+# No cgroups: proctrack/linuxproc and task/none track and place tasks.
+CgroupAutomount=no
+ConstrainCores=no
+ConstrainRAMSpace=no
+ConstrainDevices=no
+CONF
+  export SLURM_CONF="$dir/etc/slurm.conf"
+
+  slurmctld -f "$SLURM_CONF" -i || { echo "slurm_cluster: slurmctld failed:" >&2; cat "$dir/log/slurmctld.log" >&2; return 1; }
+  slurm_cluster_wait_for 20 test -s "$dir/run/slurmctld.pid" || { echo "slurm_cluster: slurmctld wrote no pid" >&2; cat "$dir/log/slurmctld.log" >&2; return 1; }
+  slurm_cluster_pids+=("$(cat "$dir/run/slurmctld.pid")")
+  slurmd -f "$SLURM_CONF" || { echo "slurm_cluster: slurmd failed:" >&2; cat "$dir/log/slurmd.log" >&2; return 1; }
+  slurm_cluster_wait_for 20 test -s "$dir/run/slurmd-$name.pid" || { echo "slurm_cluster: slurmd wrote no pid" >&2; cat "$dir/log/slurmd.log" >&2; return 1; }
+  slurm_cluster_pids+=("$(cat "$dir/run/slurmd-$name.pid")")
+
+  # Ready when the node is idle.
+  if ! slurm_cluster_wait_for 60 bash -c "sinfo -h -N -o '%t' | grep -qx idle"; then
+    echo "slurm_cluster: node never became idle:" >&2
+    sinfo -N -l >&2 || true
+    tail -n 30 "$dir/log/slurmctld.log" "$dir/log/slurmd.log" >&2 || true
+    return 1
+  fi
+}
+
+# Kills the daemons started by slurm_cluster_start (slurmd first, munged last).
+slurm_cluster_stop() {
+  local i pid
+  for ((i = ${#slurm_cluster_pids[@]} - 1; i >= 0; i--)); do
+    pid="${slurm_cluster_pids[$i]}"
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for ((i = ${#slurm_cluster_pids[@]} - 1; i >= 0; i--)); do
+    pid="${slurm_cluster_pids[$i]}"
+    slurm_cluster_wait_for 10 bash -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null || true
+  done
+  slurm_cluster_pids=()
+}
+
+# Waits until job ID has left the queue for good (any final state) and
+# prints that state (COMPLETED, FAILED, ...). Gives up after SECONDS.
+slurm_cluster_wait_job() {
+  local job="$1" seconds="$2" state i
+  for ((i = 0; i < seconds; i++)); do
+    state="$(scontrol show job "$job" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')"
+    case "$state" in
+      COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED)
+        echo "$state"; return 0 ;;
+    esac
+    sleep 1
+  done
+  echo "TIMEOUT_WAITING"
+  return 1
+}
