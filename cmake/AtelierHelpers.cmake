@@ -17,9 +17,15 @@ function(atelier_test name)
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)
   endif()
+  # One ENVIRONMENT entry only: a ';' inside PROPERTIES would split the
+  # property/value pairs. The source dir reaches tests as a compile definition
+  # of atelier_test_support (atelier::testing::SourcePath).
+  set(props ENVIRONMENT "ATELIER_BIN_DIR=${ATELIER_RUNTIME_DIR}" TIMEOUT ${T_TIMEOUT})
+  if(T_LABELS)
+    list(APPEND props LABELS ${T_LABELS})
+  endif()
   gtest_discover_tests(${name}
     WORKING_DIRECTORY "${CMAKE_BINARY_DIR}"
-    PROPERTIES ENVIRONMENT "ATELIER_BIN_DIR=${ATELIER_RUNTIME_DIR};ATELIER_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
-               TIMEOUT ${T_TIMEOUT} LABELS "${T_LABELS}"
+    PROPERTIES ${props}
     DISCOVERY_TIMEOUT 60)
 endfunction()

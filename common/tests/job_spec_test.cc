@@ -107,6 +107,15 @@ TEST(JobSpecTest, BamLabelFamilyMustBeAWord) {
                        AllOf(HasSubstr("job.yaml:3"), HasSubstr("sources[0].bam.labels"), HasSubstr("Media-X"))));
 }
 
+TEST(JobSpecTest, ThrottlePauseIsConfigurableAndChecked) {
+  const std::string base = "dataset: /d\nsources:\n  - urls: {file: a.txt}\ncrawl:\n  throttle_pause_s: ";
+  ASSERT_OK_AND_ASSIGN(JobSpec spec, ParseJobSpec(base + "0.5\n", "job.yaml", ""));
+  EXPECT_DOUBLE_EQ(spec.crawl.throttle_pause_s, 0.5);
+  EXPECT_THAT(ParseJobSpec(base + "-1\n", "job.yaml", ""),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("job.yaml:5"), HasSubstr("crawl.throttle_pause_s"))));
+}
+
 TEST(JobSpecTest, UnknownMetSearchParameterIsRejected) {
   const std::string yaml =
       "dataset: /d\nsources:\n  - met:\n      searches:\n        - {q: dress, colour: red}\n";

@@ -127,9 +127,12 @@ TEST_F(ShardTableTest, StaleTokenCompletionIsRefusedAndChangesNothing) {
   release.set_fencing_token(first.fencing_token());
   EXPECT_THAT(table_->Release(release), StatusIs(absl::StatusCode::kFailedPrecondition));
   ASSERT_OK(table_->Complete(CompleteAll(b, second)));
-  // A second completion of a done shard is refused.
-  EXPECT_THAT(table_->Complete(CompleteAll(b, second)),
+  // The stale holder is still refused once the shard is done ...
+  EXPECT_THAT(table_->Complete(CompleteAll(a, first)),
               StatusIs(absl::StatusCode::kFailedPrecondition));
+  // ... while a retry of the accepted completion (lost reply) is accepted
+  // again and counts nothing twice, even with different results.
+  EXPECT_OK(table_->Complete(CompleteAll(b, second, v1::ITEM_OUTCOME_FAILED, "x")));
   st = table_->Status();
   EXPECT_EQ(st.items_ok(), 2);
   EXPECT_EQ(st.shards_done(), 1);

@@ -44,7 +44,7 @@ slurm_cluster_start() {
     echo "slurm_cluster: must run as root (slurmd)" >&2
     return 1
   fi
-  mkdir -p "$dir"/{etc,log,run,munge,state,spool}
+  mkdir -p "$dir"/{etc,log,run,munge,state} "$dir/spool/$name"
   chmod 700 "$dir/munge"
 
   # munge: own key and socket.
@@ -76,6 +76,7 @@ CredType=cred/munge
 AuthInfo=socket=$dir/munge/munge.sock
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool/%n
+MailProg=/bin/true
 SlurmctldPidFile=$dir/run/slurmctld.pid
 SlurmdPidFile=$dir/run/slurmd-%n.pid
 SlurmctldLogFile=$dir/log/slurmctld.log

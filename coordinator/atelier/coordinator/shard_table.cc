@@ -554,6 +554,16 @@ absl::Status ShardTable::CompleteUnsynced(const v1::CompleteShardRequest& reques
     WriteBatch touch;
     TouchWorker(request.worker_id(), now, touch);
     WriteTouch(touch);
+    // A retry of the completion that made the shard done (its reply was lost,
+    // e.g. the coordinator was killed after committing): accepted again,
+    // changing nothing.
+    if (request.shard_id() < shards_.size()) {
+      const Shard& s = shards_[request.shard_id()];
+      if (s.state == ShardState::kDone && s.token == request.fencing_token() &&
+          s.worker_id == request.worker_id()) {
+        return absl::OkStatus();
+      }
+    }
     return lease;
   }
   const uint64_t id = request.shard_id();

@@ -19,7 +19,9 @@
 // missing from the results becomes FAILED with reason "missing_result" (the
 // shard's tar is committed once, so nothing is re-leased). A result for a key
 // not in the shard, a duplicate key or an UNSPECIFIED outcome rejects the
-// whole call (InvalidArgument) and the lease stays as it was.
+// whole call (InvalidArgument) and the lease stays as it was. A retried
+// CompleteShard of the very lease that completed the shard (same token and
+// worker; its reply was lost) is accepted again and changes nothing.
 //
 // ReportProgress results are provisional: they show in status at once and are
 // replaced by the CompleteShard results; they are dropped when the lease is

@@ -106,6 +106,7 @@ absl::Status Worker::Impl::Setup(const v1::CrawlSettings& s) {
   if (s.max_bytes() > 0) config.max_bytes = s.max_bytes();
   if (!s.met_api().empty()) config.met_api = s.met_api();
   config.met_label_fields.assign(s.met_label_fields().begin(), s.met_label_fields().end());
+  if (s.throttle_pause_ms() > 0) config.met_throttle_pause = absl::Milliseconds(s.throttle_pause_ms());
   HostLimits limits;
   if (s.per_host_concurrency() > 0) limits.max_in_flight = s.per_host_concurrency();
   if (s.per_host_requests_per_second() > 0) limits.requests_per_second = s.per_host_requests_per_second();

@@ -39,10 +39,6 @@ absl::Status SaveModelFile(const std::filesystem::path& path, Classifier& model)
 // else the checkpoint `latest` points to). The model is in eval mode.
 absl::StatusOr<Classifier> LoadModelFile(const std::filesystem::path& path);
 
-struct CheckpointContents {
-  std::string trainer_json;  // the trainer's own state
-};
-
 absl::Status SaveCheckpoint(const std::filesystem::path& path, Classifier& model, AdamW& optimizer,
                             const std::string& trainer_json);
 // Loads weights and optimizer state into `model` / `optimizer` (which must have

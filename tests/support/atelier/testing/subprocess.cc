@@ -65,12 +65,12 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
 
 std::filesystem::path BinaryPath(const std::string& name) {
   const char* dir = std::getenv("ATELIER_BIN_DIR");
-  return std::filesystem::path(dir ? dir : "bin") / name;
+  return std::filesystem::path(dir ? dir : ATELIER_DEFAULT_BIN_DIR) / name;
 }
 
 std::filesystem::path SourcePath(const std::string& relative) {
   const char* dir = std::getenv("ATELIER_SOURCE_DIR");
-  std::filesystem::path root = dir ? dir : ".";
+  std::filesystem::path root = dir ? dir : ATELIER_DEFAULT_SOURCE_DIR;
   return relative.empty() ? root : root / relative;
 }
 

@@ -23,9 +23,10 @@ struct CommandResult {
 CommandResult RunCommand(const std::vector<std::string>& argv,
                          const std::map<std::string, std::string>& env = {});
 
-// Path of a built atelier executable: $ATELIER_BIN_DIR/<name>.
+// Path of a built atelier executable: $ATELIER_BIN_DIR/<name> (default: the
+// build's bin directory).
 std::filesystem::path BinaryPath(const std::string& name);
-// Root of the source tree: $ATELIER_SOURCE_DIR.
+// Root of the source tree: $ATELIER_SOURCE_DIR (default: this checkout).
 std::filesystem::path SourcePath(const std::string& relative = "");
 
 class ChildProcess {
