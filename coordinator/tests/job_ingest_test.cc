@@ -56,6 +56,7 @@ sources:
 crawl:
   lease_ttl_s: 45
   max_attempts: 5
+  throttle_pause_s: 2.5
 )");
     http_.Add("http://met.invalid/v1/search?q=dress",
               HttpResponse{200, "application/json", R"({"total":2,"objectIDs":[42,43]})"});
@@ -109,6 +110,7 @@ TEST_F(JobIngestTest, SettingsComeFromTheSpec) {
   ASSERT_OK_AND_ASSIGN(JobSpec spec, LoadJobSpec((dir_ / "job.yaml").string()));
   v1::CrawlSettings s = CrawlSettingsFromSpec(spec);
   EXPECT_EQ(s.lease_ttl_ms(), 45000);
+  EXPECT_EQ(s.throttle_pause_ms(), 2500);
   EXPECT_LT(s.heartbeat_interval_ms(), s.lease_ttl_ms());
   EXPECT_EQ(s.met_api(), "http://met.invalid/v1");
   ASSERT_EQ(s.met_label_fields_size(), 1);

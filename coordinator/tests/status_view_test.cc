@@ -74,3 +74,37 @@ TEST(StatusViewTest, EtaFormatting) {
 
 }  // namespace
 }  // namespace atelier::coordinator
+
+namespace atelier::coordinator {
+namespace {
+
+TEST(StatusViewTest, ShowsTrainingRunsBesideTheCrawl) {
+  v1::JobStatus status;
+  status.mutable_crawl()->set_job_name("j");
+  auto* run = status.add_training();
+  run->set_run("dresses");
+  run->set_world_size(2);
+  auto* m = run->mutable_last();
+  m->set_epoch(2);
+  m->set_epochs_total(10);
+  m->set_step(30);
+  m->set_steps_total(100);
+  m->set_images_per_second(512);
+  m->set_eta_ms(90'000);
+  m->set_last_checkpoint("runs/dresses/checkpoints/ckpt-30.pt");
+  auto* head = m->add_val();
+  head->set_head("country");
+  head->set_loss(0.5);
+  head->set_accuracy(0.8125);
+  const std::string text = RenderStatus(status);
+  EXPECT_THAT(text, ::testing::HasSubstr("training dresses (2 ranks)  epoch 3/10"));
+  EXPECT_THAT(text, ::testing::HasSubstr("country      val loss 0.500  accuracy 81.2%"));
+  EXPECT_THAT(text, ::testing::HasSubstr("ckpt-30.pt"));
+  const auto json = StatusJson(status);
+  ASSERT_EQ(json["training"].size(), 1u);
+  EXPECT_EQ(json["training"][0]["run"], "dresses");
+  EXPECT_DOUBLE_EQ(json["training"][0]["heads"]["country"]["val"]["accuracy"].get<double>(), 0.8125);
+}
+
+}  // namespace
+}  // namespace atelier::coordinator

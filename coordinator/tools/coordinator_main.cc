@@ -3,7 +3,9 @@
 //   atelier-coordinator --spec JOB.yaml --state DIR --listen HOST:PORT
 //
 // Ingests the job once (state in RocksDB under DIR), then serves CrawlService,
-// StatusService, grpc.health.v1 and reflection until SIGTERM/SIGINT, when it
+// StatusService, TrainingService (rendezvous, metrics), CheckpointService
+// (checkpoints under the dataset root's runs/), grpc.health.v1 and reflection,
+// and with --metrics-listen Prometheus metrics, until SIGTERM/SIGINT, when it
 // stops accepting calls, finishes the ones in flight and closes the database.
 #include <pthread.h>
 #include <signal.h>
@@ -21,12 +23,17 @@
 #include "atelier/common/clock.h"
 #include "atelier/common/job_spec.h"
 #include "atelier/common/logging.h"
+#include "atelier/coordinator/checkpoint_catalog.h"
+#include "atelier/coordinator/checkpoint_service.h"
 #include "atelier/coordinator/crawl_settings.h"
 #include "atelier/coordinator/http_client.h"
 #include "atelier/coordinator/job_ingest.h"
 #include "atelier/coordinator/rocksdb_kv_store.h"
 #include "atelier/coordinator/services.h"
+#include "atelier/coordinator/prometheus_metrics.h"
 #include "atelier/coordinator/shard_table.h"
+#include "atelier/coordinator/training_registry.h"
+#include "atelier/coordinator/training_service.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 
@@ -42,12 +49,14 @@ int Fail(const absl::Status& status) {
 
 int Run(int argc, char** argv, sigset_t signals) {
   CLI::App app{"atelier coordinator: ingest a crawl job and lease its shards to workers over gRPC"};
-  std::string spec_path, state_dir, listen = "0.0.0.0:50051", log_level = "info";
+  std::string spec_path, state_dir, listen = "0.0.0.0:50051", log_level = "info", metrics_listen;
   app.add_option("--spec", spec_path, "job spec (YAML), see docs/job-spec.md")->required();
   app.add_option("--state", state_dir, "state directory (RocksDB); reuse it to continue a job")
       ->required();
   app.add_option("--listen", listen, "address to serve gRPC on, HOST:PORT")
       ->capture_default_str();
+  app.add_option("--metrics-listen", metrics_listen,
+                 "serve Prometheus metrics on HOST:PORT (GET /metrics); off when empty");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->capture_default_str();
   try {
@@ -97,12 +106,19 @@ int Run(int argc, char** argv, sigset_t signals) {
   auto table = ShardTable::Open(**store, clock, options);
   if (!table.ok()) return Fail(table.status());
   CurlHttpClient http;
-  if (auto ingest = IngestJob(*spec, **table, http, clock); !ingest.ok()) {
+  MetIngestOptions met_options;
+  met_options.throttle_backoff = absl::Seconds(spec->crawl.throttle_pause_s);
+  if (auto ingest = IngestJob(*spec, **table, http, clock, met_options); !ingest.ok()) {
     return Fail(ingest.status());
   }
 
   CrawlServiceImpl crawl(**table, CrawlSettingsFromSpec(*spec), spec->name);
   StatusServiceImpl status(**table, clock);
+  TrainingRegistry training_registry(&clock);
+  TrainingServiceImpl training(&training_registry);
+  status.set_training(&training_registry);
+  CheckpointCatalog checkpoints_catalog(spec->dataset);
+  CheckpointServiceImpl checkpoints(&checkpoints_catalog);
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -110,12 +126,24 @@ int Run(int argc, char** argv, sigset_t signals) {
   builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
   builder.RegisterService(&crawl);
   builder.RegisterService(&status);
+  builder.RegisterService(&training);
+  builder.RegisterService(&checkpoints);
   builder.SetMaxReceiveMessageSize(64 << 20);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
     return Fail(absl::UnavailableError(absl::StrCat("cannot listen on '", listen, "'")));
   }
   spdlog::info("coordinator for job '{}' serving on {} (port {})", spec->name, listen, port);
+  std::unique_ptr<MetricsServer> metrics;
+  if (!metrics_listen.empty()) {
+    auto started = MetricsServer::Start(metrics_listen, [&status] { return status.Snapshot(); });
+    if (!started.ok()) {
+      server->Shutdown();
+      return Fail(started.status());
+    }
+    metrics = std::move(*started);
+    spdlog::info("Prometheus metrics on {} (port {})", metrics_listen, metrics->port());
+  }
 
   // Expires leases on time and wakes status watchers, once a second.
   std::mutex tick_mu;
@@ -150,6 +178,7 @@ int Run(int argc, char** argv, sigset_t signals) {
   }
   spdlog::info("signal {}: shutting down", got_signal);
   status.Shutdown();
+  metrics.reset();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   server->Wait();
   {

@@ -40,6 +40,10 @@ slurm_cluster_start() {
       return 1
     fi
   done
+  if ! getent hosts "$name" >/dev/null; then
+    echo "slurm_cluster: this host's name '$name' does not resolve (add it to /etc/hosts)" >&2
+    return 1
+  fi
   if [ "$(id -u)" -ne 0 ]; then
     echo "slurm_cluster: must run as root (slurmd)" >&2
     return 1

@@ -23,7 +23,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-# shellcheck source=slurm_cluster_lib.sh
+# shellcheck source=tests/deploy/slurm_cluster_lib.sh
 source "$here/slurm_cluster_lib.sh"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -91,7 +91,7 @@ slurm_cluster_wait_for 20 curl -sf "http://127.0.0.1:$origin_port/red-00.png" -o
     echo "http://127.0.0.1:$origin_port/$name,${name%%-*}"
   done
 } >"$work/urls.csv"
-n_images="$(ls "$work"/origin/*.png | wc -l)"
+n_images="$(find "$work/origin" -name '*.png' | wc -l)"
 cat >"$work/job.yaml" <<YAML
 name: slurm-test
 dataset: $work/data
@@ -140,7 +140,9 @@ echo "== checkpoint of the first run"
 latest="$(tr -d '[:space:]' <"$work/run1/checkpoints/latest")"
 [ -s "$work/run1/checkpoints/${latest##*/}" ] || fail "checkpoints/latest names $latest, which does not exist"
 [ -s "$work/run1/model.pt" ] || fail "no $work/run1/model.pt"
-grep -q "2 ranks" "$work/train-$train_job.out" || fail "train job did not run 2 ranks"
+grep -q "rank 1 of 2" "$work/train-$train_job.out" || fail "train job did not run 2 ranks"
+grep -q "coordinator stopped" "$work/crawl-$crawl_job.out" \
+  || fail "crawl.sbatch did not stop the coordinator gracefully"
 
 echo "== preemption: scancel --signal=USR1, requeue, resume"
 job="$(ATELIER_PORT="$(slurm_cluster_free_port)" sbatch --parsable \

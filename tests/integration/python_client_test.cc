@@ -1,5 +1,6 @@
 // The wire contract works outside C++: Python stubs generated from proto/ with
-// Debian's protoc and grpc_python_plugin read a real coordinator's status.
+// Debian's protoc and grpc_python_plugin read a real coordinator's status; the
+// same coordinator serves it as Prometheus metrics.
 #include <filesystem>
 #include <string>
 
@@ -7,6 +8,7 @@
 #include "atelier/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
 
 namespace atelier {
 namespace {
@@ -57,9 +59,11 @@ TEST(PythonClient, ReadsCoordinatorStatusThroughGeneratedStubs) {
                               "\nshard_size: 3\nsources:\n  - urls: {file: urls.txt}\n");
   testing::WriteFileOrDie(dir.path() / "data" / "runs" / "r7" / "model.pt", "weights");
   const std::string address = "127.0.0.1:" + std::to_string(testing::PickFreePort());
+  const int metrics_port = testing::PickFreePort();
   testing::ChildProcess coordinator({BinaryPath("atelier-coordinator").string(), "--spec",
                                      (dir.path() / "job.yaml").string(), "--state",
-                                     (dir.path() / "state").string(), "--listen", address},
+                                     (dir.path() / "state").string(), "--listen", address,
+                                     "--metrics-listen", "127.0.0.1:" + std::to_string(metrics_port)},
                                     dir.path() / "coordinator.log");
 
   testing::WriteFileOrDie(dir.path() / "client.py", kClient);
@@ -70,6 +74,14 @@ TEST(PythonClient, ReadsCoordinatorStatusThroughGeneratedStubs) {
   EXPECT_THAT(client.output, HasSubstr("shards_total 3"));
   EXPECT_THAT(client.output, HasSubstr("watch items_pending 7"));
   EXPECT_THAT(client.output, HasSubstr("runs ['r7']"));
+
+  // The same status as Prometheus metrics.
+  httplib::Client metrics("127.0.0.1", metrics_port);
+  auto scrape = metrics.Get("/metrics");
+  ASSERT_TRUE(scrape);
+  EXPECT_EQ(scrape->status, 200);
+  EXPECT_THAT(scrape->body, HasSubstr("atelier_crawl_items_total 7\n"));
+  EXPECT_THAT(scrape->body, HasSubstr("atelier_crawl_items{state=\"pending\"} 7\n"));
 }
 
 }  // namespace

@@ -11,7 +11,6 @@ namespace {
 
 using ::atelier::testing::BinaryPath;
 using ::atelier::testing::RunCommand;
-using ::atelier::testing::SourcePath;
 using ::atelier::testing::TempDir;
 
 constexpr char kCompare[] = R"(
@@ -49,7 +48,7 @@ TEST(PythonCompatTest, ModelLoadsInPythonWithTheSameLogits) {
                              (dir / "img0.png").string(), (dir / "img1.png").string(), (dir / "img2.png").string()});
   ASSERT_EQ(predict.exit_code, 0) << predict.output;
   ::atelier::testing::WriteFileOrDie(dir / "compare.py", kCompare);
-  auto compare = RunCommand({"/usr/bin/python3", (dir / "compare.py").string(), SourcePath("bench/trainer").string(),
+  auto compare = RunCommand({"/usr/bin/python3", (dir / "compare.py").string(), std::string(ATELIER_TRAINER_PYTHON_DIR),
                              (dir / "run" / "model.pt").string(), (dir / "dump.pt").string()});
   EXPECT_EQ(compare.exit_code, 0) << compare.output;
   EXPECT_NE(compare.output.find("max abs diff"), std::string::npos) << compare.output;

@@ -73,6 +73,9 @@ v1::JobStatus StatusServiceImpl::Snapshot() {
   v1::JobStatus status;
   status.set_server_time_ms(clock_.NowMillis());
   *status.mutable_crawl() = table_.Status();
+  if (training_ != nullptr) {
+    for (auto& run : training_->Runs()) *status.add_training() = std::move(run);
+  }
   return status;
 }
 

@@ -12,6 +12,7 @@
 
 #include "atelier/common/clock.h"
 #include "atelier/coordinator/shard_table.h"
+#include "atelier/coordinator/training_registry.h"
 #include "atelier/v1/crawl.grpc.pb.h"
 #include "atelier/v1/status.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -59,12 +60,16 @@ class StatusServiceImpl final : public v1::StatusService::Service {
 
   // Ends every WatchStatus stream (server shutdown).
   void Shutdown();
+  // Training runs shown beside the crawl (not owned; may stay unset).
+  void set_training(const TrainingRegistry* training) { training_ = training; }
+  // The crawl status plus the training runs, as GetStatus answers it.
+  v1::JobStatus Snapshot();
 
  private:
-  v1::JobStatus Snapshot();
 
   ShardTable& table_;
   Clock& clock_;
+  const TrainingRegistry* training_ = nullptr;
   std::atomic<bool> shutdown_{false};
 };
 

@@ -34,6 +34,18 @@ nlohmann::json StatusJson(const v1::JobStatus& status) {
                       {"last_error", f.last_error()}});
   }
   std::map<std::string, int64_t> errors(c.errors_by_reason().begin(), c.errors_by_reason().end());
+  json training = json::array();
+  for (const auto& t : status.training()) {
+    const auto& m = t.last();
+    json heads = json::object();
+    for (const auto& h : m.train()) heads[h.head()]["train"] = {{"loss", h.loss()}, {"accuracy", h.accuracy()}};
+    for (const auto& h : m.val()) heads[h.head()]["val"] = {{"loss", h.loss()}, {"accuracy", h.accuracy()}};
+    training.push_back({{"run", t.run()}, {"world_size", t.world_size()}, {"epoch", m.epoch()},
+                        {"epochs_total", m.epochs_total()}, {"step", m.step()}, {"steps_total", m.steps_total()},
+                        {"learning_rate", m.learning_rate()}, {"images_per_second", m.images_per_second()},
+                        {"eta_ms", m.eta_ms()}, {"last_checkpoint", m.last_checkpoint()}, {"heads", heads},
+                        {"updated_at_ms", t.updated_at_ms()}});
+  }
   return json{{"job_name", c.job_name()},
               {"server_time_ms", status.server_time_ms()},
               {"started_at_ms", c.started_at_ms()},
@@ -56,7 +68,8 @@ nlohmann::json StatusJson(const v1::JobStatus& status) {
               {"errors_by_reason", errors},
               {"sources", sources},
               {"workers", workers},
-              {"failed_shards", failed}};
+              {"failed_shards", failed},
+              {"training", training}};
 }
 
 std::string FormatEta(int64_t ms) {
@@ -121,6 +134,18 @@ std::string RenderStatus(const v1::JobStatus& status, int width) {
   for (const auto& f : c.failed_shards()) {
     absl::StrAppend(&out, "  FAILED shard ", f.shard_id(), " after ", f.attempts(),
                     " attempts: ", f.last_error(), "\n");
+  }
+  for (const auto& t : status.training()) {
+    const auto& m = t.last();
+    absl::StrAppend(&out, "training ", t.run(), " (", t.world_size(), " ranks)  epoch ", m.epoch() + 1, "/",
+                    m.epochs_total(), "  step ", Bar(m.step(), m.steps_total(), width / 2), " ", m.step(), "/",
+                    m.steps_total(), absl::StrFormat("  %.0f img/s  ETA ", m.images_per_second()),
+                    FormatEta(m.eta_ms()), "\n");
+    for (const auto& h : m.val()) {
+      absl::StrAppend(&out, absl::StrFormat("  %-12s val loss %.3f  accuracy %.1f%%\n", h.head(), h.loss(),
+                                            100.0 * h.accuracy()));
+    }
+    if (!m.last_checkpoint().empty()) absl::StrAppend(&out, "  last checkpoint ", m.last_checkpoint(), "\n");
   }
   return out;
 }
