@@ -27,7 +27,9 @@ if(ATELIER_CUDA OR DEFINED Torch_DIR OR CMAKE_PREFIX_PATH)
 endif()
 
 if(NOT ATELIER_TORCH_FOUND)
-  find_path(ATELIER_TORCH_INCLUDE torch/torch.h PATHS /usr/include)
+  # Debian: /usr/include/{ATen,c10,torch/csrc/...}; the C++ API's torch/torch.h
+  # lives under torch/csrc/api/include.
+  find_path(ATELIER_TORCH_INCLUDE ATen/ATen.h PATHS /usr/include)
   find_path(ATELIER_TORCH_API_INCLUDE torch/torch.h PATHS /usr/include/torch/csrc/api/include)
   find_library(ATELIER_TORCH_LIB torch)
   find_library(ATELIER_TORCH_CPU_LIB torch_cpu)

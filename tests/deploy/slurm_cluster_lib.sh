@@ -9,7 +9,8 @@
 # Nothing outside DIR is written: munged gets its own key, socket, pid, log and
 # seed files; slurm.conf and cgroup.conf are generated with the node's real CPU
 # and memory (slurmd -C), free ports, proctrack/linuxproc, task/none and no
-# cgroups, so it runs in a container without systemd. Needs to run as root
+# cgroups, so it runs in a container without systemd. cred_expire=15 (default
+# 120) shortens how long a requeued job waits before it starts again. Needs to run as root
 # (slurmd starts jobs as the submitting user). Daemon logs are in DIR/log.
 
 slurm_cluster_pids=()
@@ -77,7 +78,7 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$dir/munge/munge.sock
+AuthInfo=socket=$dir/munge/munge.sock,cred_expire=15
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool/%n
 MailProg=/bin/true

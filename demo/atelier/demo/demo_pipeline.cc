@@ -182,8 +182,8 @@ absl::Status DemoPipeline::Train() {
     ASSIGN_OR_RETURN(pid_t pid,
                      processes_.Start({Executable("atelier-trainer"), "train", "--data",
                                        (work_ / "data").string(), "--out", RunDir().string(), "--epochs",
-                                       std::to_string(config_.epochs), "--coordinator", coordinator_address_,
-                                       "--run", "demo"},
+                                       std::to_string(config_.epochs), "--heads", kHead, "--image-size", "28",
+                                       "--coordinator", coordinator_address_, "--run", "demo"},
                                       env, log));
     ranks.push_back(pid);
   }

@@ -17,10 +17,10 @@ namespace atelier::demo {
 struct DemoConfig {
   std::string work_dir = "atelier-demo";
   int images = 3000;
-  int heldout_images = 2000;
+  int heldout_images = 1000;
   int crawlers = 2;
   int ranks = 2;
-  int epochs = 4;
+  int epochs = 8;
   std::string fashion_mnist_dir = "/usr/share/datasets/fashion-mnist";
 };
 

@@ -155,7 +155,7 @@ absl::StatusOr<DemoWorld> BuildDemoWorld(const std::vector<LabelledImage>& image
   }
   absl::StrAppend(&yaml, "crawl:\n  resize: {mode: shorter_side, size: ", options.crawl_size,
                   "}\n  per_host: {concurrency: 8, requests_per_second: 2000}\n  retries: 2\n",
-                  "  timeout_s: 10\n  throttle_pause_s: 1\n");
+                  "  timeout_s: 10\n  throttle_pause_s: 0.2\n");
   world.job_spec = dir / "job.yaml";
   std::ofstream(world.job_spec) << yaml;
   return world;

@@ -29,7 +29,7 @@ struct DemoWorldOptions {
   int met_every = 2;             // every n-th image goes to the Met replica, the rest to BAM
   int met_two_images_every = 5;  // every n-th Met object has an additional image
   int met_no_image_every = 23;   // every n-th Met object has no image (dead)
-  int met_html_first_every = 11; // every n-th Met object answers HTML once first
+  int met_html_first_every = 37; // every n-th Met object answers HTML once first
   int bam_404_every = 29;        // every n-th BAM row links to a missing image
   int bam_mir_cdn_every = 31;    // every n-th BAM row is a dead mir-cdn rendition
   int shard_size = 200;

@@ -160,7 +160,9 @@ absl::StatusOr<ImportResult> ImportIdx(const fs::path& images_path, const fs::pa
   const int width = static_cast<int>(images.dims[2]);
   const size_t pixels = static_cast<size_t>(height) * width;
   std::set<std::string> classes;
-  for (uint32_t i = 0; i < images.dims[0]; ++i) {
+  const uint32_t count = options.limit > 0 ? static_cast<uint32_t>(std::min<int64_t>(options.limit, images.dims[0]))
+                                           : images.dims[0];
+  for (uint32_t i = 0; i < count; ++i) {
     int label = labels.data[i];
     std::string class_name;
     if (!class_names.empty()) {

@@ -28,6 +28,7 @@ struct ImportOptions {
   std::string head = "label";
   std::filesystem::path data_root;
   int samples_per_shard = 10000;
+  int64_t limit = 0;  // import idx: only the first N images (0 = all)
 };
 
 struct ImportResult {

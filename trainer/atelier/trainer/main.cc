@@ -6,6 +6,7 @@
 // writing a checkpoint (rerun with --resume).
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -14,7 +15,11 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "atelier/common/free_port.h"
 #include "atelier/common/logging.h"
+#include "atelier/common/status_macros.h"
+#include "atelier/trainer/coordinator_link.h"
+#include "atelier/trainer/gpu/device_option.h"
 #include "atelier/trainer/gloo_collective.h"
 #include "atelier/trainer/image_set.h"
 #include "atelier/trainer/importer.h"
@@ -45,21 +50,74 @@ int RunImport(const std::string& kind, const std::string& dir, const std::string
   return 0;
 }
 
-int RunTrain(TrainOptions options, const std::string& balance, int connect_timeout_s) {
+struct CoordinatorOptions {
+  std::string address;  // empty: no coordinator
+  std::string run;
+  int world_size = 0;   // > 0: rendezvous through the coordinator
+};
+
+// The rank: from launcher variables, or from the coordinator's rendezvous when
+// there are none and --world-size asks for several ranks.
+absl::StatusOr<LaunchInfo> ResolveLaunch(const CoordinatorOptions& link_options, CoordinatorLink* link,
+                                         int connect_timeout_s) {
+  ASSIGN_OR_RETURN(LaunchInfo launch, LaunchInfoFromEnv(ProcessEnvironment()));
+  if (launch.launcher != "single" || link == nullptr || link_options.world_size <= 1) return launch;
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  ASSIGN_OR_RETURN(int store_port, PickFreePort());
+  const std::string member = absl::StrCat(host, "-", getpid());
+  ASSIGN_OR_RETURN(Rendezvous r, link->Join(link_options.run, link_options.world_size, host, store_port, member,
+                                            connect_timeout_s));
+  launch.rank = r.rank;
+  launch.world_size = r.world_size;
+  launch.master_addr = r.master_addr;
+  launch.master_port = r.master_port;
+  launch.launcher = "coordinator";
+  return launch;
+}
+
+int RunTrain(TrainOptions options, const std::string& balance, int connect_timeout_s,
+             const CoordinatorOptions& link_options, const std::string& device) {
   auto parsed = ParseBalance(balance);
   if (!parsed.ok()) return Fail(parsed.status());
   options.balance = *parsed;
-  auto launch = LaunchInfoFromEnv(ProcessEnvironment());
+  auto choice = gpu::ParseDeviceOption(device);
+  if (!choice.ok()) return Fail(choice.status());
+  // This trainer computes on the CPU (the CUDA build is docs/gpu.md): "auto"
+  // resolves to it, and "cuda" is refused with the resolver's message.
+  auto resolved = gpu::ResolveDevice(*choice, /*visible_gpus=*/0, /*local_rank=*/0);
+  if (!resolved.ok()) return Fail(resolved.status());
+  std::unique_ptr<CoordinatorLink> link;
+  if (!link_options.address.empty()) link = CoordinatorLink::Connect(link_options.address);
+  auto launch = ResolveLaunch(link_options, link.get(), connect_timeout_s);
   if (!launch.ok()) return Fail(launch.status());
   if (launch->world_size > 1) {
     spdlog::info("rank {} of {} ({}), rendezvous {}:{}", launch->rank, launch->world_size, launch->launcher,
                  launch->master_addr, launch->master_port);
+  }
+  ReportContext report{link_options.run, launch->rank, launch->world_size, options.epochs, 0, ""};
+  EpochRecord last;
+  if (link) {
+    options.on_epoch_end = [&](const EpochRecord& record, int64_t steps_total, const std::filesystem::path& ckpt) {
+      report.steps_total = steps_total;
+      std::error_code ec;
+      auto relative = std::filesystem::relative(ckpt, options.data_root, ec);
+      report.last_checkpoint = ec ? ckpt.string() : relative.string();
+      last = record;
+      if (link->ReportEpoch(report, record, /*done=*/false)) {
+        spdlog::warn("the coordinator asked run '{}' to stop", report.run);
+        std::raise(SIGTERM);
+      }
+    };
   }
   auto collective = ConnectGloo(*launch, std::chrono::seconds(connect_timeout_s));
   if (!collective.ok()) return Fail(collective.status());
   InstallStopHandlers();
   auto result = Train(options, **collective);
   if (!result.ok()) return Fail(result.status());
+  if (link && launch->rank == 0 && result->exit_code == 0 && last.epoch > 0) {
+    link->ReportEpoch(report, last, /*done=*/true);
+  }
   return result->exit_code;
 }
 
@@ -186,6 +244,7 @@ int Main(int argc, char** argv) {
   idx_cmd->add_option("--labels", idx_labels, "IDX label file")->required();
   idx_cmd->add_option("--class-names", class_names, "class names by label value (comma-separated)")->delimiter(',');
   idx_cmd->add_option("--key-prefix", key_prefix, "sample keys are PREFIX-NNNNNN");
+  idx_cmd->add_option("--limit", import_options.limit, "import only the first N images (0: all)");
   for (auto* cmd : {folder_cmd, idx_cmd}) {
     cmd->add_option("--head", import_options.head, "label (head) name")->required();
     cmd->add_option("--data", data_root, "dataset root to write shards into")->required();
@@ -199,6 +258,8 @@ int Main(int argc, char** argv) {
   bool no_augment = false, no_crop = false, no_flip = false, no_rotate = false, no_bn = false, progress = false,
        plain = false;
   int connect_timeout = 300;
+  std::string coordinator, run_name, device = "auto";
+  int coordinator_world = 0;
   train->add_option("--data", data, "dataset root")->required();
   train->add_option("--out", out, "run directory")->required();
   train->add_option("--heads", heads_text, "comma-separated heads (default: every label key)");
@@ -238,6 +299,12 @@ int Main(int argc, char** argv) {
   train->add_flag("--progress", progress, "force the progress bar");
   train->add_flag("--plain", plain, "force plain log lines");
   train->add_option("--connect-timeout", connect_timeout, "seconds to wait for the other ranks");
+  train->add_option("--coordinator", coordinator, "report metrics to this coordinator (HOST:PORT); with --world-size "
+                    "and no launcher variables, also get the rank from its rendezvous");
+  train->add_option("--run", run_name, "run name shown in `atelier status` (default: the --out directory's name)");
+  train->add_option("--world-size", coordinator_world, "ranks to rendezvous through --coordinator (no launcher)");
+  train->add_option("--device", device, "cpu | auto | cuda | cuda:N (this build: CPU; cuda needs -DATELIER_CUDA=ON)")
+      ->capture_default_str();
 
   // predict
   auto* predict = app.add_subcommand("predict", "classify images with a model or checkpoint");
@@ -301,7 +368,9 @@ int Main(int argc, char** argv) {
       }
       std::error_code ec;
       std::filesystem::create_directories(t.out_dir, ec);
-      return RunTrain(t, balance, connect_timeout);
+      CoordinatorOptions link{coordinator, run_name.empty() ? t.out_dir.filename().string() : run_name,
+                              coordinator_world};
+      return RunTrain(t, balance, connect_timeout, link, device);
     }
     if (predict->parsed()) return RunPredict(checkpoint, images, json, top, dump);
     if (evaluate->parsed()) {

@@ -420,6 +420,9 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
     absl::Status saved = save_checkpoint(is_best);
     --state.epoch;  // the for loop increments it
     RETURN_IF_ERROR(saved);
+    if (writer && options.on_epoch_end) {
+      options.on_epoch_end(record, steps_per_epoch * options.epochs, store.PathFor(state.global_step));
+    }
   }
 
   // Final evaluation, model.pt, report.

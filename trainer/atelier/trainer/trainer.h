@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -32,6 +33,7 @@
 #include "atelier/trainer/augment.h"
 #include "atelier/trainer/collective.h"
 #include "atelier/trainer/labels.h"
+#include "atelier/trainer/metrics.h"
 
 namespace atelier::trainer {
 
@@ -70,6 +72,10 @@ struct TrainOptions {
   int64_t stop_at_step = -1;  // testing: behave as if SIGTERM arrived after this global step
   bool progress_bar = false;  // true: a \r progress bar; false: plain log lines
   int gallery_per_class = 4;
+  // Called on rank 0 after each epoch's checkpoint is written, with the
+  // optimizer steps of the whole run and the checkpoint's path (may be unset).
+  std::function<void(const EpochRecord& record, int64_t steps_total, const std::filesystem::path& checkpoint)>
+      on_epoch_end;
 };
 
 struct TrainResult {
