@@ -80,6 +80,7 @@ TEST(TrainingRegistryTest, KeepsRankZeroMetricsAndStopRequests) {
   report.set_run("run9");
   report.set_rank(0);
   report.set_epoch(3);
+  report.set_world_size(4);
   auto* head = report.add_val();
   head->set_head("media");
   head->set_accuracy(0.75);
@@ -91,6 +92,7 @@ TEST(TrainingRegistryTest, KeepsRankZeroMetricsAndStopRequests) {
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].run(), "run9");
   EXPECT_EQ(runs[0].last().epoch(), 3);
+  EXPECT_EQ(runs[0].world_size(), 4);
   EXPECT_DOUBLE_EQ(runs[0].last().val(0).accuracy(), 0.75);
   EXPECT_EQ(runs[0].updated_at_ms(), clock.NowMillis());
   EXPECT_FALSE(registry.StopRequested("run9"));

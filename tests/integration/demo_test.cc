@@ -32,6 +32,8 @@ TEST(DemoEndToEnd, CrawlsTrainsPullsAndEvaluates) {
   EXPECT_THAT(result.output, HasSubstr("1/5 import"));
   EXPECT_THAT(result.output, HasSubstr("2/5 crawl"));
   EXPECT_THAT(result.output, HasSubstr("5/5 predict"));
+  // Status after training shows the run the ranks reported to the coordinator.
+  EXPECT_THAT(result.output, HasSubstr("training demo (2 ranks)  epoch 5/5"));
 
   // The held-out evaluation is far better than chance (10 classes).
   std::smatch match;

@@ -72,6 +72,7 @@ void TrainingRegistry::ReportMetrics(const atelier::v1::ReportMetricsRequest& re
   Run& run = runs_[report.run()];
   run.has_report = true;
   run.last = report;
+  if (report.world_size() > 0) run.world_size = report.world_size();
   run.updated_at_ms = clock_->NowMillis();
 }
 

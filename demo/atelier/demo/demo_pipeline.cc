@@ -193,7 +193,8 @@ absl::Status DemoPipeline::Train() {
   if (failed > 0) {
     return absl::InternalError(absl::StrCat(failed, " trainer rank(s) failed; logs in ", (work_ / "logs").string()));
   }
-  return absl::OkStatus();
+  // The ranks reported to the coordinator: status shows training beside the crawl.
+  return RunStep("status", {Executable("atelier-status"), "--coordinator", coordinator_address_});
 }
 
 absl::Status DemoPipeline::EvaluateAndPredict() {

@@ -50,6 +50,7 @@ bool CoordinatorLink::ReportEpoch(const ReportContext& context, const EpochRecor
   atelier::v1::ReportMetricsRequest request;
   request.set_run(context.run);
   request.set_rank(context.rank);
+  request.set_world_size(context.world_size);
   request.set_phase(done ? atelier::v1::TRAINING_PHASE_DONE : atelier::v1::TRAINING_PHASE_TRAINING);
   request.set_epoch(record.epoch - 1);  // the proto counts from 0
   request.set_epochs_total(context.epochs_total);
