@@ -1,7 +1,9 @@
 // `atelier demo` end to end on a small setting: import, crawl a loopback Met
 // replica and BAM SQLite with 2 crawlers, train 2 Gloo ranks, pull the best
-// checkpoint over gRPC, evaluate on held-out images, predict.
+// checkpoint over gRPC, evaluate on held-out images, predict; the pulled
+// checkpoint gives the same predictions in Python's torch.load.
 #include <filesystem>
+#include <algorithm>
 #include <regex>
 #include <string>
 
@@ -13,6 +15,7 @@
 #include "atelier/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
 
 namespace atelier {
 namespace {
@@ -22,6 +25,24 @@ using ::atelier::testing::BinaryPath;
 using ::atelier::testing::ReadFileOrEmpty;
 using ::atelier::testing::RunCommand;
 using ::testing::HasSubstr;
+
+// Loads a checkpoint with Python's torch.load into the PyTorch twin of the
+// model and prints the top class of each dumped input.
+constexpr char kPythonPredict[] = R"(
+import sys
+sys.path.insert(0, sys.argv[1])
+import torch
+import atelier_model
+model, cfg = atelier_model.load_model(sys.argv[2])
+dump = torch.load(sys.argv[3])
+with torch.no_grad():
+    logits = model(dump["input"])
+head = cfg["heads"].index("garment")
+diff = max(float((a - b).abs().max()) for a, b in zip(logits, dump["logits"]))
+assert diff < 1e-4, diff
+classes = cfg["classes"]["garment"]
+print("top " + "".join(classes[int(i)] + " " for i in logits[head].argmax(dim=1)))
+)";
 
 TEST(DemoEndToEnd, CrawlsTrainsPullsAndEvaluates) {
   testing::TempDir dir("demo-e2e");
@@ -69,6 +90,25 @@ TEST(DemoEndToEnd, CrawlsTrainsPullsAndEvaluates) {
   std::string trimmed = best_name.substr(0, best_name.find_first_of("\r\n"));
   EXPECT_EQ(dataset::Sha256Hex(pulled), dataset::Sha256Hex(ReadFileOrEmpty(run / "checkpoints" / trimmed)));
   EXPECT_FALSE(fs::exists(work / "pulled" / "best.pt.part"));
+
+  // The pulled checkpoint loads in Python's torch.load and gives the same
+  // predictions as `atelier predict` on the same images.
+  std::vector<std::string> predict = {BinaryPath("atelier").string(), "predict", "--json", "--checkpoint",
+                                      (work / "pulled" / "best.pt").string(), "--dump-tensors",
+                                      (dir.path() / "dump.pt").string()};
+  for (const auto& entry : fs::directory_iterator(work / "samples")) predict.push_back(entry.path().string());
+  std::sort(predict.begin() + 7, predict.end());
+  auto cpp = RunCommand(predict);
+  ASSERT_EQ(cpp.exit_code, 0) << cpp.output;
+  const auto predictions = nlohmann::json::parse(cpp.output.substr(cpp.output.find('[')));
+  std::string cpp_top;
+  for (const auto& p : predictions) cpp_top += p["heads"]["garment"][0]["class"].get<std::string>() + " ";
+  testing::WriteFileOrDie(dir.path() / "python_predict.py", kPythonPredict);
+  auto python = RunCommand({"/usr/bin/python3", (dir.path() / "python_predict.py").string(),
+                            testing::SourcePath("bench/trainer").string(), (work / "pulled" / "best.pt").string(),
+                            (dir.path() / "dump.pt").string()});
+  ASSERT_EQ(python.exit_code, 0) << python.output;
+  EXPECT_THAT(python.output, HasSubstr("top " + cpp_top)) << cpp.output;
 }
 
 }  // namespace
