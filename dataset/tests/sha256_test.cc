@@ -2,10 +2,24 @@
 
 #include <string>
 
+#include "atelier/testing/temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace atelier::dataset {
 namespace {
+
+TEST(Sha256Test, FileMatchesBytesAcrossChunks) {
+  testing::TempDir dir("sha256");
+  std::string bytes(3 * (1 << 20) + 17, '\0');
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(i * 13);
+  testing::WriteFileOrDie(dir.path() / "f.bin", bytes);
+  auto digest = Sha256OfFile(dir.path() / "f.bin");
+  ASSERT_TRUE(digest.ok()) << digest.status();
+  EXPECT_EQ(*digest, Sha256Hex(bytes));
+  auto missing = Sha256OfFile(dir.path() / "missing.bin");
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(missing.status().message().find("missing.bin"), absl::string_view::npos);
+}
 
 TEST(Sha256Test, KnownVectors) {
   EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");

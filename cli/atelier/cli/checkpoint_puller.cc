@@ -43,18 +43,6 @@ absl::Status WritePartState(const fs::path& path, const PartState& state) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> FileSha256(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(path.string(), ": cannot read"));
-  dataset::Sha256 hash;
-  std::string buffer(1 << 20, '\0');
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    hash.Update(std::string_view(buffer.data(), static_cast<size_t>(in.gcount())));
-  }
-  return hash.FinishHex();
-}
-
 absl::Status FsyncAndRename(const fs::path& from, const fs::path& to) {
   int fd = open(from.c_str(), O_RDONLY);
   if (fd < 0 || fsync(fd) != 0) {
@@ -153,7 +141,7 @@ absl::StatusOr<PullResult> PullCheckpoint(const PullRequest& request,
     return absl::DataLossError(absl::StrCat("pull: stream ended at byte ", have, " of ",
                                             state ? state->size_bytes : -1));
   }
-  ASSIGN_OR_RETURN(std::string digest, FileSha256(part));
+  ASSIGN_OR_RETURN(std::string digest, dataset::Sha256OfFile(part));
   if (digest != state->sha256) {
     fs::remove(part, ec);
     fs::remove(part_json, ec);

@@ -154,15 +154,7 @@ absl::StatusOr<std::string> CheckpointCatalog::Sha256Of(const CheckpointFile& fi
       return it->second.sha256;
     }
   }
-  std::ifstream in(file.path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat(file.path.string(), ": cannot open"));
-  dataset::Sha256 hash;
-  std::string buffer(1 << 20, '\0');
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    hash.Update(std::string_view(buffer.data(), static_cast<size_t>(in.gcount())));
-  }
-  std::string digest = hash.FinishHex();
+  ASSIGN_OR_RETURN(std::string digest, dataset::Sha256OfFile(file.path));
   std::lock_guard<std::mutex> lock(mu_);
   digests_[key] = CachedDigest{file.size_bytes, file.modified_ms, digest};
   return digest;

@@ -843,68 +843,58 @@ v1::CrawlStatus ShardTable::Status() {
 }
 
 absl::StatusOr<v1::ListDeadLinksResponse> ShardTable::ListDeadLinks(const v1::PageRequest& page) {
-  const int32_t size = PageSize(page);
   v1::ListDeadLinksResponse response;
   {
     std::lock_guard<std::mutex> lock(mu_);
     response.set_total(dead_links_total_);
   }
-  const std::string& token = page.page_token();
-  if (!token.empty() && !absl::StartsWith(token, kDeadPrefix)) {
-    return absl::InvalidArgumentError(absl::StrCat("bad page_token '", token, "'"));
-  }
-  std::string last;
-  bool more = false;
-  absl::Status parse;
-  RETURN_IF_ERROR(store_.Scan(kDeadPrefix, token, [&](absl::string_view key, absl::string_view value) {
-    if (key == token) return true;
-    if (response.dead_links_size() == size) {
-      more = true;
-      return false;
-    }
-    if (!response.add_dead_links()->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      parse = absl::DataLossError(absl::StrCat("corrupt dead link record '", key, "'"));
-      return false;
-    }
-    last = std::string(key);
-    return true;
-  }));
-  RETURN_IF_ERROR(parse);
-  if (more) response.set_next_page_token(last);
+  ASSIGN_OR_RETURN(std::string next,
+                   ScanPage(kDeadPrefix, page, "dead link", [&] { return response.add_dead_links(); }));
+  response.set_next_page_token(next);
   return response;
 }
 
 absl::StatusOr<v1::ListFailedItemsResponse> ShardTable::ListFailedItems(
     const v1::PageRequest& page) {
-  const int32_t size = PageSize(page);
   v1::ListFailedItemsResponse response;
   {
     std::lock_guard<std::mutex> lock(mu_);
     response.set_total(failed_items_total_);
   }
+  ASSIGN_OR_RETURN(std::string next,
+                   ScanPage(kFailedPrefix, page, "failed item", [&] { return response.add_items(); }));
+  response.set_next_page_token(next);
+  return response;
+}
+
+absl::StatusOr<std::string> ShardTable::ScanPage(absl::string_view prefix, const v1::PageRequest& page,
+                                                 absl::string_view what,
+                                                 const std::function<google::protobuf::Message*()>& add) {
+  const int32_t size = PageSize(page);
   const std::string& token = page.page_token();
-  if (!token.empty() && !absl::StartsWith(token, kFailedPrefix)) {
+  if (!token.empty() && !absl::StartsWith(token, prefix)) {
     return absl::InvalidArgumentError(absl::StrCat("bad page_token '", token, "'"));
   }
   std::string last;
   bool more = false;
+  int32_t added = 0;
   absl::Status parse;
-  RETURN_IF_ERROR(store_.Scan(kFailedPrefix, token, [&](absl::string_view key, absl::string_view value) {
+  RETURN_IF_ERROR(store_.Scan(prefix, token, [&](absl::string_view key, absl::string_view value) {
     if (key == token) return true;
-    if (response.items_size() == size) {
+    if (added == size) {
       more = true;
       return false;
     }
-    if (!response.add_items()->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      parse = absl::DataLossError(absl::StrCat("corrupt failed item record '", key, "'"));
+    if (!add()->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      parse = absl::DataLossError(absl::StrCat("corrupt ", what, " record '", key, "'"));
       return false;
     }
+    ++added;
     last = std::string(key);
     return true;
   }));
   RETURN_IF_ERROR(parse);
-  if (more) response.set_next_page_token(last);
-  return response;
+  return more ? last : std::string();
 }
 
 uint64_t ShardTable::change_seq() const {

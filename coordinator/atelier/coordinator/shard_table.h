@@ -34,6 +34,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -126,6 +127,11 @@ class ShardTable {
   std::vector<ShardInfo> Shards() const;
 
  private:
+  // One page of the protobuf records stored under `prefix`, each parsed into
+  // the message `add()` returns. Returns the next page token ("" on the last
+  // page); `what` names the records in errors.
+  absl::StatusOr<std::string> ScanPage(absl::string_view prefix, const v1::PageRequest& page, absl::string_view what,
+                                       const std::function<google::protobuf::Message*()>& add);
   struct Shard {
     ShardState state = ShardState::kPending;
     int attempts = 0;

@@ -4,6 +4,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
 
 namespace atelier::dataset {
 namespace {
@@ -49,6 +52,19 @@ std::string Sha256::FinishHex() {
 std::string Sha256Hex(std::string_view bytes) {
   Sha256 hash;
   hash.Update(bytes);
+  return hash.FinishHex();
+}
+
+absl::StatusOr<std::string> Sha256OfFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(path.string(), ": cannot open"));
+  Sha256 hash;
+  std::string buffer(1 << 20, '\0');
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    hash.Update(std::string_view(buffer.data(), static_cast<size_t>(in.gcount())));
+  }
+  if (in.bad()) return absl::DataLossError(absl::StrCat(path.string(), ": read failed"));
   return hash.FinishHex();
 }
 

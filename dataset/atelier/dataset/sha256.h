@@ -7,9 +7,12 @@
 // process only if OpenSSL cannot allocate its digest context.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include "absl/status/statusor.h"
 
 struct evp_md_ctx_st;
 
@@ -17,6 +20,10 @@ namespace atelier::dataset {
 
 // Lowercase hex (64 characters) of the SHA-256 of `bytes`.
 std::string Sha256Hex(std::string_view bytes);
+
+// The same for a whole file, read in 1 MiB chunks. NotFound naming the file if
+// it cannot be opened, DataLoss if reading fails part way. Thread-safe.
+absl::StatusOr<std::string> Sha256OfFile(const std::filesystem::path& path);
 
 // Streaming SHA-256: Update() any number of times, then FinishHex(), which also
 // resets the object so it can hash a new stream. Movable, not copyable.

@@ -11,17 +11,9 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "atelier/common/wait_status.h"
 
 namespace atelier::demo {
-namespace {
-
-int DecodeWaitStatus(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
-
-}  // namespace
 
 ProcessSet::~ProcessSet() { StopAll(std::chrono::seconds(2)); }
 
@@ -64,7 +56,7 @@ bool ProcessSet::Running(pid_t pid) {
   if (exited_.count(pid)) return false;
   int status = 0;
   if (waitpid(pid, &status, WNOHANG) == pid) {
-    exited_[pid] = DecodeWaitStatus(status);
+    exited_[pid] = ExitCode(status);
     children_.erase(std::remove(children_.begin(), children_.end(), pid), children_.end());
     return false;
   }
@@ -79,7 +71,7 @@ int ProcessSet::Wait(pid_t pid) {
   int status = 0;
   if (waitpid(pid, &status, 0) != pid) return -1;
   std::lock_guard<std::mutex> lock(mu_);
-  exited_[pid] = DecodeWaitStatus(status);
+  exited_[pid] = ExitCode(status);
   children_.erase(std::remove(children_.begin(), children_.end(), pid), children_.end());
   return exited_[pid];
 }

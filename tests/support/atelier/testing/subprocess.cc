@@ -1,6 +1,7 @@
 #include "atelier/testing/subprocess.h"
 
 #include "atelier/common/free_port.h"
+#include "atelier/common/wait_status.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -21,11 +22,6 @@ std::vector<char*> ToArgv(const std::vector<std::string>& argv) {
   return out;
 }
 
-int DecodeWaitStatus(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
 
 [[noreturn]] void ExecChild(const std::vector<std::string>& argv,
                             const std::map<std::string, std::string>& env) {
@@ -59,7 +55,7 @@ CommandResult RunCommand(const std::vector<std::string>& argv,
   close(fds[0]);
   int status = 0;
   waitpid(pid, &status, 0);
-  result.exit_code = DecodeWaitStatus(status);
+  result.exit_code = ExitCode(status);
   return result;
 }
 
@@ -99,7 +95,7 @@ bool ChildProcess::running() {
   int status = 0;
   pid_t r = waitpid(pid_, &status, WNOHANG);
   if (r == pid_) {
-    exit_code_ = DecodeWaitStatus(status);
+    exit_code_ = ExitCode(status);
     pid_ = -1;
     return false;
   }
@@ -111,7 +107,7 @@ int ChildProcess::Kill(int signal) {
   kill(pid_, signal);
   int status = 0;
   waitpid(pid_, &status, 0);
-  exit_code_ = DecodeWaitStatus(status);
+  exit_code_ = ExitCode(status);
   pid_ = -1;
   return exit_code_;
 }
