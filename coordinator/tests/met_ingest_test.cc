@@ -5,11 +5,12 @@
 #include <atomic>
 #include <map>
 #include <mutex>
-#include <thread>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "atelier/common/fake_clock.h"
+#include "atelier/common/http_server_thread.h"
 #include "atelier/common/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -69,16 +70,13 @@ class FakeMetApi {
       }
     };
     server_.Get(R"(/.*search)", handler);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    while (!server_.is_running()) std::this_thread::yield();
+    auto runner = HttpServerThread::Start(server_, "127.0.0.1", 0);
+    EXPECT_TRUE(runner.ok()) << runner.status();
+    if (runner.ok()) runner_ = *std::move(runner);
   }
-  ~FakeMetApi() {
-    server_.stop();
-    thread_.join();
-  }
+  ~FakeMetApi() { runner_.reset(); }
   std::string Base(const std::string& path = "/v1") const {
-    return absl::StrCat("http://127.0.0.1:", port_, path);
+    return absl::StrCat("http://127.0.0.1:", runner_ ? runner_->port() : 0, path);
   }
   std::vector<std::string> log() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -87,8 +85,7 @@ class FakeMetApi {
 
  private:
   httplib::Server server_;
-  int port_ = 0;
-  std::thread thread_;
+  std::unique_ptr<HttpServerThread> runner_;
   std::mutex mu_;
   std::map<std::string, int> hits_;
   std::vector<std::string> log_;

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "atelier/common/http_server_thread.h"
 
 namespace atelier::crawler::testing {
 
@@ -132,10 +133,10 @@ TestOrigin::TestOrigin() : server_(std::make_unique<httplib::Server>()) {
                     "application/json");
   });
 
-  port_ = s.bind_to_any_port("127.0.0.1");
-  if (port_ <= 0) std::abort();
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
-  while (!server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto runner = HttpServerThread::Start(s, "127.0.0.1", 0);
+  if (!runner.ok()) std::abort();
+  runner_ = *std::move(runner);
+  port_ = runner_->port();
 
   // The resetting port: accept, read a little, abort the connection (RST).
   reset_fd_ = socket(AF_INET, SOCK_STREAM, 0);
@@ -169,8 +170,7 @@ void TestOrigin::ResetLoop() {
 
 TestOrigin::~TestOrigin() {
   stopping_.store(true);
-  server_->stop();
-  thread_.join();
+  runner_.reset();
   reset_thread_.join();
   close(reset_fd_);
 }

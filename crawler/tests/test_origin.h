@@ -25,6 +25,8 @@
 #include <string>
 #include <thread>
 
+#include "atelier/common/http_server_thread.h"
+
 namespace httplib {
 class Server;
 }
@@ -53,7 +55,8 @@ class TestOrigin {
   void ResetLoop();
 
   std::unique_ptr<httplib::Server> server_;
-  std::thread thread_, reset_thread_;
+  std::unique_ptr<HttpServerThread> runner_;
+  std::thread reset_thread_;
   int port_ = 0, reset_port_ = 0, reset_fd_ = -1;
   std::atomic<bool> stopping_{false};
   std::atomic<int> delay_ms_{0};

@@ -1,7 +1,5 @@
 #include "atelier/coordinator/prometheus_metrics.h"
 
-#include <chrono>
-
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -113,21 +111,15 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
   server->server_->Get("/metrics", [snapshot](const httplib::Request&, httplib::Response& res) {
     res.set_content(RenderPrometheus(snapshot()), "text/plain; version=0.0.4; charset=utf-8");
   });
-  if (port == 0) {
-    server->port_ = server->server_->bind_to_any_port(host.c_str());
-  } else {
-    server->port_ = server->server_->bind_to_port(host.c_str(), port) ? port : -1;
+  auto runner = HttpServerThread::Start(*server->server_, host, port);
+  if (!runner.ok()) {
+    return absl::UnavailableError(absl::StrCat("--metrics-listen ", listen, ": ", runner.status().message()));
   }
-  if (server->port_ <= 0) return absl::UnavailableError(absl::StrCat("--metrics-listen ", listen, ": cannot bind"));
-  httplib::Server* raw = server->server_.get();
-  server->thread_ = std::thread([raw] { raw->listen_after_bind(); });
-  while (!raw->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  server->runner_ = *std::move(runner);
+  server->port_ = server->runner_->port();
   return server;
 }
 
-MetricsServer::~MetricsServer() {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
-}
+MetricsServer::~MetricsServer() { runner_.reset(); }
 
 }  // namespace atelier::coordinator

@@ -8,9 +8,9 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
+#include "atelier/common/http_server_thread.h"
 #include "atelier/v1/status.pb.h"
 
 namespace httplib {
@@ -32,7 +32,7 @@ class MetricsServer {
  private:
   MetricsServer() = default;
   std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<HttpServerThread> runner_;  // reset first by the destructor
   int port_ = 0;
 };
 

@@ -1,10 +1,9 @@
 #include "atelier/demo/origin_server.h"
 
-#include <chrono>
-
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "atelier/common/status_macros.h"
 #include "httplib.h"
 
 namespace atelier::demo {
@@ -30,19 +29,12 @@ absl::StatusOr<std::unique_ptr<OriginServer>> OriginServer::Start() {
     res.status = status;
     res.set_content(std::move(body), content_type.c_str());
   });
-  self->port_ = self->server_->bind_to_any_port("127.0.0.1");
-  if (self->port_ <= 0) return absl::UnavailableError("origin: cannot bind a port on 127.0.0.1");
-  self->thread_ = std::thread([self] { self->server_->listen_after_bind(); });
-  // stop() is a no-op until the accept loop runs: wait for it, so that the
-  // destructor can always stop the server.
-  while (!self->server_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSIGN_OR_RETURN(self->runner_, HttpServerThread::Start(*self->server_, "127.0.0.1", 0));
+  self->port_ = self->runner_->port();
   return origin;
 }
 
-OriginServer::~OriginServer() {
-  server_->stop();
-  if (thread_.joinable()) thread_.join();
-}
+OriginServer::~OriginServer() { runner_.reset(); }  // stop serving before any member goes
 
 std::string OriginServer::base_url() const { return absl::StrCat("http://127.0.0.1:", port_); }
 std::string OriginServer::met_api() const { return base_url() + kMetPrefix; }

@@ -13,10 +13,10 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "atelier/common/http_server_thread.h"
 
 namespace httplib {
 class Server;
@@ -58,7 +58,7 @@ class OriginServer {
                      std::string* content_type);
 
   std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
+  std::unique_ptr<HttpServerThread> runner_;  // reset first by the destructor
   int port_ = 0;
   std::atomic<int64_t> requests_{0};
   mutable std::mutex mu_;
