@@ -38,11 +38,17 @@ TEST(MultiProcessTest, TwoGlooRanksTrainToTheSameWeightsAsOne) {
   auto env0 = env, env1 = env;
   env0["RANK"] = "0";
   env1["RANK"] = "1";
-  ChildProcess rank1(Args(dir / "data", dir / "two"), dir / "rank1.log", env1);
-  auto rank0 = RunCommand(Args(dir / "data", dir / "two"), env0);
+  // The ranks share a packed cache: rank 0 builds it, rank 1 maps it after.
+  auto args = Args(dir / "data", dir / "two");
+  args.insert(args.end(), {"--cache", (dir / "cache").string()});
+  ChildProcess rank1(args, dir / "rank1.log", env1);
+  auto rank0 = RunCommand(args, env0);
   ASSERT_EQ(rank0.exit_code, 0) << rank0.output << ReadFileOrEmpty(dir / "rank1.log");
   ASSERT_EQ(rank1.Wait(std::chrono::seconds(120)), 0) << ReadFileOrEmpty(dir / "rank1.log");
   EXPECT_NE(rank0.output.find("rank 0 of 2 (torchrun)"), std::string::npos) << rank0.output;
+  EXPECT_NE(rank0.output.find("packed cache: wrote 30 images"), std::string::npos) << rank0.output;
+  EXPECT_NE(ReadFileOrEmpty(dir / "rank1.log").find("packed cache: mapped 30 images"), std::string::npos)
+      << ReadFileOrEmpty(dir / "rank1.log");
 
   ASSERT_OK_AND_ASSIGN(Classifier a, LoadModelFile(dir / "one" / "model.pt"));
   ASSERT_OK_AND_ASSIGN(Classifier b, LoadModelFile(dir / "two" / "model.pt"));

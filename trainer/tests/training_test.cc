@@ -93,6 +93,9 @@ TEST(TrainingTest, StopAndResumeGivesTheSameRunAsStraightTraining) {
   // Stopped by SIGTERM (raised by the trainer itself after step 4, mid-epoch),
   // then resumed.
   auto args = TrainArgs(dir / "data", dir / "resumed", 3);
+  // The stopped run builds a packed cache and the resumed run maps it: the
+  // same images as decoding, so the same run.
+  args.insert(args.end(), {"--cache", (dir / "cache").string()});
   auto stopped_args = args;
   stopped_args.insert(stopped_args.end(), {"--stop-at-step", "4"});
   auto stopped = RunCommand(stopped_args);
@@ -102,6 +105,8 @@ TEST(TrainingTest, StopAndResumeGivesTheSameRunAsStraightTraining) {
   args.push_back("--resume");
   auto resumed = RunCommand(args);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_THAT(stopped.output, ::testing::HasSubstr("packed cache: wrote 60 images"));
+  EXPECT_THAT(resumed.output, ::testing::HasSubstr("packed cache: mapped 60 images"));
   EXPECT_FALSE(fs::exists(dir / "resumed" / "checkpoints" / "ckpt-000000009.pt.tmp-4242"));
 
   auto a = Metrics(dir / "straight"), b = Metrics(dir / "resumed");

@@ -14,11 +14,16 @@
 // A sample that cannot be decoded is skipped and counted in `corrupt`; a shard
 // that is damaged mid-way keeps the samples before the damage and counts one in
 // `corrupt` too. Neither is fatal. Not thread-safe (call from one thread).
+//
+// The pixels live either in `pixels` (decoded by this process) or in `mapped`
+// (a read-only memory map of a packed cache file, see packed_cache.h); image()
+// reads whichever is set. Copies of an ImageSet share the map.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,7 +34,8 @@ namespace atelier::trainer {
 struct ImageSet {
   int image_size = 0;
   int channels = 3;
-  std::vector<uint8_t> pixels;  // size() * image_size^2 * channels, HWC per image
+  std::vector<uint8_t> pixels;           // size() * image_size^2 * channels, HWC per image
+  std::shared_ptr<const uint8_t> mapped;  // the same layout in a mapped packed cache (then pixels is empty)
   std::vector<std::string> keys;
   std::vector<std::map<std::string, std::string>> labels;
   int64_t corrupt = 0;
@@ -37,7 +43,8 @@ struct ImageSet {
 
   int64_t size() const { return static_cast<int64_t>(keys.size()); }
   int64_t image_bytes() const { return int64_t{image_size} * image_size * channels; }
-  const uint8_t* image(int64_t i) const { return pixels.data() + i * image_bytes(); }
+  const uint8_t* pixel_data() const { return mapped ? mapped.get() : pixels.data(); }
+  const uint8_t* image(int64_t i) const { return pixel_data() + i * image_bytes(); }
 };
 
 struct LoadOptions {

@@ -289,6 +289,8 @@ int Main(int argc, char** argv) {
   train->add_option("--max-rotation", t.augment_options.max_rotation_deg, "degrees");
   train->add_option("--threads", t.threads, "LibTorch threads (0 = default)");
   train->add_option("--decode-threads", t.decode_threads);
+  train->add_option("--cache", t.cache_dir,
+                    "folder for a packed cache of the decoded images: built once, memory-mapped by later runs");
   train->add_option("--seed", t.seed);
   train->add_option("--keep", t.keep_last, "checkpoints to keep (plus the best)");
   train->add_flag("--resume", t.resume, "continue from RUN/checkpoints/latest if present");

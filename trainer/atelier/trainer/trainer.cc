@@ -17,6 +17,7 @@
 #include "atelier/trainer/adamw.h"
 #include "atelier/trainer/batcher.h"
 #include "atelier/trainer/image_set.h"
+#include "atelier/trainer/packed_cache.h"
 #include "atelier/trainer/inference.h"
 #include "atelier/trainer/lr_schedule.h"
 #include "atelier/trainer/metrics.h"
@@ -164,7 +165,15 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
   load.image_size = saved_config ? saved_config->image_size : options.image_size;
   load.channels = saved_config ? saved_config->in_channels : options.channels;
   load.threads = options.decode_threads;
-  ASSIGN_OR_RETURN(ImageSet set, LoadDatasetRoot(options.data_root, load));
+  ImageSet set;
+  if (options.cache_dir.empty()) {
+    ASSIGN_OR_RETURN(set, LoadDatasetRoot(options.data_root, load));
+  } else {
+    // Rank 0 builds (or refreshes) the cache; the other ranks map it after.
+    if (!writer) RETURN_IF_ERROR(collective.Barrier());
+    ASSIGN_OR_RETURN(set, LoadWithPackedCache(options.data_root, load, options.cache_dir));
+    if (writer) RETURN_IF_ERROR(collective.Barrier());
+  }
   if (set.corrupt > 0) {
     spdlog::warn("skipped {} corrupt sample(s); first: {}", set.corrupt, set.corrupt_examples.front());
   }

@@ -64,6 +64,9 @@ struct TrainOptions {
   AugmentOptions augment_options;
   int threads = 0;         // LibTorch intra-op threads; 0 = its default
   int decode_threads = 2;
+  // Non-empty: keep the decoded images in a packed cache file in this folder
+  // (built by rank 0 on the first run, memory-mapped afterwards).
+  std::filesystem::path cache_dir;
   uint64_t seed = 1;
   int keep_last = 3;
   bool resume = false;

@@ -1,0 +1,223 @@
+#include "atelier/trainer/packed_cache.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "absl/strings/str_cat.h"
+#include "atelier/common/status_macros.h"
+#include "atelier/dataset/sha256.h"
+#include "atelier/dataset/shard_paths.h"
+
+namespace atelier::trainer {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr char kMagic[8] = {'A', 'T', 'P', 'A', 'C', 'K', '0', '1'};
+constexpr uint64_t kAlignment = 4096;
+constexpr uint64_t kMaxHeaderBytes = uint64_t{1} << 32;
+
+// The images of `set` with `wanted` channels (1 or 3), as LoadDatasetRoot
+// would give them: grey from RGB is (R+G+B)/3 rounded; RGB from grey repeats
+// the value (exact: a cache holds grey only when every image was grey).
+ImageSet ConvertChannels(const ImageSet& set, int wanted) {
+  ImageSet out = set;
+  out.mapped.reset();
+  out.channels = wanted;
+  const size_t pixels = static_cast<size_t>(set.size()) * set.image_size * set.image_size;
+  const uint8_t* in = set.pixel_data();
+  out.pixels.resize(pixels * wanted);
+  for (size_t p = 0; p < pixels; ++p) {
+    if (wanted == 3) {
+      out.pixels[3 * p] = out.pixels[3 * p + 1] = out.pixels[3 * p + 2] = in[p];
+    } else {
+      const int sum = in[3 * p] + in[3 * p + 1] + in[3 * p + 2];
+      out.pixels[p] = static_cast<uint8_t>((sum + 1) / 3);
+    }
+  }
+  return out;
+}
+
+void PutU64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t GetU64(const uint8_t* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
+  return v;
+}
+
+// A read-only map of a whole file; unmapped when the last reference goes.
+absl::StatusOr<std::shared_ptr<const uint8_t>> MapFile(const fs::path& file, uint64_t* size) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("no packed cache at ", file.string()));
+    return absl::UnavailableError(absl::StrCat("cannot open ", file.string(), ": ", std::strerror(errno)));
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || st.st_size == 0) {
+    ::close(fd);
+    return absl::DataLossError(absl::StrCat("packed cache ", file.string(), " is empty"));
+  }
+  const size_t length = static_cast<size_t>(st.st_size);
+  void* base = ::mmap(nullptr, length, PROT_READ, MAP_SHARED, fd, 0);
+  ::close(fd);
+  if (base == MAP_FAILED) {
+    return absl::UnavailableError(absl::StrCat("cannot map ", file.string(), ": ", std::strerror(errno)));
+  }
+  *size = length;
+  return std::shared_ptr<const uint8_t>(static_cast<const uint8_t*>(base),
+                                        [length](const uint8_t* p) { ::munmap(const_cast<uint8_t*>(p), length); });
+}
+
+}  // namespace
+
+fs::path PackedCachePath(const fs::path& cache_dir, const LoadOptions& options) {
+  return cache_dir / absl::StrCat("packed-", options.image_size, "px.atpack");
+}
+
+absl::StatusOr<std::string> DatasetFingerprint(const fs::path& root, const LoadOptions& options) {
+  ASSIGN_OR_RETURN(auto shards, dataset::ListShards(root), _.prefix("dataset root"));
+  if (shards.empty()) return absl::NotFoundError(absl::StrCat("no shards under ", root.string(), "/shards"));
+  dataset::Sha256 hash;
+  hash.Update(absl::StrCat("image_size=", options.image_size, "\n"));
+  for (const fs::path& shard : shards) {
+    struct stat st {};
+    if (::stat(shard.c_str(), &st) != 0) {
+      return absl::UnavailableError(absl::StrCat("cannot stat ", shard.string(), ": ", std::strerror(errno)));
+    }
+    hash.Update(absl::StrCat(shard.filename().string(), " ", st.st_size, " ", st.st_mtim.tv_sec, ".",
+                             st.st_mtim.tv_nsec, "\n"));
+  }
+  return hash.FinishHex();
+}
+
+absl::Status WritePackedCache(const ImageSet& set, const std::string& fingerprint, const fs::path& file) {
+  const uint64_t pixel_bytes = static_cast<uint64_t>(set.size()) * static_cast<uint64_t>(set.image_bytes());
+  nlohmann::json header;
+  header["image_size"] = set.image_size;
+  header["channels"] = set.channels;
+  header["count"] = set.size();
+  header["fingerprint"] = fingerprint;
+  header["corrupt"] = set.corrupt;
+  header["corrupt_examples"] = set.corrupt_examples;
+  header["keys"] = set.keys;
+  header["labels"] = set.labels;
+  header["pixel_bytes"] = pixel_bytes;
+  // The offset depends on the header's length, which contains the offset: fix
+  // the field's width first, then fill it in.
+  header["pixel_offset"] = uint64_t{0xffffffffffff};
+  const size_t header_length = header.dump().size();
+  const uint64_t pixel_offset = (sizeof(kMagic) + 8 + header_length + kAlignment - 1) / kAlignment * kAlignment;
+  header["pixel_offset"] = pixel_offset;
+  std::string text = header.dump();
+  text.resize(header_length, ' ');  // a shorter number: pad with JSON whitespace
+
+  std::string prefix(kMagic, sizeof(kMagic));
+  PutU64(prefix, text.size());
+  prefix += text;
+  prefix.resize(pixel_offset, '\0');
+
+  std::error_code ec;
+  fs::create_directories(file.parent_path(), ec);
+  if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", file.parent_path().string(), ": ", ec.message()));
+  const fs::path temp = fs::path(absl::StrCat(file.string(), ".tmp.", ::getpid()));
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out.write(prefix.data(), static_cast<std::streamsize>(prefix.size()));
+    out.write(reinterpret_cast<const char*>(set.pixel_data()), static_cast<std::streamsize>(pixel_bytes));
+    out.flush();
+    if (!out) {
+      fs::remove(temp, ec);
+      return absl::UnavailableError(absl::StrCat("cannot write the packed cache ", temp.string()));
+    }
+  }
+  fs::rename(temp, file, ec);
+  if (ec) {
+    fs::remove(temp, ec);
+    return absl::UnavailableError(absl::StrCat("cannot rename ", temp.string(), " to ", file.string()));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ImageSet> MapPackedCache(const fs::path& file, const std::string& fingerprint) {
+  uint64_t size = 0;
+  ASSIGN_OR_RETURN(std::shared_ptr<const uint8_t> map, MapFile(file, &size));
+  auto damaged = [&](const std::string& why) {
+    return absl::DataLossError(absl::StrCat("packed cache ", file.string(), " is damaged: ", why));
+  };
+  if (size < sizeof(kMagic) + 8 || std::memcmp(map.get(), kMagic, sizeof(kMagic)) != 0) {
+    return damaged("not a packed cache (bad magic)");
+  }
+  const uint64_t header_length = GetU64(map.get() + sizeof(kMagic));
+  if (header_length > kMaxHeaderBytes || sizeof(kMagic) + 8 + header_length > size) {
+    return damaged("header runs past the end of the file");
+  }
+  const char* text = reinterpret_cast<const char*>(map.get()) + sizeof(kMagic) + 8;
+  nlohmann::json header = nlohmann::json::parse(text, text + header_length, nullptr, /*allow_exceptions=*/false);
+  if (header.is_discarded() || !header.is_object()) return damaged("header is not JSON");
+  ImageSet set;
+  uint64_t pixel_offset = 0, pixel_bytes = 0;
+  int64_t count = 0;
+  try {
+    if (header.at("fingerprint").get<std::string>() != fingerprint) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("packed cache ", file.string(), " is stale: the shards or load options changed"));
+    }
+    set.image_size = header.at("image_size").get<int>();
+    set.channels = header.at("channels").get<int>();
+    count = header.at("count").get<int64_t>();
+    set.corrupt = header.at("corrupt").get<int64_t>();
+    set.corrupt_examples = header.at("corrupt_examples").get<std::vector<std::string>>();
+    set.keys = header.at("keys").get<std::vector<std::string>>();
+    set.labels = header.at("labels").get<std::vector<std::map<std::string, std::string>>>();
+    pixel_offset = header.at("pixel_offset").get<uint64_t>();
+    pixel_bytes = header.at("pixel_bytes").get<uint64_t>();
+  } catch (const nlohmann::json::exception& e) {
+    return damaged(absl::StrCat("header field: ", e.what()));
+  }
+  if (set.image_size <= 0 || (set.channels != 1 && set.channels != 3) || count < 0 ||
+      static_cast<int64_t>(set.keys.size()) != count || static_cast<int64_t>(set.labels.size()) != count) {
+    return damaged("inconsistent header");
+  }
+  if (pixel_bytes != static_cast<uint64_t>(count) * static_cast<uint64_t>(set.image_bytes()) ||
+      pixel_offset % kAlignment != 0 || pixel_offset + pixel_bytes != size) {
+    return damaged(absl::StrCat("expected ", pixel_offset + pixel_bytes, " bytes, found ", size));
+  }
+  set.mapped = std::shared_ptr<const uint8_t>(map, map.get() + pixel_offset);
+  return set;
+}
+
+absl::StatusOr<ImageSet> LoadWithPackedCache(const fs::path& root, const LoadOptions& options,
+                                             const fs::path& cache_dir, CacheUse* use) {
+  ASSIGN_OR_RETURN(std::string fingerprint, DatasetFingerprint(root, options));
+  const fs::path file = PackedCachePath(cache_dir, options);
+  auto mapped = MapPackedCache(file, fingerprint);
+  if (mapped.ok()) {
+    if (use != nullptr) *use = CacheUse::kMapped;
+    spdlog::info("packed cache: mapped {} images from {}", mapped->size(), file.string());
+    if (options.channels != 0 && options.channels != mapped->channels) {
+      spdlog::info("packed cache: converting {} channel(s) to {}", mapped->channels, options.channels);
+      return ConvertChannels(*mapped, options.channels);
+    }
+    return mapped;
+  }
+  if (!absl::IsNotFound(mapped.status())) spdlog::warn("{}; rebuilding it", std::string(mapped.status().message()));
+  ASSIGN_OR_RETURN(ImageSet set, LoadDatasetRoot(root, options));
+  RETURN_IF_ERROR(WritePackedCache(set, fingerprint, file));
+  spdlog::info("packed cache: wrote {} images to {}", set.size(), file.string());
+  if (use != nullptr) *use = CacheUse::kBuilt;
+  // Map what was written, so that this run and later ones read the same bytes
+  // and the decoded copy is freed.
+  return MapPackedCache(file, fingerprint);
+}
+
+}  // namespace atelier::trainer
