@@ -8,12 +8,13 @@
 # images.
 #
 # usage: bench/trainer/run_bench.sh BUILD_DIR [WORK_DIR]
-#   env: THREADS (2), BATCH (128), EPOCHS (15), THROUGHPUT_EPOCHS (1), QUICK (0)
+#   env: THREADS (2), BATCH (128), WIDTH (48), EPOCHS (15), THROUGHPUT_EPOCHS (1), QUICK (0)
 set -euo pipefail
 BUILD=${1:?usage: run_bench.sh BUILD_DIR [WORK_DIR]}
 WORK=${2:-$(mktemp -d /tmp/atelier-trainer-bench-XXXXXX)}
 THREADS=${THREADS:-2}
 BATCH=${BATCH:-128}
+WIDTH=${WIDTH:-48}
 EPOCHS=${EPOCHS:-15}
 THROUGHPUT_EPOCHS=${THROUGHPUT_EPOCHS:-1}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -32,7 +33,7 @@ if [ ! -d "$WORK/train/shards" ]; then
     --head item --class-names "$NAMES" --key-prefix test --data "$WORK/test"
 fi
 
-COMMON=(--image-size 28 --width 32 --depth 3 --batch-size "$BATCH" --lr 0.003
+COMMON=(--image-size 28 --width "$WIDTH" --depth 3 --batch-size "$BATCH" --lr 0.003
         --warmup-epochs 1 --val-ratio 0 --test-ratio 0 --threads "$THREADS" --decode-threads 2 --plain)
 
 echo "== throughput: atelier-trainer, $THROUGHPUT_EPOCHS epoch(s), no augmentation"
@@ -43,7 +44,7 @@ ATELIER_IPS=$(/usr/bin/python3 -c "import json,sys; r=[json.loads(l) for l in op
 echo "== throughput: PyTorch eager, same model/batch/threads"
 /usr/bin/time -v -o "$WORK/tp-torch.time" /usr/bin/python3 "$HERE/pytorch_train.py" \
   $FM/t10k-images-idx3-ubyte.gz $FM/t10k-labels-idx1-ubyte.gz --epochs "$THROUGHPUT_EPOCHS" \
-  --batch-size "$BATCH" --threads "$THREADS" > "$WORK/tp-torch.json"
+  --batch-size "$BATCH" --threads "$THREADS" --width "$WIDTH" > "$WORK/tp-torch.json"
 TORCH_IPS=$(/usr/bin/python3 -c "import json; print(json.load(open('$WORK/tp-torch.json'))['images_per_s'])")
 printf "atelier-trainer: %.0f img/s, peak RSS %s\n" "$ATELIER_IPS" "$(peak_rss "$WORK/tp-atelier.time")"
 printf "PyTorch eager:   %.0f img/s, peak RSS %s\n" "$TORCH_IPS" "$(peak_rss "$WORK/tp-torch.time")"
@@ -53,7 +54,7 @@ if [ "${QUICK:-0}" = 1 ]; then exit 0; fi
 echo "== accuracy: $EPOCHS epochs on 60k, evaluated on the 10k test images"
 rm -rf "$WORK/run"
 /usr/bin/time -v -o "$WORK/run.time" "$TRAINER" train --data "$WORK/train" "${COMMON[@]}" --out "$WORK/run" --epochs "$EPOCHS" \
-  --no-rotate --min-crop-area 0.8 > "$WORK/run.log" 2>&1
+  --no-rotate --min-crop-area 0.8 --cache "$WORK/cache" > "$WORK/run.log" 2>&1
 "$TRAINER" evaluate --checkpoint "$WORK/run/model.pt" --data "$WORK/test" --json > "$WORK/test-eval.json"
 /usr/bin/python3 -c "import json; r=json.load(open('$WORK/test-eval.json')); print('test accuracy: %.4f on %d images' % (r['heads']['item']['accuracy'], r['samples']))"
 echo "peak RSS of the 15-epoch run: $(peak_rss "$WORK/run.time")"
