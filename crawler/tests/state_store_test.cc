@@ -3,8 +3,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <rocksdb/db.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
 #include "atelier/common/status_matchers.h"
 #include "atelier/crawler/state_store.h"
+#include "atelier/dataset/sample.h"
 #include "atelier/testing/temp_dir.h"
 #include "test_images.h"
 
@@ -106,6 +113,85 @@ TEST(StateStoreTest, RocksDbStoreSurvivesReopen) {
   EXPECT_EQ(samples[0].image_bytes, MakeSample("url-x").image_bytes);
   ASSERT_OK_AND_ASSIGN(auto name, store->GetMeta("worker_name"));
   EXPECT_EQ(name, std::optional<std::string>("w-1"));
+}
+
+std::vector<std::string> FilesUnder(const std::filesystem::path& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) {
+    if (e.is_regular_file()) out.push_back(std::filesystem::relative(e.path(), dir).string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(StateStoreTest, RocksDbSpoolIsOneAppendOnlyFilePerShard) {
+  atelier::testing::TempDir dir("crawler-state");
+  ASSERT_OK_AND_ASSIGN(auto store, OpenRocksDbStateStore((dir / "state").string()));
+  std::vector<dataset::Sample> expected;
+  for (int i = 0; i < 50; ++i) {
+    dataset::Sample sample = MakeSample(absl::StrCat("url-", i));
+    sample.image_bytes += std::string(static_cast<size_t>(i), static_cast<char>(i));  // distinct lengths
+    ASSERT_OK(store->PutItem(3, Item(sample.meta.key, v1::ITEM_OUTCOME_OK), {sample}, {}));
+    expected.push_back(sample);
+  }
+  EXPECT_EQ(FilesUnder(dir / "state" / "spool"), std::vector<std::string>{"0000000000000003.spool"});
+  ASSERT_OK_AND_ASSIGN(auto samples, store->LoadSamples(3));
+  ASSERT_EQ(samples.size(), expected.size());
+  std::map<std::string, std::string> bytes;
+  for (const auto& s : samples) bytes[s.meta.key] = s.image_bytes;
+  for (const auto& s : expected) EXPECT_EQ(bytes[s.meta.key], s.image_bytes) << s.meta.key;
+  ASSERT_OK(store->MarkCommitted(3));
+  EXPECT_TRUE(FilesUnder(dir / "state" / "spool").empty());
+}
+
+TEST(StateStoreTest, RocksDbSpoolIgnoresTheTailOfAKilledWrite) {
+  atelier::testing::TempDir dir("crawler-state");
+  const auto spool = dir / "state" / "spool" / "0000000000000004.spool";
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, OpenRocksDbStateStore((dir / "state").string()));
+    ASSERT_OK(store->PutItem(4, Item("url-a", v1::ITEM_OUTCOME_OK), {MakeSample("url-a")}, {}));
+  }
+  // A worker killed half way through appending the next sample's bytes.
+  std::ofstream(spool, std::ios::binary | std::ios::app) << "half of an image";
+  ASSERT_OK_AND_ASSIGN(auto store, OpenRocksDbStateStore((dir / "state").string()));
+  ASSERT_OK(store->PutItem(4, Item("url-b", v1::ITEM_OUTCOME_OK), {MakeSample("url-b")}, {}));
+  ASSERT_OK_AND_ASSIGN(auto samples, store->LoadSamples(4));
+  ASSERT_EQ(samples.size(), 2u);
+  for (const auto& s : samples) EXPECT_EQ(s.image_bytes, MakeSample(s.meta.key).image_bytes) << s.meta.key;
+}
+
+TEST(StateStoreTest, RocksDbCutSpoolIsDataLossNamingTheFile) {
+  atelier::testing::TempDir dir("crawler-state");
+  ASSERT_OK_AND_ASSIGN(auto store, OpenRocksDbStateStore((dir / "state").string()));
+  ASSERT_OK(store->PutItem(5, Item("url-a", v1::ITEM_OUTCOME_OK), {MakeSample("url-a")}, {}));
+  const auto spool = dir / "state" / "spool" / "0000000000000005.spool";
+  std::filesystem::resize_file(spool, std::filesystem::file_size(spool) / 2);
+  EXPECT_THAT(store->LoadSamples(5).status(),
+              ::atelier::testing::StatusIs(absl::StatusCode::kDataLoss, ::testing::HasSubstr(spool.string())));
+}
+
+TEST(StateStoreTest, RocksDbReadsSamplesOfTheEarlierOneFilePerSampleLayout) {
+  atelier::testing::TempDir dir("crawler-state");
+  const dataset::Sample sample = MakeSample("url-old");
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, (dir / "state").string(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "s/0000000000000006/url-old", dataset::SampleMetaToJson(sample.meta))
+                    .ok());
+  }
+  std::filesystem::create_directories(dir / "state" / "spool" / "0000000000000006");
+  std::ofstream(dir / "state" / "spool" / "0000000000000006" / "url-old.jpg", std::ios::binary) << sample.image_bytes;
+  ASSERT_OK_AND_ASSIGN(auto store, OpenRocksDbStateStore((dir / "state").string()));
+  ASSERT_OK_AND_ASSIGN(auto samples, store->LoadSamples(6));
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_EQ(samples[0].meta, sample.meta);
+  EXPECT_EQ(samples[0].image_bytes, sample.image_bytes);
+  ASSERT_OK(store->MarkCommitted(6));
+  EXPECT_TRUE(FilesUnder(dir / "state" / "spool").empty());
 }
 
 TEST(StateStoreTest, UnusableDirectoryIsAClearError) {

@@ -18,19 +18,13 @@ ProcessOutcome Failure(const absl::Status& status) {
 ProcessOutcome ResizingProcessor::Process(absl::string_view body) const {
   imaging::DecodeOptions options;
   options.max_pixels = settings_.max_pixels;
-  if (settings_.mode == ResizeMode::kShorterSide || settings_.mode == ResizeMode::kCenterCrop) {
-    options.min_shorter_side = settings_.size;
-  }
-  auto decoded = imaging::DecodeImage(body, options);
+  // Decode and resize in one pass where there is a resize: DCT scaling, and
+  // for centre crops no IDCT of the pixels the crop drops.
+  auto decoded = settings_.mode == ResizeMode::kKeep
+                     ? imaging::DecodeImage(body, options)
+                     : imaging::DecodeAndResize(body, settings_.mode, settings_.size, options);
   if (!decoded.ok()) return Failure(decoded.status());
   const imaging::Image* image = &decoded->image;
-  imaging::Image resized;
-  if (settings_.mode != ResizeMode::kKeep) {
-    auto r = imaging::Resize(decoded->image, settings_.mode, settings_.size);
-    if (!r.ok()) return Failure(r.status());
-    resized = *std::move(r);
-    image = &resized;
-  }
   auto jpeg = imaging::EncodeJpeg(*image, settings_.jpeg_quality);
   if (!jpeg.ok()) return Failure(jpeg.status());
   ProcessOutcome out;

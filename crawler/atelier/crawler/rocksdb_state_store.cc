@@ -1,21 +1,34 @@
 // RocksDB implementation of StateStore. Key layout (one default column family):
 //   i/<shard:016x>/<item key>    -> ItemResult (binary proto)
-//   s/<shard:016x>/<sample key>  -> SampleMeta JSON; the image bytes are in the spool
-//                                   file <dir>/spool/<shard:016x>/<sample key>.<ext>
+//   s/<shard:016x>/<sample key>  -> '@', u64 offset, u64 length (little-endian),
+//                                   then SampleMeta JSON; the image bytes are at
+//                                   [offset, offset + length) of the shard's spool
+//                                   file <dir>/spool/<shard:016x>.spool
 //   c/<shard:016x>               -> "" (the shard was accepted by the coordinator)
 //   d/<key>                      -> DeadLink (binary proto)
 //   m/<name>                     -> worker metadata
-// Writes go through the WAL (not fsynced): they survive SIGKILL of the worker. A
-// spool file is written completely before the batch that records its item, so a
-// record never points at a partial file. Image bytes live outside RocksDB so they
-// are written once (not WAL + memtable flush + compaction).
+// Writes go through the WAL (not fsynced): they survive SIGKILL of the worker.
+// Image bytes live outside RocksDB so they are written once (not WAL + memtable
+// flush + compaction), and in one append-only file per shard rather than a file
+// per sample (creating and unlinking thousands of small files cost more kernel
+// time than the writes). A sample's bytes are appended completely before the
+// batch that records it, so a record never points at a partial write; bytes of
+// a write cut short by a kill are never referenced and go with the file when
+// the shard is committed or discarded. Records of the earlier layout (the JSON
+// alone, bytes in <dir>/spool/<shard:016x>/<sample key>.<ext>) are still read.
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
@@ -37,30 +50,117 @@ std::filesystem::path SpoolDir(const std::filesystem::path& dir, uint64_t shard)
   return dir / "spool" / absl::StrFormat("%016x", shard);
 }
 
-std::filesystem::path SpoolFile(const std::filesystem::path& dir, uint64_t shard, const dataset::SampleMeta& meta) {
+// The earlier layout: one file per sample.
+std::filesystem::path LegacySpoolFile(const std::filesystem::path& dir, uint64_t shard,
+                                      const dataset::SampleMeta& meta) {
   return SpoolDir(dir, shard) / absl::StrCat(meta.key, ".", meta.image_format);
 }
 
-absl::Status WriteSpool(const std::filesystem::path& path, const std::string& bytes) {
-  std::error_code ec;
-  std::filesystem::create_directories(path.parent_path(), ec);
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) return absl::InternalError(absl::StrCat("worker state: cannot write ", path.string()));
-  return absl::OkStatus();
+std::filesystem::path SpoolFile(const std::filesystem::path& dir, uint64_t shard) {
+  return dir / "spool" / absl::StrFormat("%016x.spool", shard);
 }
 
-absl::StatusOr<std::string> ReadSpool(const std::filesystem::path& path) {
+absl::StatusOr<std::string> ReadLegacySpool(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::DataLossError(absl::StrCat("worker state: missing spool file ", path.string()));
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   return bytes;
 }
 
+constexpr char kSampleRecordTag = '@';
+constexpr size_t kSampleRecordHeader = 1 + 8 + 8;
+
+void PutU64(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t GetU64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
+  return v;
+}
+
+// The per-shard append-only spool files, with their descriptors kept open
+// while the shard is being crawled. Thread-safe.
+class SpoolFiles {
+ public:
+  explicit SpoolFiles(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  ~SpoolFiles() {
+    for (auto& [shard, fd] : fds_) ::close(fd);
+  }
+
+  // Appends `bytes` to the shard's file; returns the offset they start at.
+  absl::StatusOr<uint64_t> Append(uint64_t shard, const std::string& bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::filesystem::path path = SpoolFile(dir_, shard);
+    auto it = fds_.find(shard);
+    if (it == fds_.end()) {
+      std::error_code ec;
+      std::filesystem::create_directories(path.parent_path(), ec);
+      const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      if (fd < 0) return Error("cannot open", path);
+      it = fds_.emplace(shard, fd).first;
+    }
+    // Append after whatever is there, including the tail of a write that a
+    // kill cut short (nothing references it).
+    const off_t end = ::lseek(it->second, 0, SEEK_END);
+    if (end < 0) return Error("cannot seek", path);
+    size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = ::pwrite(it->second, bytes.data() + done, bytes.size() - done, end + static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return Error("cannot write", path);
+      done += static_cast<size_t>(n);
+    }
+    return static_cast<uint64_t>(end);
+  }
+
+  absl::StatusOr<std::string> Read(uint64_t shard, uint64_t offset, uint64_t length) const {
+    const std::filesystem::path path = SpoolFile(dir_, shard);
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return absl::DataLossError(absl::StrCat("worker state: missing spool file ", path.string()));
+    std::string bytes(length, '\0');
+    size_t done = 0;
+    while (done < length) {
+      const ssize_t n = ::pread(fd, bytes.data() + done, length - done, static_cast<off_t>(offset + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    ::close(fd);
+    if (done != length) {
+      return absl::DataLossError(absl::StrCat("worker state: spool file ", path.string(), " ends before byte ",
+                                              offset + length));
+    }
+    return bytes;
+  }
+
+  // Closes and deletes the shard's spool (and any of the earlier layout).
+  void Remove(uint64_t shard) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = fds_.find(shard); it != fds_.end()) {
+      ::close(it->second);
+      fds_.erase(it);
+    }
+    std::error_code ec;
+    std::filesystem::remove(SpoolFile(dir_, shard), ec);
+    std::filesystem::remove_all(SpoolDir(dir_, shard), ec);
+  }
+
+ private:
+  static absl::Status Error(absl::string_view what, const std::filesystem::path& path) {
+    return absl::InternalError(absl::StrCat("worker state: ", what, " ", path.string(), ": ", std::strerror(errno)));
+  }
+
+  const std::filesystem::path dir_;
+  std::mutex mu_;
+  std::map<uint64_t, int> fds_;
+};
+
 class RocksDbStateStore final : public StateStore {
  public:
-  RocksDbStateStore(std::unique_ptr<rocksdb::DB> db, std::filesystem::path dir) : db_(std::move(db)), dir_(std::move(dir)) {}
+  RocksDbStateStore(std::unique_ptr<rocksdb::DB> db, std::filesystem::path dir)
+      : db_(std::move(db)), dir_(std::move(dir)), spool_(dir_) {}
 
   absl::StatusOr<std::optional<v1::ItemResult>> GetItem(uint64_t shard, const std::string& key) override {
     std::string value;
@@ -77,9 +177,13 @@ class RocksDbStateStore final : public StateStore {
     rocksdb::WriteBatch batch;
     batch.Put(ShardPrefix('i', shard) + result.key(), result.SerializeAsString());
     for (const auto& sample : samples) {
-      absl::Status written = WriteSpool(SpoolFile(dir_, shard, sample.meta), sample.image_bytes);
-      if (!written.ok()) return written;
-      batch.Put(ShardPrefix('s', shard) + sample.meta.key, dataset::SampleMetaToJson(sample.meta));
+      auto offset = spool_.Append(shard, sample.image_bytes);
+      if (!offset.ok()) return offset.status();
+      std::string record(1, kSampleRecordTag);
+      PutU64(record, *offset);
+      PutU64(record, sample.image_bytes.size());
+      record += dataset::SampleMetaToJson(sample.meta);
+      batch.Put(ShardPrefix('s', shard) + sample.meta.key, record);
     }
     for (const auto& dead : dead_links) batch.Put("d/" + dead.key(), dead.SerializeAsString());
     return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "put item");
@@ -100,14 +204,20 @@ class RocksDbStateStore final : public StateStore {
   absl::StatusOr<std::vector<dataset::Sample>> LoadSamples(uint64_t shard) override {
     std::vector<dataset::Sample> out;
     absl::Status status = Scan(ShardPrefix('s', shard), [&](const std::string& key, const std::string& value) {
-      auto meta = dataset::SampleMetaFromJson(value, key);
+      const bool appended = !value.empty() && value[0] == kSampleRecordTag;
+      if (appended && value.size() < kSampleRecordHeader) {
+        return absl::DataLossError(absl::StrCat("worker state: sample record ", key, " is cut short"));
+      }
+      const std::string json = appended ? value.substr(kSampleRecordHeader) : value;
+      auto meta = dataset::SampleMetaFromJson(json, key);
       if (!meta.ok()) return meta.status();
       dataset::Sample sample;
       sample.meta = *std::move(meta);
       auto format = dataset::ImageFormatFromExtension(sample.meta.image_format);
       if (!format.ok()) return format.status();
       sample.format = *format;
-      auto bytes = ReadSpool(SpoolFile(dir_, shard, sample.meta));
+      auto bytes = appended ? spool_.Read(shard, GetU64(value.data() + 1), GetU64(value.data() + 9))
+                            : ReadLegacySpool(LegacySpoolFile(dir_, shard, sample.meta));
       if (!bytes.ok()) return bytes.status();
       sample.image_bytes = *std::move(bytes);
       out.push_back(std::move(sample));
@@ -186,13 +296,11 @@ class RocksDbStateStore final : public StateStore {
     return FromRocks(it->status(), "scan");
   }
 
-  void RemoveSpool(uint64_t shard) {
-    std::error_code ec;
-    std::filesystem::remove_all(SpoolDir(dir_, shard), ec);
-  }
+  void RemoveSpool(uint64_t shard) { spool_.Remove(shard); }
 
   std::unique_ptr<rocksdb::DB> db_;
   const std::filesystem::path dir_;
+  SpoolFiles spool_;
 };
 
 }  // namespace

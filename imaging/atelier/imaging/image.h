@@ -80,7 +80,7 @@ struct ImageSize {
 };
 absl::StatusOr<ImageSize> ResizedSize(int width, int height, ResizeMode mode, int size);
 
-// (Added.) DecodeImage followed by Resize(mode, size), doing less work: a JPEG
+// DecodeImage followed by Resize(mode, size), doing less work: a JPEG
 // is DCT-scaled (1/2, 1/4, 1/8) as far as the resize allows (the decoded
 // shorter side stays >= size for kShorterSide / kCenterCrop, the longer side
 // >= size for kLongerSide; options.min_shorter_side is not used), for

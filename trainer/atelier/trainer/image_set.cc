@@ -95,13 +95,8 @@ absl::Status CheckOptions(const LoadOptions& options) {
 }  // namespace
 
 absl::StatusOr<std::vector<uint8_t>> DecodeToSquare(const std::string& bytes, int image_size) {
-  imaging::DecodeOptions decode_options;
-  decode_options.min_shorter_side = image_size;
-  ASSIGN_OR_RETURN(imaging::DecodedImage decoded, imaging::DecodeImage(bytes, decode_options));
-  if (decoded.image.width == image_size && decoded.image.height == image_size) {
-    return std::move(decoded.image.rgb);
-  }
-  ASSIGN_OR_RETURN(imaging::Image square, imaging::Resize(decoded.image, ResizeMode::kCenterCrop, image_size));
+  ASSIGN_OR_RETURN(imaging::DecodedImage decoded, imaging::DecodeAndResize(bytes, ResizeMode::kCenterCrop, image_size));
+  imaging::Image square = std::move(decoded.image);
   if (square.width != image_size || square.height != image_size) {
     ASSIGN_OR_RETURN(square, imaging::ResizeTo(square, image_size, image_size));
   }
