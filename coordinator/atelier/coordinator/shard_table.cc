@@ -116,7 +116,7 @@ absl::Status ShardTable::Load() {
       parse_error = absl::DataLossError(absl::StrCat("corrupt shard record '", key, "'"));
       return false;
     }
-    Shard s;
+    ShardInfo s;
     s.state = static_cast<ShardState>(j.value("state", 0));
     s.attempts = j.value("attempts", 0);
     s.token = j.value("token", uint64_t{0});
@@ -163,7 +163,7 @@ absl::Status ShardTable::Load() {
 
 // ---- persistence helpers ----------------------------------------------------
 
-void ShardTable::PutShard(WriteBatch& batch, uint64_t id, const Shard& s) const {
+void ShardTable::PutShard(WriteBatch& batch, uint64_t id, const ShardInfo& s) const {
   json j = {{"state", StateCode(s.state)}, {"attempts", s.attempts}, {"token", s.token},
             {"deadline_ms", s.deadline_ms}, {"worker", s.worker_id},
             {"last_error", s.last_error}, {"items", s.items}};
@@ -197,7 +197,7 @@ void ShardTable::Changed() {
   changed_cv_.notify_all();
 }
 
-void ShardTable::SetState(uint64_t id, Shard& shard, ShardState state) {
+void ShardTable::SetState(uint64_t id, ShardInfo& shard, ShardState state) {
   auto leave = [&](ShardState s, int delta) {
     switch (s) {
       case ShardState::kPending:
@@ -271,7 +271,7 @@ absl::StatusOr<uint64_t> ShardTable::AddShard(const std::vector<v1::WorkItem>& i
         SourceLocked(item.source_name()).items_total() + 1);
   }
   counters_.set_items_total(counters_.items_total() + static_cast<int64_t>(items.size()));
-  Shard shard;
+  ShardInfo shard;
   shard.items = static_cast<int64_t>(items.size());
   WriteBatch batch;
   batch.set_sync(false);  // FinishIngest's synced write makes the whole ingest durable
@@ -395,9 +395,9 @@ absl::Status ShardTable::ExpireLocked(int64_t now_ms) {
   }
   if (expired.empty()) return absl::OkStatus();
   WriteBatch batch;
-  std::vector<Shard> updated;
+  std::vector<ShardInfo> updated;
   for (uint64_t id : expired) {
-    Shard s = shards_[id];
+    ShardInfo s = shards_[id];
     s.last_error = absl::StrCat("lease of worker ", s.worker_id, " (token ", s.token,
                                 ") expired on attempt ", s.attempts, " of ",
                                 options_.max_attempts);
@@ -447,7 +447,7 @@ absl::StatusOr<v1::LeaseShardResponse> ShardTable::LeaseUnsynced(const std::stri
   }
   const uint64_t id = *pending_.begin();
   ASSIGN_OR_RETURN(std::vector<v1::WorkItem> items, LoadItems(id));
-  Shard s = shards_[id];
+  ShardInfo s = shards_[id];
   s.attempts += 1;
   s.token = next_token_;
   s.deadline_ms = now + absl::ToInt64Milliseconds(options_.lease_ttl);
@@ -479,7 +479,7 @@ absl::Status ShardTable::CheckLease(const std::string& worker_id, uint64_t id, u
   if (id >= shards_.size()) {
     return absl::FailedPreconditionError(absl::StrCat("shard ", id, " does not exist"));
   }
-  const Shard& s = shards_[id];
+  const ShardInfo& s = shards_[id];
   if (s.state != ShardState::kLeased || s.token != token || s.worker_id != worker_id ||
       s.deadline_ms <= now_ms) {
     return absl::FailedPreconditionError(absl::StrCat(
@@ -502,7 +502,7 @@ absl::StatusOr<v1::HeartbeatResponse> ShardTable::Heartbeat(const v1::HeartbeatR
     response.set_ok(false);
     return response;
   }
-  Shard s = shards_[request.shard_id()];
+  ShardInfo s = shards_[request.shard_id()];
   s.deadline_ms = now + absl::ToInt64Milliseconds(options_.lease_ttl);
   // Not synced: a deadline extension lost in a machine crash only makes the
   // lease end earlier, and the fencing token keeps that safe.
@@ -558,7 +558,7 @@ absl::Status ShardTable::CompleteUnsynced(const v1::CompleteShardRequest& reques
     // e.g. the coordinator was killed after committing): accepted again,
     // changing nothing.
     if (request.shard_id() < shards_.size()) {
-      const Shard& s = shards_[request.shard_id()];
+      const ShardInfo& s = shards_[request.shard_id()];
       if (s.state == ShardState::kDone && s.token == request.fencing_token() &&
           s.worker_id == request.worker_id()) {
         return absl::OkStatus();
@@ -679,7 +679,7 @@ absl::Status ShardTable::CompleteUnsynced(const v1::CompleteShardRequest& reques
   }
   counters.set_bytes_downloaded(counters.bytes_downloaded() + request.stats().bytes_downloaded());
 
-  Shard s = shards_[id];
+  ShardInfo s = shards_[id];
   s.state = ShardState::kDone;
   s.last_error.clear();
   PutShard(batch, id, s);
@@ -729,7 +729,7 @@ absl::Status ShardTable::ReleaseUnsynced(const v1::ReleaseShardRequest& request)
     return lease;
   }
   const uint64_t id = request.shard_id();
-  Shard s = shards_[id];
+  ShardInfo s = shards_[id];
   s.attempts = std::max(0, s.attempts - 1);
   s.state = ShardState::kPending;
   s.last_error = absl::StrCat("released by ", request.worker_id(), ": ", request.reason());
@@ -916,13 +916,7 @@ void ShardTable::NotifyAll() {
 
 std::vector<ShardInfo> ShardTable::Shards() const {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<ShardInfo> out;
-  for (size_t id = 0; id < shards_.size(); ++id) {
-    const Shard& s = shards_[id];
-    out.push_back({id, s.state, s.attempts, s.token, s.deadline_ms, s.worker_id, s.last_error,
-                   s.items});
-  }
-  return out;
+  return shards_;
 }
 
 }  // namespace atelier::coordinator

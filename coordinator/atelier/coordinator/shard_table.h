@@ -61,9 +61,8 @@ struct ShardTableOptions {
 
 enum class ShardState { kPending, kLeased, kDone, kFailed };
 
-// One shard as the table sees it (a copy; for tests and tools).
+// One shard as the table keeps it; Shards() hands out copies, indexed by id.
 struct ShardInfo {
-  uint64_t id = 0;
   ShardState state = ShardState::kPending;
   int attempts = 0;
   uint64_t token = 0;
@@ -132,15 +131,6 @@ class ShardTable {
   // page); `what` names the records in errors.
   absl::StatusOr<std::string> ScanPage(absl::string_view prefix, const v1::PageRequest& page, absl::string_view what,
                                        const std::function<google::protobuf::Message*()>& add);
-  struct Shard {
-    ShardState state = ShardState::kPending;
-    int attempts = 0;
-    uint64_t token = 0;
-    int64_t deadline_ms = 0;
-    std::string worker_id;
-    std::string last_error;
-    int64_t items = 0;
-  };
   struct Provisional {  // ReportProgress results of the current lease
     std::map<std::string, v1::ItemOutcome> outcomes;
     std::map<std::string, std::string> sources;  // key -> source_name
@@ -170,7 +160,7 @@ class ShardTable {
 
   // All *Locked methods need mu_ held.
   absl::Status ExpireLocked(int64_t now_ms);
-  void PutShard(WriteBatch& batch, uint64_t id, const Shard& shard) const;
+  void PutShard(WriteBatch& batch, uint64_t id, const ShardInfo& shard) const;
   void PutWorker(WriteBatch& batch, const Worker& worker) const;
   void PutCounters(WriteBatch& batch) const;
   absl::StatusOr<std::vector<v1::WorkItem>> LoadItems(uint64_t id);
@@ -182,7 +172,7 @@ class ShardTable {
   // Writes a batch that only records last-seen times (not synced: losing it
   // on a machine crash only makes a worker look older).
   void WriteTouch(WriteBatch& batch);
-  void SetState(uint64_t id, Shard& shard, ShardState state);
+  void SetState(uint64_t id, ShardInfo& shard, ShardState state);
   v1::SourceCounts& SourceLocked(const std::string& name);
   void RecordRate(int64_t now_ms, int64_t items);
   void Changed();
@@ -199,7 +189,7 @@ class ShardTable {
   int64_t started_at_ms_ = 0;
   uint64_t next_token_ = 1;
   uint64_t next_worker_ = 1;
-  std::vector<Shard> shards_;
+  std::vector<ShardInfo> shards_;
   std::set<uint64_t> pending_;
   std::set<uint64_t> leased_;
   int64_t shards_done_ = 0;
