@@ -136,7 +136,6 @@ TestOrigin::TestOrigin() : server_(std::make_unique<httplib::Server>()) {
   auto runner = HttpServerThread::Start(s, "127.0.0.1", 0);
   if (!runner.ok()) std::abort();
   runner_ = *std::move(runner);
-  port_ = runner_->port();
 
   // The resetting port: accept, read a little, abort the connection (RST).
   reset_fd_ = socket(AF_INET, SOCK_STREAM, 0);
@@ -175,7 +174,7 @@ TestOrigin::~TestOrigin() {
   close(reset_fd_);
 }
 
-std::string TestOrigin::Url(const std::string& path) const { return absl::StrCat("http://127.0.0.1:", port_, path); }
+std::string TestOrigin::Url(const std::string& path) const { return absl::StrCat("http://127.0.0.1:", port(), path); }
 std::string TestOrigin::ResetUrl() const { return absl::StrCat("http://127.0.0.1:", reset_port_, "/image.jpg"); }
 
 void TestOrigin::AddImage(const std::string& name, std::string bytes, std::string content_type) {

@@ -40,7 +40,7 @@ class TestOrigin {
 
   std::string Url(const std::string& path) const;  // http://127.0.0.1:<port><path>
   std::string ResetUrl() const;                    // a URL on the resetting port
-  int port() const { return port_; }
+  int port() const { return runner_->port(); }
 
   void AddImage(const std::string& name, std::string bytes, std::string content_type = "image/jpeg");
   void AddMetObject(int64_t id, std::string json, bool html_first = false);
@@ -57,7 +57,7 @@ class TestOrigin {
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<HttpServerThread> runner_;
   std::thread reset_thread_;
-  int port_ = 0, reset_port_ = 0, reset_fd_ = -1;
+  int reset_port_ = 0, reset_fd_ = -1;
   std::atomic<bool> stopping_{false};
   std::atomic<int> delay_ms_{0};
   mutable std::mutex mu_;

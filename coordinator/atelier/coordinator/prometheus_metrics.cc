@@ -116,7 +116,6 @@ absl::StatusOr<std::unique_ptr<MetricsServer>> MetricsServer::Start(
     return absl::UnavailableError(absl::StrCat("--metrics-listen ", listen, ": ", runner.status().message()));
   }
   server->runner_ = *std::move(runner);
-  server->port_ = server->runner_->port();
   return server;
 }
 

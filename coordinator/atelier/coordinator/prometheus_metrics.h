@@ -27,13 +27,12 @@ class MetricsServer {
   static absl::StatusOr<std::unique_ptr<MetricsServer>> Start(
       const std::string& listen, std::function<atelier::v1::JobStatus()> snapshot);
   ~MetricsServer();
-  int port() const { return port_; }
+  int port() const { return runner_->port(); }
 
  private:
   MetricsServer() = default;
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<HttpServerThread> runner_;  // reset first by the destructor
-  int port_ = 0;
 };
 
 }  // namespace atelier::coordinator

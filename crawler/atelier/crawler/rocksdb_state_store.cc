@@ -33,6 +33,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "atelier/common/little_endian.h"
 #include "atelier/crawler/state_store.h"
 #include "atelier/dataset/image_format.h"
 
@@ -70,16 +71,6 @@ absl::StatusOr<std::string> ReadLegacySpool(const std::filesystem::path& path) {
 constexpr char kSampleRecordTag = '@';
 constexpr size_t kSampleRecordHeader = 1 + 8 + 8;
 
-void PutU64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-uint64_t GetU64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
-
 // The per-shard append-only spool files, with their descriptors kept open
 // while the shard is being crawled. Thread-safe.
 class SpoolFiles {
@@ -115,25 +106,41 @@ class SpoolFiles {
     return static_cast<uint64_t>(end);
   }
 
-  absl::StatusOr<std::string> Read(uint64_t shard, uint64_t offset, uint64_t length) const {
-    const std::filesystem::path path = SpoolFile(dir_, shard);
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return absl::DataLossError(absl::StrCat("worker state: missing spool file ", path.string()));
-    std::string bytes(length, '\0');
-    size_t done = 0;
-    while (done < length) {
-      const ssize_t n = ::pread(fd, bytes.data() + done, length - done, static_cast<off_t>(offset + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      done += static_cast<size_t>(n);
+  // Reads byte ranges of one shard's spool file, opened on the first read and
+  // closed with the reader. Not thread-safe; one per LoadSamples call.
+  class Reader {
+   public:
+    explicit Reader(std::filesystem::path path) : path_(std::move(path)) {}
+    ~Reader() {
+      if (fd_ >= 0) ::close(fd_);
     }
-    ::close(fd);
-    if (done != length) {
-      return absl::DataLossError(absl::StrCat("worker state: spool file ", path.string(), " ends before byte ",
-                                              offset + length));
+    Reader(const Reader&) = delete;
+    Reader& operator=(const Reader&) = delete;
+
+    absl::StatusOr<std::string> Read(uint64_t offset, uint64_t length) {
+      if (fd_ < 0) fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd_ < 0) return absl::DataLossError(absl::StrCat("worker state: missing spool file ", path_.string()));
+      std::string bytes(length, '\0');
+      size_t done = 0;
+      while (done < length) {
+        const ssize_t n = ::pread(fd_, bytes.data() + done, length - done, static_cast<off_t>(offset + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        done += static_cast<size_t>(n);
+      }
+      if (done != length) {
+        return absl::DataLossError(absl::StrCat("worker state: spool file ", path_.string(), " ends before byte ",
+                                                offset + length));
+      }
+      return bytes;
     }
-    return bytes;
-  }
+
+   private:
+    const std::filesystem::path path_;
+    int fd_ = -1;
+  };
+
+  Reader ReaderFor(uint64_t shard) const { return Reader(SpoolFile(dir_, shard)); }
 
   // Closes and deletes the shard's spool (and any of the earlier layout).
   void Remove(uint64_t shard) {
@@ -180,8 +187,8 @@ class RocksDbStateStore final : public StateStore {
       auto offset = spool_.Append(shard, sample.image_bytes);
       if (!offset.ok()) return offset.status();
       std::string record(1, kSampleRecordTag);
-      PutU64(record, *offset);
-      PutU64(record, sample.image_bytes.size());
+      AppendU64LittleEndian(record, *offset);
+      AppendU64LittleEndian(record, sample.image_bytes.size());
       record += dataset::SampleMetaToJson(sample.meta);
       batch.Put(ShardPrefix('s', shard) + sample.meta.key, record);
     }
@@ -203,6 +210,7 @@ class RocksDbStateStore final : public StateStore {
 
   absl::StatusOr<std::vector<dataset::Sample>> LoadSamples(uint64_t shard) override {
     std::vector<dataset::Sample> out;
+    SpoolFiles::Reader spool = spool_.ReaderFor(shard);
     absl::Status status = Scan(ShardPrefix('s', shard), [&](const std::string& key, const std::string& value) {
       const bool appended = !value.empty() && value[0] == kSampleRecordTag;
       if (appended && value.size() < kSampleRecordHeader) {
@@ -216,7 +224,7 @@ class RocksDbStateStore final : public StateStore {
       auto format = dataset::ImageFormatFromExtension(sample.meta.image_format);
       if (!format.ok()) return format.status();
       sample.format = *format;
-      auto bytes = appended ? spool_.Read(shard, GetU64(value.data() + 1), GetU64(value.data() + 9))
+      auto bytes = appended ? spool.Read(ReadU64LittleEndian(value.data() + 1), ReadU64LittleEndian(value.data() + 9))
                             : ReadLegacySpool(LegacySpoolFile(dir_, shard, sample.meta));
       if (!bytes.ok()) return bytes.status();
       sample.image_bytes = *std::move(bytes);

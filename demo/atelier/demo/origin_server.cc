@@ -30,13 +30,12 @@ absl::StatusOr<std::unique_ptr<OriginServer>> OriginServer::Start() {
     res.set_content(std::move(body), content_type.c_str());
   });
   ASSIGN_OR_RETURN(self->runner_, HttpServerThread::Start(*self->server_, "127.0.0.1", 0));
-  self->port_ = self->runner_->port();
   return origin;
 }
 
 OriginServer::~OriginServer() { runner_.reset(); }  // stop serving before any member goes
 
-std::string OriginServer::base_url() const { return absl::StrCat("http://127.0.0.1:", port_); }
+std::string OriginServer::base_url() const { return absl::StrCat("http://127.0.0.1:", runner_->port()); }
 std::string OriginServer::met_api() const { return base_url() + kMetPrefix; }
 
 void OriginServer::Serve(const std::string& path, const std::string& content_type, std::string body,

@@ -59,7 +59,6 @@ class OriginServer {
 
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<HttpServerThread> runner_;  // reset first by the destructor
-  int port_ = 0;
   std::atomic<int64_t> requests_{0};
   mutable std::mutex mu_;
   std::map<std::string, Route> routes_;                       // guarded by mu_

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
+#include "atelier/common/little_endian.h"
 #include "atelier/common/status_macros.h"
 #include "atelier/dataset/sha256.h"
 #include "atelier/dataset/shard_paths.h"
@@ -45,14 +46,10 @@ ImageSet ConvertChannels(const ImageSet& set, int wanted) {
   return out;
 }
 
-void PutU64(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-uint64_t GetU64(const uint8_t* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];
-  return v;
+// Where the pixels start: after the magic, the length and the header,
+// rounded up to a page.
+uint64_t PixelOffset(uint64_t header_length) {
+  return (sizeof(kMagic) + 8 + header_length + kAlignment - 1) / kAlignment * kAlignment;
 }
 
 // A read-only map of a whole file; unmapped when the last reference goes.
@@ -111,18 +108,11 @@ absl::Status WritePackedCache(const ImageSet& set, const std::string& fingerprin
   header["corrupt_examples"] = set.corrupt_examples;
   header["keys"] = set.keys;
   header["labels"] = set.labels;
-  header["pixel_bytes"] = pixel_bytes;
-  // The offset depends on the header's length, which contains the offset: fix
-  // the field's width first, then fill it in.
-  header["pixel_offset"] = uint64_t{0xffffffffffff};
-  const size_t header_length = header.dump().size();
-  const uint64_t pixel_offset = (sizeof(kMagic) + 8 + header_length + kAlignment - 1) / kAlignment * kAlignment;
-  header["pixel_offset"] = pixel_offset;
-  std::string text = header.dump();
-  text.resize(header_length, ' ');  // a shorter number: pad with JSON whitespace
+  const std::string text = header.dump();
+  const uint64_t pixel_offset = PixelOffset(text.size());
 
   std::string prefix(kMagic, sizeof(kMagic));
-  PutU64(prefix, text.size());
+  AppendU64LittleEndian(prefix, text.size());
   prefix += text;
   prefix.resize(pixel_offset, '\0');
 
@@ -157,7 +147,7 @@ absl::StatusOr<ImageSet> MapPackedCache(const fs::path& file, const std::string&
   if (size < sizeof(kMagic) + 8 || std::memcmp(map.get(), kMagic, sizeof(kMagic)) != 0) {
     return damaged("not a packed cache (bad magic)");
   }
-  const uint64_t header_length = GetU64(map.get() + sizeof(kMagic));
+  const uint64_t header_length = ReadU64LittleEndian(map.get() + sizeof(kMagic));
   if (header_length > kMaxHeaderBytes || sizeof(kMagic) + 8 + header_length > size) {
     return damaged("header runs past the end of the file");
   }
@@ -165,7 +155,6 @@ absl::StatusOr<ImageSet> MapPackedCache(const fs::path& file, const std::string&
   nlohmann::json header = nlohmann::json::parse(text, text + header_length, nullptr, /*allow_exceptions=*/false);
   if (header.is_discarded() || !header.is_object()) return damaged("header is not JSON");
   ImageSet set;
-  uint64_t pixel_offset = 0, pixel_bytes = 0;
   int64_t count = 0;
   try {
     if (header.at("fingerprint").get<std::string>() != fingerprint) {
@@ -179,8 +168,6 @@ absl::StatusOr<ImageSet> MapPackedCache(const fs::path& file, const std::string&
     set.corrupt_examples = header.at("corrupt_examples").get<std::vector<std::string>>();
     set.keys = header.at("keys").get<std::vector<std::string>>();
     set.labels = header.at("labels").get<std::vector<std::map<std::string, std::string>>>();
-    pixel_offset = header.at("pixel_offset").get<uint64_t>();
-    pixel_bytes = header.at("pixel_bytes").get<uint64_t>();
   } catch (const nlohmann::json::exception& e) {
     return damaged(absl::StrCat("header field: ", e.what()));
   }
@@ -188,8 +175,9 @@ absl::StatusOr<ImageSet> MapPackedCache(const fs::path& file, const std::string&
       static_cast<int64_t>(set.keys.size()) != count || static_cast<int64_t>(set.labels.size()) != count) {
     return damaged("inconsistent header");
   }
-  if (pixel_bytes != static_cast<uint64_t>(count) * static_cast<uint64_t>(set.image_bytes()) ||
-      pixel_offset % kAlignment != 0 || pixel_offset + pixel_bytes != size) {
+  const uint64_t pixel_offset = PixelOffset(header_length);
+  const uint64_t pixel_bytes = static_cast<uint64_t>(count) * static_cast<uint64_t>(set.image_bytes());
+  if (pixel_offset + pixel_bytes != size) {
     return damaged(absl::StrCat("expected ", pixel_offset + pixel_bytes, " bytes, found ", size));
   }
   set.mapped = std::shared_ptr<const uint8_t>(map, map.get() + pixel_offset);

@@ -4,9 +4,9 @@
 //
 // File layout (little-endian): the 8 bytes "ATPACK01", a u64 header length H,
 // H bytes of JSON header (image_size, channels, count, the dataset
-// fingerprint, keys, labels, corrupt counts, pixel_offset, pixel_bytes), zero
-// padding up to pixel_offset (a multiple of 4096), then count images of
-// image_size x image_size x channels bytes, HWC, as in ImageSet.
+// fingerprint, keys, labels, corrupt counts), zero padding up to the next
+// multiple of 4096, then count images of image_size x image_size x channels
+// bytes, HWC, as in ImageSet; the file ends there.
 //
 // The fingerprint covers every shard's name, size and modification time plus
 // the image size: adding, replacing or re-crawling a shard makes the cache
