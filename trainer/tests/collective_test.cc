@@ -17,32 +17,6 @@ namespace {
 
 using ::atelier::testing::TempDir;
 
-TEST(CollectiveTest, BucketedAllReduceAveragesGradients) {
-  InProcessHub hub(2);
-  std::vector<std::vector<torch::Tensor>> params(2);
-  for (int r = 0; r < 2; ++r) {
-    for (int i = 0; i < 3; ++i) {
-      torch::Tensor p = torch::zeros({5 + i});
-      p.mutable_grad() = torch::full({5 + i}, float(r * 10 + i));
-      params[r].push_back(p);
-    }
-  }
-  std::vector<std::thread> threads;
-  for (int r = 0; r < 2; ++r) {
-    threads.emplace_back([&, r] {
-      auto member = hub.Member(r);
-      // 24 bytes per bucket: several buckets.
-      EXPECT_TRUE(AllReduceGradients(*member, params[r], 24).ok());
-    });
-  }
-  for (auto& t : threads) t.join();
-  for (int r = 0; r < 2; ++r) {
-    for (int i = 0; i < 3; ++i) {
-      EXPECT_TRUE(torch::allclose(params[r][i].grad(), torch::full({5 + i}, float(5 + i)))) << r << " " << i;
-    }
-  }
-}
-
 TEST(CollectiveTest, BroadcastCopiesRootValues) {
   InProcessHub hub(3);
   std::vector<torch::Tensor> values = {torch::full({2}, 0.f), torch::full({2}, 1.f), torch::full({2}, 2.f)};
@@ -57,7 +31,21 @@ TEST(CollectiveTest, BroadcastCopiesRootValues) {
   for (int r = 0; r < 3; ++r) EXPECT_TRUE(torch::equal(values[r], torch::full({2}, 1.f)));
 }
 
-TEST(CollectiveTest, TwoInProcessRanksTrainLikeOneRank) {
+struct DataPath {
+  const char* name;
+  bool on_device;
+  bool channels_last;
+};
+
+void PrintTo(const DataPath& path, std::ostream* os) { *os << path.name; }
+
+class TwoRanksTest : public ::testing::TestWithParam<DataPath> {};
+
+// Whole training runs: gradients averaged by GradientSync's hooks during
+// backward (many small buckets) give the same weights as one rank with the
+// whole batch, on the host data path and on the device data path (conversion
+// and affine augmentation by PrepareImages, channels-last).
+TEST_P(TwoRanksTest, TwoInProcessRanksTrainLikeOneRank) {
   TempDir dir;
   testing::WriteShard(dir / "data", 0, testing::ColourSamples(12, 8, 5));
   TrainOptions options;
@@ -74,6 +62,9 @@ TEST(CollectiveTest, TwoInProcessRanksTrainLikeOneRank) {
   options.threads = 1;
   options.decode_threads = 1;
   options.bucket_bytes = 64;  // many buckets
+  options.first_bucket_bytes = 32;
+  options.augment_on_device = GetParam().on_device;
+  options.channels_last = GetParam().channels_last;
   options.out_dir = dir / "one";
   SingleProcessCollective single;
   ASSERT_OK_AND_ASSIGN(TrainResult one, Train(options, single));
@@ -106,6 +97,10 @@ TEST(CollectiveTest, TwoInProcessRanksTrainLikeOneRank) {
   for (size_t i = 0; i < sa.size(); ++i) moved += (sa[i].second - sf[i].second).abs().sum().item<double>();
   EXPECT_GT(moved, 1e-3);
 }
+
+INSTANTIATE_TEST_SUITE_P(Paths, TwoRanksTest,
+                         ::testing::Values(DataPath{"Host", false, false}, DataPath{"DeviceChannelsLast", true, true}),
+                         [](const ::testing::TestParamInfo<DataPath>& info) { return std::string(info.param.name); });
 
 }  // namespace
 }  // namespace atelier::trainer

@@ -124,6 +124,53 @@ TEST(TrainingTest, StopAndResumeGivesTheSameRunAsStraightTraining) {
   for (size_t i = 0; i < sa.size(); ++i) EXPECT_TRUE(torch::equal(sa[i].second, sb[i].second)) << sa[i].first;
 }
 
+// The GPU data path's options, run on the CPU: bf16 autocast, channels-last,
+// conversion and augmentation by PrepareImages. It learns, and its files hold
+// plain contiguous float32 CPU tensors that a default run resumes from.
+TEST(TrainingTest, Bf16ChannelsLastDevicePathLearnsAndWritesPortableCheckpoints) {
+  TempDir dir;
+  testing::WriteShard(dir / "data", 0, testing::ColourSamples(40, 12, 1));
+  auto args = TrainArgs(dir / "data", dir / "run", 6);
+  args.insert(args.end(), {"--precision", "bf16", "--channels-last", "--augment-on", "device", "--device", "auto"});
+  auto result = RunCommand(args);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  auto summary = nlohmann::json::parse(ReadFileOrEmpty(dir / "run" / "summary.json"));
+  EXPECT_GT(summary["eval"]["colour"]["accuracy"].get<double>(), 0.9) << summary.dump(2);
+  ASSERT_OK_AND_ASSIGN(Classifier model, LoadModelFile(dir / "run" / "model.pt"));
+  for (auto& [name, t] : StateDict(*model)) {
+    EXPECT_TRUE(t.is_contiguous()) << name;
+    EXPECT_TRUE(t.device().is_cpu()) << name;
+  }
+  // A plain fp32 host-path run continues from its checkpoint.
+  auto more = TrainArgs(dir / "data", dir / "run", 7);
+  more.push_back("--resume");
+  auto resumed = RunCommand(more);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(Metrics(dir / "run").size(), 7u);
+}
+
+TEST(TrainingTest, CudaDeviceInACpuBuildFailsNamingTheBuildOption) {
+  TempDir dir;
+  testing::WriteShard(dir / "data", 0, testing::ColourSamples(4, 12, 2));
+  auto args = TrainArgs(dir / "data", dir / "run", 1);
+  args.insert(args.end(), {"--device", "cuda"});
+  auto result = RunCommand(args);
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_THAT(result.output, ::testing::HasSubstr("--device"));
+  EXPECT_THAT(result.output, ::testing::HasSubstr("ATELIER_CUDA"));
+  args.back() = "tpu";
+  auto bad = RunCommand(args);
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_THAT(bad.output, ::testing::HasSubstr("--device"));
+  auto bad_precision = RunCommand([&] {
+    auto a = TrainArgs(dir / "data", dir / "run", 1);
+    a.insert(a.end(), {"--precision", "fp8"});
+    return a;
+  }());
+  EXPECT_EQ(bad_precision.exit_code, 2) << bad_precision.output;
+  EXPECT_THAT(bad_precision.output, ::testing::HasSubstr("--precision"));
+}
+
 TEST(TrainingTest, BadArgumentsFailClearly) {
   TempDir dir;
   auto missing = RunCommand(TrainArgs(dir / "nothing", dir / "run", 1));

@@ -7,25 +7,46 @@
 
 namespace atelier::trainer {
 
-void AugmentImage(const uint8_t* src, uint8_t* dst, int size, int channels, const AugmentOptions& options,
-                  std::mt19937_64& rng) {
+AugmentDraw DrawAugment(int size, const AugmentOptions& options, std::mt19937_64& rng) {
   std::uniform_real_distribution<double> unit(0.0, 1.0);
-  double scale = 1.0;  // window side / image side
-  double cx = 0.5 * size, cy = 0.5 * size;
+  AugmentDraw draw;
+  draw.cx = 0.5 * size;
+  draw.cy = 0.5 * size;
   if (options.crop) {
     double area = options.min_crop_area + (1.0 - options.min_crop_area) * unit(rng);
-    scale = std::sqrt(std::clamp(area, 0.01, 1.0));
-    double window = scale * size;
-    cx = window / 2 + unit(rng) * (size - window);
-    cy = window / 2 + unit(rng) * (size - window);
+    draw.scale = std::sqrt(std::clamp(area, 0.01, 1.0));
+    double window = draw.scale * size;
+    draw.cx = window / 2 + unit(rng) * (size - window);
+    draw.cy = window / 2 + unit(rng) * (size - window);
   }
-  bool flip = options.hflip && unit(rng) < 0.5;
-  double angle = 0;
-  if (options.rotate) angle = (2 * unit(rng) - 1) * options.max_rotation_deg * std::numbers::pi / 180.0;
-  if (!options.crop && !flip && angle == 0) {
+  draw.flip = options.hflip && unit(rng) < 0.5;
+  if (options.rotate) draw.angle = (2 * unit(rng) - 1) * options.max_rotation_deg * std::numbers::pi / 180.0;
+  return draw;
+}
+
+void AffineGridMatrix(const AugmentDraw& draw, int size, float theta[6]) {
+  // Output pixel centre o (relative to the centre, in pixels) samples the input
+  // at centre + R(angle) * (flip ? (-ox, oy) : o) * scale; dividing by half the
+  // size gives normalised coordinates.
+  const double c = std::cos(draw.angle), s = std::sin(draw.angle), f = draw.flip ? -1.0 : 1.0;
+  const double half = 0.5 * size;
+  theta[0] = static_cast<float>(draw.scale * c * f);
+  theta[1] = static_cast<float>(-draw.scale * s);
+  theta[2] = static_cast<float>((draw.cx - half) / half);
+  theta[3] = static_cast<float>(draw.scale * s * f);
+  theta[4] = static_cast<float>(draw.scale * c);
+  theta[5] = static_cast<float>((draw.cy - half) / half);
+}
+
+void AugmentImage(const uint8_t* src, uint8_t* dst, int size, int channels, const AugmentOptions& options,
+                  std::mt19937_64& rng) {
+  const AugmentDraw draw = DrawAugment(size, options, rng);
+  if (!options.crop && draw.identity()) {
     std::memcpy(dst, src, size_t(size) * size * channels);
     return;
   }
+  const double scale = draw.scale, cx = draw.cx, cy = draw.cy, angle = draw.angle;
+  const bool flip = draw.flip;
   const double c = std::cos(angle), s = std::sin(angle);
   const double half = 0.5 * size;
   for (int y = 0; y < size; ++y) {

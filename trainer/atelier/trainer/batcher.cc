@@ -14,6 +14,21 @@ uint64_t MixSeed(uint64_t a, uint64_t b, uint64_t c) {
   return h;
 }
 
+namespace {
+
+torch::Tensor GatherTargets(const std::vector<int32_t>& targets, int heads, const std::vector<int64_t>& indices,
+                            bool pinned) {
+  const int64_t n = static_cast<int64_t>(indices.size());
+  torch::Tensor out = torch::empty({n, heads}, torch::TensorOptions(torch::kInt64).pinned_memory(pinned));
+  auto* t = out.data_ptr<int64_t>();
+  for (int64_t b = 0; b < n; ++b) {
+    for (int h = 0; h < heads; ++h) t[b * heads + h] = targets[indices[b] * heads + h];
+  }
+  return out;
+}
+
+}  // namespace
+
 Batch MakeBatch(const ImageSet& set, const std::vector<int32_t>& targets, int heads,
                 const std::vector<int64_t>& indices, const AugmentOptions* augment, uint64_t seed, int epoch) {
   const int64_t n = static_cast<int64_t>(indices.size());
@@ -32,11 +47,30 @@ Batch MakeBatch(const ImageSet& set, const std::vector<int32_t>& targets, int he
   }
   Batch batch;
   batch.images = raw.permute({0, 3, 1, 2}).to(torch::kFloat32).div_(255.0f).contiguous();
-  batch.targets = torch::empty({n, heads}, torch::kInt64);
-  auto* t = batch.targets.data_ptr<int64_t>();
-  for (int64_t b = 0; b < n; ++b) {
-    for (int h = 0; h < heads; ++h) t[b * heads + h] = targets[indices[b] * heads + h];
+  batch.targets = GatherTargets(targets, heads, indices, false);
+  batch.indices = indices;
+  return batch;
+}
+
+Batch MakeDeviceBatch(const ImageSet& set, const std::vector<int32_t>& targets, int heads,
+                      const std::vector<int64_t>& indices, const AugmentOptions* augment, uint64_t seed, int epoch,
+                      bool pinned) {
+  const int64_t n = static_cast<int64_t>(indices.size());
+  const int s = set.image_size, c = set.channels;
+  const int64_t image_bytes = set.image_bytes();
+  Batch batch;
+  batch.raw = torch::empty({n, s, s, c}, torch::TensorOptions(torch::kUInt8).pinned_memory(pinned));
+  uint8_t* dst = batch.raw.data_ptr<uint8_t>();
+  for (int64_t b = 0; b < n; ++b) std::memcpy(dst + b * image_bytes, set.image(indices[b]), image_bytes);
+  if (augment != nullptr && augment->any()) {
+    batch.theta = torch::empty({n, 2, 3}, torch::TensorOptions(torch::kFloat32).pinned_memory(pinned));
+    float* theta = batch.theta.data_ptr<float>();
+    for (int64_t b = 0; b < n; ++b) {
+      std::mt19937_64 rng(MixSeed(seed, static_cast<uint64_t>(epoch), static_cast<uint64_t>(indices[b])));
+      AffineGridMatrix(DrawAugment(s, *augment, rng), s, theta + 6 * b);
+    }
   }
+  batch.targets = GatherTargets(targets, heads, indices, pinned);
   batch.indices = indices;
   return batch;
 }

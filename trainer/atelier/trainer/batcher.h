@@ -7,6 +7,11 @@
 // (seed, e, i) only, so it does not depend on batch composition, rank count or
 // resumption.
 //
+// MakeDeviceBatch is the GPU variant: it only gathers the raw uint8 pixels
+// [B, S, S, C] (into pinned memory when asked, for asynchronous copies) and
+// the affine matrices [B, 2, 3] of the same per-sample draws; the device does
+// the conversion and the warp (PrepareImages in device_augment.h).
+//
 // Prefetcher runs `make(b)` for b = begin..end-1 on one background thread,
 // keeping up to `depth` batches ready ahead of the consumer. Next() returns
 // them in order and std::nullopt after the last. Destroying it stops the
@@ -30,7 +35,9 @@
 namespace atelier::trainer {
 
 struct Batch {
-  torch::Tensor images;   // float32 [B, C, S, S]
+  torch::Tensor images;   // float32 [B, C, S, S] (MakeBatch)
+  torch::Tensor raw;      // uint8 [B, S, S, C] (MakeDeviceBatch)
+  torch::Tensor theta;    // float32 [B, 2, 3] (MakeDeviceBatch with augmentation)
   torch::Tensor targets;  // int64 [B, heads]
   std::vector<int64_t> indices;
 };
@@ -40,6 +47,10 @@ uint64_t MixSeed(uint64_t a, uint64_t b, uint64_t c = 0);
 // `targets`: size() * heads entries, row per sample.
 Batch MakeBatch(const ImageSet& set, const std::vector<int32_t>& targets, int heads,
                 const std::vector<int64_t>& indices, const AugmentOptions* augment, uint64_t seed, int epoch);
+
+Batch MakeDeviceBatch(const ImageSet& set, const std::vector<int32_t>& targets, int heads,
+                      const std::vector<int64_t>& indices, const AugmentOptions* augment, uint64_t seed, int epoch,
+                      bool pinned);
 
 class Prefetcher {
  public:

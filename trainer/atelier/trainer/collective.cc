@@ -24,36 +24,21 @@ absl::Status BroadcastTensors(Collective& collective, const std::vector<torch::T
   return absl::OkStatus();
 }
 
-absl::Status AllReduceGradients(Collective& collective, const std::vector<torch::Tensor>& params,
-                                int64_t bucket_bytes) {
-  if (collective.world_size() == 1) return absl::OkStatus();
-  torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> grads;
-  for (const auto& p : params) {
-    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-    grads.push_back(p.grad());
-  }
-  const double scale = 1.0 / collective.world_size();
-  size_t i = 0;
-  while (i < grads.size()) {
-    std::vector<torch::Tensor> bucket;
-    int64_t bytes = 0;
-    while (i < grads.size() && (bucket.empty() || bytes + static_cast<int64_t>(grads[i].nbytes()) <= bucket_bytes)) {
-      bytes += static_cast<int64_t>(grads[i].nbytes());
-      bucket.push_back(grads[i++]);
-    }
-    std::vector<torch::Tensor> flat_parts;
-    for (const auto& g : bucket) flat_parts.push_back(g.reshape({-1}));
-    torch::Tensor flat = torch::cat(flat_parts).contiguous();
-    if (absl::Status s = collective.AllReduceSum(flat); !s.ok()) return s;
-    flat.mul_(scale);
-    int64_t offset = 0;
-    for (auto& g : bucket) {
-      g.copy_(flat.narrow(0, offset, g.numel()).view(g.sizes()));
-      offset += g.numel();
-    }
-  }
-  return absl::OkStatus();
+namespace {
+
+class CompletedCollective : public PendingCollective {
+ public:
+  explicit CompletedCollective(absl::Status status) : status_(std::move(status)) {}
+  absl::Status Wait() override { return status_; }
+
+ private:
+  absl::Status status_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PendingCollective>> Collective::StartAllReduceSum(torch::Tensor tensor) {
+  return std::unique_ptr<PendingCollective>(std::make_unique<CompletedCollective>(AllReduceSum(tensor)));
 }
 
 }  // namespace atelier::trainer

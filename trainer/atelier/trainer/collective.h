@@ -7,7 +7,8 @@
 // when built with ATELIER_CUDA. All calls are collective: every rank must make
 // the same calls in the same order with tensors of the same shapes and dtypes.
 // Errors (a peer that died, a timeout) come back as absl::Status. One
-// Collective is used by one thread.
+// Collective is used by one thread at a time (autograd hooks that start
+// allreduces during backward count as the training thread: backward blocks it).
 #pragma once
 
 #include <cstdint>
@@ -17,19 +18,35 @@
 #include <torch/torch.h>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 
 namespace atelier::trainer {
+
+// A collective operation that has been started and may still be running. The
+// tensor it was started on must stay alive and untouched until Wait() returns.
+class PendingCollective {
+ public:
+  virtual ~PendingCollective() = default;
+  // Blocks until the operation is complete (for a device backend: until the
+  // caller's current stream is ordered after it) and returns its status.
+  virtual absl::Status Wait() = 0;
+};
 
 class Collective {
  public:
   virtual ~Collective() = default;
   virtual int rank() const = 0;
   virtual int world_size() const = 0;
-  // Replaces every tensor (contiguous, CPU) with root's, in place.
+  // Replaces every tensor (contiguous) with root's, in place. Tensors are on
+  // the CPU, or for a device backend (NCCL) on its GPU or the CPU.
   virtual absl::Status Broadcast(std::vector<torch::Tensor>& tensors, int root) = 0;
   // Sums `tensor` (contiguous) over all ranks, in place.
   virtual absl::Status AllReduceSum(torch::Tensor& tensor) = 0;
   virtual absl::Status Barrier() = 0;
+  // Starts summing `tensor` over all ranks in place and returns at once where
+  // the backend can (Gloo, NCCL); the default runs AllReduceSum before
+  // returning. Started operations complete in the order they were started.
+  virtual absl::StatusOr<std::unique_ptr<PendingCollective>> StartAllReduceSum(torch::Tensor tensor);
 };
 
 class SingleProcessCollective : public Collective {
@@ -44,12 +61,5 @@ class SingleProcessCollective : public Collective {
 // Copies rank `root`'s values of `tensors` to every rank (through one flat
 // buffer per dtype).
 absl::Status BroadcastTensors(Collective& collective, const std::vector<torch::Tensor>& tensors, int root);
-
-// Averages the gradients of `params` over the ranks: gradients are flattened
-// into buckets of at most `bucket_bytes`, each bucket summed with one
-// AllReduceSum and divided by the world size. Parameters without a gradient
-// get a zero gradient first, so every rank sends the same buckets.
-absl::Status AllReduceGradients(Collective& collective, const std::vector<torch::Tensor>& params,
-                                int64_t bucket_bytes);
 
 }  // namespace atelier::trainer

@@ -10,6 +10,24 @@
 namespace atelier::trainer {
 namespace {
 
+// A started c10d operation; Wait() blocks on it.
+class PendingWork : public PendingCollective {
+ public:
+  PendingWork(c10::intrusive_ptr<c10d::Work> work, int rank) : work_(std::move(work)), rank_(rank) {}
+  absl::Status Wait() override {
+    try {
+      work_->wait();
+      return absl::OkStatus();
+    } catch (const std::exception& e) {
+      return absl::UnavailableError(absl::StrCat("c10d allreduce failed on rank ", rank_, ": ", e.what()));
+    }
+  }
+
+ private:
+  c10::intrusive_ptr<c10d::Work> work_;
+  int rank_;
+};
+
 class ProcessGroupCollective : public Collective {
  public:
   ProcessGroupCollective(c10::intrusive_ptr<c10d::Store> store, c10::intrusive_ptr<c10d::ProcessGroup> group,
@@ -37,6 +55,15 @@ class ProcessGroupCollective : public Collective {
   }
   absl::Status Barrier() override {
     return Run("barrier", [&] { group_->barrier()->wait(); });
+  }
+  absl::StatusOr<std::unique_ptr<PendingCollective>> StartAllReduceSum(torch::Tensor tensor) override {
+    c10::intrusive_ptr<c10d::Work> work;
+    absl::Status started = Run("allreduce", [&] {
+      std::vector<torch::Tensor> one = {tensor};
+      work = group_->allreduce(one);
+    });
+    if (!started.ok()) return started;
+    return std::unique_ptr<PendingCollective>(std::make_unique<PendingWork>(std::move(work), rank_));
   }
 
  private:

@@ -49,6 +49,7 @@ absl::StatusOr<EvalResult> Evaluate(Classifier& model, const ImageSet& set, cons
   try {
     torch::NoGradGuard no_grad;
     model->eval();
+    const torch::Device device = model->parameters().front().device();
     for (size_t start = 0; start < mine.size(); start += batch_size) {
       std::vector<int64_t> chunk(mine.begin() + start, mine.begin() + std::min(mine.size(), start + batch_size));
       const int64_t n = static_cast<int64_t>(chunk.size());
@@ -57,7 +58,8 @@ absl::StatusOr<EvalResult> Evaluate(Classifier& model, const ImageSet& set, cons
         std::memcpy(raw.data_ptr<uint8_t>() + b * set.image_bytes(), set.image(chunk[b]), set.image_bytes());
       }
       torch::Tensor x = raw.permute({0, 3, 1, 2}).to(torch::kFloat32).div_(255.0f).contiguous();
-      std::vector<torch::Tensor> logits = model->forward(x);
+      std::vector<torch::Tensor> logits = model->forward(x.to(device));
+      for (torch::Tensor& l : logits) l = l.to(torch::kCPU, torch::kFloat32);
       std::vector<Prediction> preds(n);
       for (int64_t b = 0; b < n; ++b) preds[b].index = chunk[b];
       for (int h = 0; h < nh; ++h) {

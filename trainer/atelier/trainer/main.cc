@@ -20,7 +20,11 @@
 #include "atelier/common/status_macros.h"
 #include "atelier/trainer/coordinator_link.h"
 #include "atelier/trainer/gpu/device_option.h"
+#include "atelier/trainer/device_context.h"
 #include "atelier/trainer/gloo_collective.h"
+#if defined(ATELIER_WITH_CUDA)
+#include "atelier/trainer/cuda/nccl_collective.h"
+#endif
 #include "atelier/trainer/image_set.h"
 #include "atelier/trainer/importer.h"
 #include "atelier/trainer/inference.h"
@@ -83,14 +87,22 @@ int RunTrain(TrainOptions options, const std::string& balance, int connect_timeo
   options.balance = *parsed;
   auto choice = gpu::ParseDeviceOption(device);
   if (!choice.ok()) return Fail(choice.status());
-  // This trainer computes on the CPU (the CUDA build is docs/gpu.md): "auto"
-  // resolves to it, and "cuda" is refused with the resolver's message.
-  auto resolved = gpu::ResolveDevice(*choice, /*visible_gpus=*/0, /*local_rank=*/0);
-  if (!resolved.ok()) return Fail(resolved.status());
   std::unique_ptr<CoordinatorLink> link;
   if (!link_options.address.empty()) link = CoordinatorLink::Connect(link_options.address);
   auto launch = ResolveLaunch(link_options, link.get(), connect_timeout_s);
   if (!launch.ok()) return Fail(launch.status());
+  // A CPU build sees no GPU: "auto" resolves to the CPU and "cuda" is refused
+  // with the resolver's message (plus how to get a CUDA build).
+  const int visible_gpus = BuiltWithCuda() ? static_cast<int>(torch::cuda::device_count()) : 0;
+  auto resolved = gpu::ResolveDevice(*choice, visible_gpus, launch->local_rank);
+  if (!resolved.ok()) {
+    if (!BuiltWithCuda() && choice->kind == gpu::DeviceKind::kCuda) {
+      return Fail(absl::FailedPreconditionError(absl::StrCat(
+          resolved.status().message(), " (this atelier was built without CUDA: -DATELIER_CUDA=ON, docs/gpu.md)")));
+    }
+    return Fail(resolved.status());
+  }
+  options.device = resolved->ToString();
   if (launch->world_size > 1) {
     spdlog::info("rank {} of {} ({}), rendezvous {}:{}", launch->rank, launch->world_size, launch->launcher,
                  launch->master_addr, launch->master_port);
@@ -110,7 +122,19 @@ int RunTrain(TrainOptions options, const std::string& balance, int connect_timeo
       }
     };
   }
-  auto collective = ConnectGloo(*launch, std::chrono::seconds(connect_timeout_s));
+  absl::StatusOr<std::unique_ptr<Collective>> collective;
+#if defined(ATELIER_WITH_CUDA)
+  if (resolved->cuda && launch->world_size > 1) {
+    // The device first (cudaSetDevice), then the communicator on it.
+    auto opened = OpenDevice(options.device);
+    if (!opened.ok()) return Fail(opened.status());
+    collective = ConnectNccl(*launch, resolved->index, std::chrono::seconds(connect_timeout_s));
+  } else {
+    collective = ConnectGloo(*launch, std::chrono::seconds(connect_timeout_s));
+  }
+#else
+  collective = ConnectGloo(*launch, std::chrono::seconds(connect_timeout_s));
+#endif
   if (!collective.ok()) return Fail(collective.status());
   InstallStopHandlers();
   auto result = Train(options, **collective);
@@ -305,7 +329,18 @@ int Main(int argc, char** argv) {
                     "and no launcher variables, also get the rank from its rendezvous");
   train->add_option("--run", run_name, "run name shown in `atelier status` (default: the --out directory's name)");
   train->add_option("--world-size", coordinator_world, "ranks to rendezvous through --coordinator (no launcher)");
-  train->add_option("--device", device, "cpu | auto | cuda | cuda:N (this build: CPU; cuda needs -DATELIER_CUDA=ON)")
+  train->add_option("--device", device,
+                    BuiltWithCuda() ? "cpu | auto | cuda | cuda:N (cuda: the GPU LOCAL_RANK picks; NCCL between ranks)"
+                                    : "cpu | auto | cuda | cuda:N (this build: CPU; cuda needs -DATELIER_CUDA=ON)")
+      ->capture_default_str();
+  std::string precision = "fp32", augment_on = "auto";
+  train->add_option("--precision", precision, "fp32 | bf16 (autocast; weights and optimizer stay fp32)")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
+  train->add_flag("--channels-last", t.channels_last, "channels-last memory order (faster convolutions on GPUs)");
+  train->add_option("--augment-on", augment_on, "auto | host | device: where images are converted and augmented "
+                    "(auto: on the device when it is a GPU)")
+      ->check(CLI::IsMember({"auto", "host", "device"}))
       ->capture_default_str();
 
   // predict
@@ -354,6 +389,8 @@ int Main(int argc, char** argv) {
       t.out_dir = out;
       t.batch_norm = !no_bn;
       t.bucket_bytes = int64_t{bucket_mb} << 20;
+      t.bf16 = precision == "bf16";
+      if (augment_on != "auto") t.augment_on_device = augment_on == "device";
       t.augment = !no_augment;
       t.augment_options.crop = !no_crop;
       t.augment_options.hflip = !no_flip;

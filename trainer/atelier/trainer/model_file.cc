@@ -67,9 +67,16 @@ ModelConfig ConfigFromDict(const GenericDict& d) {
   return config;
 }
 
+// A contiguous CPU copy: files never hold device tensors or channels-last
+// strides, so they load anywhere (CPU or GPU runs, PyTorch).
+torch::Tensor ToCpuCopy(const torch::Tensor& t) {
+  torch::Tensor cpu = t.detach().to(torch::kCPU).contiguous();
+  return cpu.is_same(t) || cpu.data_ptr() == t.data_ptr() ? cpu.clone() : cpu;
+}
+
 GenericDict StateToDict(Classifier& model) {
   GenericDict d(c10::StringType::get(), c10::TensorType::get());
-  for (auto& [name, tensor] : StateDict(*model)) d.insert(name, tensor.detach().clone());
+  for (auto& [name, tensor] : StateDict(*model)) d.insert(name, ToCpuCopy(tensor));
   return d;
 }
 
@@ -203,8 +210,8 @@ absl::Status SaveCheckpoint(const fs::path& path, Classifier& model, AdamW& opti
   GenericDict opt = NewDict();
   opt.insert("steps", optimizer.steps());
   c10::List<torch::Tensor> m, v;
-  for (const auto& t : optimizer.exp_avg()) m.push_back(t.clone());
-  for (const auto& t : optimizer.exp_avg_sq()) v.push_back(t.clone());
+  for (const auto& t : optimizer.exp_avg()) m.push_back(ToCpuCopy(t));
+  for (const auto& t : optimizer.exp_avg_sq()) v.push_back(ToCpuCopy(t));
   opt.insert("exp_avg", m);
   opt.insert("exp_avg_sq", v);
   d.insert("optimizer", opt);

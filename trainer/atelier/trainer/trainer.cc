@@ -15,7 +15,11 @@
 #include "absl/strings/str_format.h"
 #include "atelier/common/status_macros.h"
 #include "atelier/trainer/adamw.h"
+#include "atelier/trainer/autocast_guard.h"
 #include "atelier/trainer/batcher.h"
+#include "atelier/trainer/device_augment.h"
+#include "atelier/trainer/device_context.h"
+#include "atelier/trainer/gradient_sync.h"
 #include "atelier/trainer/image_set.h"
 #include "atelier/trainer/packed_cache.h"
 #include "atelier/trainer/inference.h"
@@ -117,6 +121,17 @@ absl::StatusOr<RunState> ParseRunState(const std::string& text, uint64_t seed) {
   }
 }
 
+// Converts the model's 4-D weights (and buffers) to channels-last memory order.
+void ToChannelsLast(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (torch::Tensor& t : module.parameters()) {
+    if (t.dim() == 4) t.set_data(t.data().contiguous(torch::MemoryFormat::ChannelsLast));
+  }
+  for (torch::Tensor& t : module.buffers()) {
+    if (t.dim() == 4) t.set_data(t.data().contiguous(torch::MemoryFormat::ChannelsLast));
+  }
+}
+
 std::string FormatDuration(double seconds) {
   int s = static_cast<int>(std::max(0.0, seconds));
   return absl::StrFormat("%02d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
@@ -145,6 +160,9 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
   if (options.threads > 0) torch::set_num_threads(options.threads);
   const int local_batch = options.batch_size / world;
   if (options.stop_at_step >= 0) InstallStopHandlers();
+  ASSIGN_OR_RETURN(std::unique_ptr<DeviceContext> device_context, OpenDevice(options.device));
+  const torch::Device device = device_context->device();
+  const bool augment_on_device = options.augment_on_device.value_or(device.is_cuda());
 
   CheckpointStore store(options.out_dir / "checkpoints", options.keep_last);
   if (writer) {
@@ -212,7 +230,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
         if (targets[i * nh + h] >= 0) ++counts[targets[i * nh + h]];
       }
       std::vector<double> w = InverseFrequencyWeights(counts);
-      class_weights[h] = torch::tensor(std::vector<float>(w.begin(), w.end()));
+      class_weights[h] = torch::tensor(std::vector<float>(w.begin(), w.end())).to(device);
     }
   }
   const int64_t steps_per_epoch = static_cast<int64_t>(train_idx.size()) / options.batch_size;
@@ -243,6 +261,12 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
   torch::manual_seed(options.seed);
   Classifier model(config);
   init_lock.unlock();
+  try {
+    model->to(device);
+    if (options.channels_last) ToChannelsLast(*model);
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("cannot move the model to ", device.str(), ": ", e.what()));
+  }
   std::vector<torch::Tensor> params = model->parameters();
   AdamWOptions adam;
   adam.weight_decay = options.weight_decay;
@@ -266,12 +290,33 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
     for (auto& [name, t] : StateDict(*model)) all.push_back(t);
     RETURN_IF_ERROR(BroadcastTensors(collective, all, 0));
   }
+  GradientSyncOptions sync_options;
+  sync_options.bucket_bytes = options.bucket_bytes;
+  sync_options.first_bucket_bytes = options.first_bucket_bytes;
+  ASSIGN_OR_RETURN(std::unique_ptr<GradientSync> gradient_sync, GradientSync::Create(collective, params, sync_options));
+  // Loss and accuracy sums of the steps since the last flush, kept on the
+  // device so that a step never waits for the device to read them.
+  const auto sum_options = torch::TensorOptions(torch::kFloat64).device(device);
+  std::vector<torch::Tensor> device_loss_sum, device_correct;
+  for (int h = 0; h < nh; ++h) {
+    device_loss_sum.push_back(torch::zeros({}, sum_options));
+    device_correct.push_back(torch::zeros({}, sum_options));
+  }
+  auto flush_device_sums = [&] {
+    for (int h = 0; h < nh; ++h) {
+      state.acc.loss_sum[h] += device_loss_sum[h].item<double>();
+      state.acc.correct[h] += device_correct[h].item<double>();
+      device_loss_sum[h].zero_();
+      device_correct[h].zero_();
+    }
+  };
   std::vector<std::string> head_names;
   for (const auto& h : space.heads) head_names.push_back(h.name);
   MetricsLog log(options.out_dir, head_names);
   if (writer) RETURN_IF_ERROR(log.Rewrite(state.history));
 
   auto save_checkpoint = [&](bool is_best) -> absl::Status {
+    flush_device_sums();
     RETURN_IF_ERROR(Reduce(collective, state.acc));
     if (writer) {
       RETURN_IF_ERROR(SaveCheckpoint(store.PathFor(state.global_step), model, optimizer, state.ToJson(options.seed)));
@@ -291,11 +336,13 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
     auto make = [&](int64_t b) {
       auto begin = order.begin() + b * options.batch_size + int64_t{rank} * local_batch;
       std::vector<int64_t> indices(begin, begin + local_batch);
-      return MakeBatch(set, targets, nh, indices, augment, options.seed, epoch);
+      return augment_on_device ? MakeDeviceBatch(set, targets, nh, indices, augment, options.seed, epoch,
+                                                 device_context->pinned_batches())
+                               : MakeBatch(set, targets, nh, indices, augment, options.seed, epoch);
     };
     Prefetcher prefetch(make, state.step_in_epoch, steps_per_epoch, 2);
     model->train();
-    auto last_log = Clock::now();
+    auto last_log = Clock::now(), last_bar = Clock::now();
     while (state.step_in_epoch < steps_per_epoch) {
       auto step_start = Clock::now();
       std::optional<Batch> batch = prefetch.Next();
@@ -304,25 +351,47 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
       try {
         torch::manual_seed(MixSeed(options.seed, static_cast<uint64_t>(state.global_step), static_cast<uint64_t>(rank)));
         optimizer.ZeroGrad();
-        std::vector<torch::Tensor> logits = model->forward(batch->images);
-        torch::Tensor loss = torch::zeros({});
-        for (int h = 0; h < nh; ++h) {
-          torch::Tensor target = batch->targets.select(1, h).contiguous();
-          torch::Tensor labelled = target.ge(0);
-          double k = static_cast<double>(labelled.sum().item<int64_t>());
-          if (k == 0) continue;
-          auto ce = torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-1).label_smoothing(
-              options.label_smoothing);
-          if (class_weights[h].defined()) ce.weight(class_weights[h]);
-          torch::Tensor l = torch::nn::functional::cross_entropy(logits[h], target, ce);
-          loss = loss + head_weights[h] * l;
-          state.acc.loss_sum[h] += l.item<double>() * k;
-          state.acc.count[h] += k;
-          state.acc.correct[h] +=
-              static_cast<double>(logits[h].argmax(1).eq(target).logical_and(labelled).sum().item<int64_t>());
+        torch::Tensor x, y;
+        if (augment_on_device) {
+          std::vector<torch::Tensor> up = device_context->Upload({batch->raw, batch->theta, batch->targets});
+          x = PrepareImages(up[0], up[1], options.channels_last);
+          y = up[2];
+        } else {
+          std::vector<torch::Tensor> up = device_context->Upload({batch->images, batch->targets});
+          x = options.channels_last ? up[0].contiguous(torch::MemoryFormat::ChannelsLast) : up[0];
+          y = up[1];
+        }
+        // Labelled samples per head, counted on the host copy of the targets.
+        std::vector<int64_t> labelled_count(nh, 0);
+        {
+          auto t = batch->targets.accessor<int64_t, 2>();
+          for (int64_t b = 0; b < t.size(0); ++b) {
+            for (int h = 0; h < nh; ++h) labelled_count[h] += t[b][h] >= 0 ? 1 : 0;
+          }
+        }
+        torch::Tensor loss;
+        {
+          AutocastGuard autocast(device.type(), options.bf16);
+          std::vector<torch::Tensor> logits = model->forward(x);
+          loss = torch::zeros({}, torch::TensorOptions(torch::kFloat32).device(device));
+          for (int h = 0; h < nh; ++h) {
+            const int64_t k = labelled_count[h];
+            if (k == 0) continue;
+            torch::Tensor target = y.select(1, h).contiguous();
+            torch::Tensor labelled = target.ge(0);
+            auto ce = torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-1).label_smoothing(
+                options.label_smoothing);
+            if (class_weights[h].defined()) ce.weight(class_weights[h]);
+            torch::Tensor l = torch::nn::functional::cross_entropy(logits[h], target, ce);
+            loss = loss + head_weights[h] * l;
+            torch::NoGradGuard no_grad;
+            device_loss_sum[h].add_(l.detach().to(torch::kFloat64), static_cast<double>(k));
+            device_correct[h].add_(logits[h].argmax(1).eq(target).logical_and(labelled).sum());
+            state.acc.count[h] += static_cast<double>(k);
+          }
         }
         loss.backward();
-        RETURN_IF_ERROR(AllReduceGradients(collective, params, options.bucket_bytes));
+        RETURN_IF_ERROR(gradient_sync->Finish());
         if (options.clip_norm > 0) torch::nn::utils::clip_grad_norm_(params, options.clip_norm);
         optimizer.Step(lr);
       } catch (const std::exception& e) {
@@ -333,24 +402,33 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
       state.acc.images += static_cast<double>(local_batch);
       state.acc.seconds += std::chrono::duration<double>(Clock::now() - step_start).count();
 
-      if (writer) {
+      const bool last_step = state.step_in_epoch == steps_per_epoch;
+      const bool show = writer && (options.progress_bar ? Clock::now() - last_bar > std::chrono::milliseconds(250) || last_step
+                                                        : Clock::now() - last_log > std::chrono::seconds(10) || last_step);
+      if (show) {
+        // Reads the device sums (waits for the device) without flushing them:
+        // flushes happen at fixed steps only, so that sums are the same in a
+        // straight and in a resumed run.
         double loss_now = 0, acc_now = 0;
         for (int h = 0; h < nh; ++h) {
           if (state.acc.count[h] > 0) {
-            loss_now += head_weights[h] * state.acc.loss_sum[h] / state.acc.count[h];
-            acc_now += state.acc.correct[h] / state.acc.count[h] / nh;
+            const double loss_sum = state.acc.loss_sum[h] + device_loss_sum[h].item<double>();
+            const double correct = state.acc.correct[h] + device_correct[h].item<double>();
+            loss_now += head_weights[h] * loss_sum / state.acc.count[h];
+            acc_now += correct / state.acc.count[h] / nh;
           }
         }
         double ips = state.acc.seconds > 0 ? state.acc.images * world / state.acc.seconds : 0;
         double eta = ips > 0 ? double((steps_per_epoch - state.step_in_epoch) * options.batch_size) / ips : 0;
         if (options.progress_bar) {
+          last_bar = Clock::now();
           int filled = static_cast<int>(30 * state.step_in_epoch / steps_per_epoch);
           std::fprintf(stderr, "\r[%s%s] epoch %d/%d step %lld/%lld loss %.4f acc %.3f %.0f img/s ETA %s ",
                        std::string(filled, '=').c_str(), std::string(30 - filled, ' ').c_str(), epoch + 1,
                        options.epochs, static_cast<long long>(state.step_in_epoch),
                        static_cast<long long>(steps_per_epoch), loss_now, acc_now, ips, FormatDuration(eta).c_str());
           std::fflush(stderr);
-        } else if (Clock::now() - last_log > std::chrono::seconds(10) || state.step_in_epoch == steps_per_epoch) {
+        } else {
           last_log = Clock::now();
           spdlog::info("epoch {}/{} step {}/{} loss {:.4f} acc {:.3f} {:.0f} img/s ETA {}", epoch + 1, options.epochs,
                        state.step_in_epoch, steps_per_epoch, loss_now, acc_now, ips, FormatDuration(eta));
@@ -384,6 +462,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
     if (writer && options.progress_bar) std::fprintf(stderr, "\n");
 
     // End of epoch: reduce, validate, log, checkpoint.
+    flush_device_sums();
     RETURN_IF_ERROR(Reduce(collective, state.acc));
     EpochRecord record;
     record.epoch = epoch + 1;

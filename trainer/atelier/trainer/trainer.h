@@ -6,7 +6,21 @@
 // [b*B, (b+1)*B) of the shuffled train indices and rank r takes its r-th
 // B/world part (disjoint shares). Rank 0's initial weights are broadcast,
 // gradients are averaged in buckets, BN statistics stay local (as in PyTorch
-// DDP), metrics are summed over ranks, and only rank 0 writes files.
+// DDP), metrics are summed over ranks, and only rank 0 writes files. Gradients
+// are averaged by GradientSync, which starts each bucket's allreduce from
+// backward's gradient hooks as soon as it is full (communication overlaps
+// backward, as in DDP).
+//
+// Device (TrainOptions::device): "cpu", or "cuda:N" in a CUDA build (with the
+// NCCL collective, one GPU per process). On a GPU the host only gathers raw
+// uint8 pixels into pinned memory; they are copied on a separate stream and
+// converted and augmented on the GPU (PrepareImages: one affine warp per image
+// with the same random draws as the host path), optionally in channels-last
+// memory order and under bf16 autocast. Per-step loss and accuracy sums stay on
+// the device and are read only for progress lines and checkpoints, so the
+// host never waits for the GPU inside a step. Checkpoints and model.pt always
+// hold contiguous float32 CPU tensors, so they move freely between CPU and GPU
+// runs.
 //
 // RUN_DIR layout (written by rank 0):
 //   metrics.jsonl, metrics.csv   one line per epoch
@@ -26,6 +40,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,6 +87,16 @@ struct TrainOptions {
   bool resume = false;
   int64_t checkpoint_every_steps = 0;  // 0 = at the end of every epoch only
   int64_t bucket_bytes = 25 << 20;
+  int64_t first_bucket_bytes = 1 << 20;
+  // "cpu" or "cuda:N" (OpenDevice in device_context.h).
+  std::string device = "cpu";
+  // bf16 autocast for forward and loss (weights and optimizer stay float32).
+  bool bf16 = false;
+  // Channels-last memory order for the model's 4-D weights and its input.
+  bool channels_last = false;
+  // Augment and convert on the training device instead of in the host's
+  // prefetch thread; unset: on the device exactly when it is a GPU.
+  std::optional<bool> augment_on_device;
   int64_t stop_at_step = -1;  // testing: behave as if SIGTERM arrived after this global step
   bool progress_bar = false;  // true: a \r progress bar; false: plain log lines
   int gallery_per_class = 4;
