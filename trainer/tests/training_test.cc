@@ -5,6 +5,7 @@
 #include "atelier/common/status_matchers.h"
 #include "atelier/testing/subprocess.h"
 #include "atelier/testing/temp_dir.h"
+#include "atelier/trainer/device_context.h"
 #include "atelier/trainer/model_file.h"
 #include "atelier/trainer/trainer.h"
 #include "gmock/gmock.h"
@@ -149,7 +150,28 @@ TEST(TrainingTest, Bf16ChannelsLastDevicePathLearnsAndWritesPortableCheckpoints)
   EXPECT_EQ(Metrics(dir / "run").size(), 7u);
 }
 
+// GPU only (CUDA build on a machine with a GPU; skipped elsewhere): trains on
+// cuda with the GPU data path, then a CPU run resumes from its checkpoint, and
+// the learned model works on both.
+TEST(TrainingTest, TrainsOnTheGpuAndResumesOnTheCpu) {
+  if (!BuiltWithCuda() || torch::cuda::device_count() == 0) GTEST_SKIP() << "needs a CUDA build and a GPU";
+  TempDir dir;
+  testing::WriteShard(dir / "data", 0, testing::ColourSamples(40, 12, 1));
+  auto args = TrainArgs(dir / "data", dir / "run", 6);
+  args.insert(args.end(), {"--device", "cuda", "--precision", "bf16", "--channels-last"});
+  auto gpu = RunCommand(args);
+  ASSERT_EQ(gpu.exit_code, 0) << gpu.output;
+  auto summary = nlohmann::json::parse(ReadFileOrEmpty(dir / "run" / "summary.json"));
+  EXPECT_GT(summary["eval"]["colour"]["accuracy"].get<double>(), 0.9) << summary.dump(2);
+  auto more = TrainArgs(dir / "data", dir / "run", 7);
+  more.insert(more.end(), {"--resume", "--device", "cpu"});
+  auto cpu = RunCommand(more);
+  ASSERT_EQ(cpu.exit_code, 0) << cpu.output;
+  EXPECT_EQ(Metrics(dir / "run").size(), 7u);
+}
+
 TEST(TrainingTest, CudaDeviceInACpuBuildFailsNamingTheBuildOption) {
+  if (BuiltWithCuda()) GTEST_SKIP() << "a CUDA build";
   TempDir dir;
   testing::WriteShard(dir / "data", 0, testing::ColourSamples(4, 12, 2));
   auto args = TrainArgs(dir / "data", dir / "run", 1);
