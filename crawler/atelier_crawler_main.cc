@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "CLI/CLI.hpp"
+#include "atelier/common/stop_signal_watcher.h"
 #include "atelier/common/clock.h"
 #include "atelier/common/logging.h"
 #include "atelier/crawler/worker.h"
@@ -38,21 +39,14 @@ int main(int argc, char** argv) {
   }
   options.tty = isatty(STDERR_FILENO) == 1;
 
-  // Signals go to one thread that asks the worker to stop.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
+  // Signals go to one thread that asks the worker to stop; the watcher is
+  // declared after the worker, so it is joined before the worker goes.
+  atelier::StopSignalWatcher::BlockStopSignals();  // before the worker's threads
   atelier::crawler::Worker worker(options, atelier::Clock::Real());
-  std::thread([&worker, signals] {
-    int sig = 0;
-    if (sigwait(&signals, &sig) == 0) {
-      spdlog::info("signal {}: stopping", sig);
-      worker.Stop();
-    }
-  }).detach();
+  atelier::StopSignalWatcher watcher([&worker](int sig) {
+    spdlog::info("signal {}: stopping", sig);
+    worker.Stop();
+  });
 
   absl::Status status = worker.Run();
   if (!status.ok()) {

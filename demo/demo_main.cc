@@ -16,28 +16,12 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "atelier/common/stop_signal_watcher.h"
 #include "atelier/demo/demo_pipeline.h"
 
 namespace {
 
 std::atomic<bool> g_interrupted{false};
-
-// Blocks SIGINT/SIGTERM in every thread and handles them on one thread, which
-// stops the children; the pipeline sees `g_interrupted` and unwinds.
-void WatchSignals(atelier::demo::DemoPipeline& pipeline) {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  std::thread([set, &pipeline] {
-    int sig = 0;
-    sigwait(&set, &sig);
-    g_interrupted = true;
-    std::cerr << "\natelier demo: interrupted, stopping every process...\n";
-    pipeline.Interrupt();
-  }).detach();
-}
 
 }  // namespace
 
@@ -59,8 +43,14 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
+  atelier::StopSignalWatcher::BlockStopSignals();  // before any thread starts
   atelier::demo::DemoPipeline pipeline(config);
-  WatchSignals(pipeline);
+  // Declared after the pipeline: destroyed (joined) before it.
+  atelier::StopSignalWatcher watcher([&pipeline](int) {
+    g_interrupted = true;
+    std::cerr << "\natelier demo: interrupted, stopping every process...\n";
+    pipeline.Interrupt();
+  });
   absl::Status status = pipeline.Run();
   if (g_interrupted) return 130;
   if (!status.ok()) {
