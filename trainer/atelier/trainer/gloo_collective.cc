@@ -3,9 +3,9 @@
 #include <cstdlib>
 
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "atelier/trainer/rendezvous_store.h"
 
 namespace atelier::trainer {
 namespace {
@@ -91,13 +91,7 @@ absl::StatusOr<std::unique_ptr<Collective>> ConnectGloo(const LaunchInfo& launch
                                                               std::chrono::seconds timeout) {
   if (launch.world_size == 1) return std::unique_ptr<Collective>(std::make_unique<SingleProcessCollective>());
   try {
-    c10d::TCPStoreOptions store_options;
-    store_options.port = static_cast<uint16_t>(launch.master_port);
-    store_options.isServer = launch.rank == 0;
-    store_options.numWorkers = launch.world_size;
-    store_options.waitWorkers = true;
-    store_options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
-    auto store = c10::make_intrusive<c10d::TCPStore>(launch.master_addr, store_options);
+    c10::intrusive_ptr<c10d::Store> store = JoinRendezvousStore(launch, timeout);
     auto options = c10d::ProcessGroupGloo::Options::create();
     options->timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
     if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname != nullptr && *ifname != '\0') {

@@ -3,7 +3,6 @@
 #include <ATen/cuda/CUDAEvent.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <string>
 #include <vector>
@@ -12,6 +11,7 @@
 #include "absl/time/time.h"
 #include "atelier/common/status_macros.h"
 #include "atelier/trainer/gpu/nccl_communicator.h"
+#include "atelier/trainer/rendezvous_store.h"
 
 namespace atelier::trainer {
 namespace {
@@ -136,13 +136,7 @@ absl::StatusOr<std::unique_ptr<Collective>> ConnectNccl(const LaunchInfo& launch
   c10::intrusive_ptr<c10d::Store> store;
   std::string id;
   try {
-    c10d::TCPStoreOptions store_options;
-    store_options.port = static_cast<uint16_t>(launch.master_port);
-    store_options.isServer = launch.rank == 0;
-    store_options.numWorkers = launch.world_size;
-    store_options.waitWorkers = true;
-    store_options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
-    store = c10::make_intrusive<c10d::TCPStore>(launch.master_addr, store_options);
+    store = JoinRendezvousStore(launch, timeout);
     if (launch.rank == 0) {
       ASSIGN_OR_RETURN(id, gpu::CreateUniqueIdBytes());
       store->set(kUniqueIdKey, std::vector<uint8_t>(id.begin(), id.end()));
