@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <future>
+#include <thread>
 
 #include "gtest/gtest.h"
 
@@ -33,19 +34,32 @@ TEST(StopSignalWatcherTest, DestroyingWithoutASignalNeverCallsBack) {
   EXPECT_EQ(calls.load(), 0);
 }
 
-// The destructor waits for a callback that is still running.
+// The destructor waits for a callback that is still running: the callback
+// is held until the destroying thread is about to leave the scope, and is
+// released from a helper thread (no timing involved; in the interleaving where
+// the destructor starts first, a destructor that did not join would return
+// before `finished` is set).
 TEST(StopSignalWatcherTest, DestructorWaitsForARunningCallback) {
-  std::atomic<bool> started{false}, finished{false};
+  StopSignalWatcher::BlockStopSignals();  // before the helper thread starts: it inherits the mask
+  std::atomic<bool> started{false}, destroying{false}, finished{false};
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::thread releaser([&] {
+    while (!destroying) std::this_thread::yield();
+    release.set_value();
+  });
   {
     StopSignalWatcher watcher([&](int) {
       started = true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      released.wait();
       finished = true;
     });
     kill(getpid(), SIGINT);
     while (!started) std::this_thread::yield();
+    destroying = true;
   }
   EXPECT_TRUE(finished.load());
+  releaser.join();
 }
 
 }  // namespace

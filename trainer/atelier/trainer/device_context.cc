@@ -1,8 +1,8 @@
 #include "atelier/trainer/device_context.h"
 
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "atelier/common/status_macros.h"
+#include "atelier/trainer/gpu/device_option.h"
 
 #if defined(ATELIER_WITH_CUDA)
 #include "atelier/trainer/cuda/cuda_device_context.h"
@@ -19,13 +19,14 @@ bool BuiltWithCuda() {
 }
 
 absl::StatusOr<std::unique_ptr<DeviceContext>> OpenDevice(const std::string& device) {
-  if (device == "cpu") return std::unique_ptr<DeviceContext>(std::make_unique<CpuDeviceContext>());
-  int index = -1;
-  if (!absl::StartsWith(device, "cuda:") || !absl::SimpleAtoi(device.substr(5), &index) || index < 0) {
-    return absl::InvalidArgumentError(absl::StrCat("unknown device '", device, "' (expected cpu or cuda:N)"));
+  ASSIGN_OR_RETURN(gpu::DeviceChoice choice, gpu::ParseDeviceOption(device));
+  if (choice.kind == gpu::DeviceKind::kCpu) return std::unique_ptr<DeviceContext>(std::make_unique<CpuDeviceContext>());
+  if (choice.kind != gpu::DeviceKind::kCuda || choice.index < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("device '", device, "' is not resolved (expected cpu or cuda:N; see gpu::ResolveDevice)"));
   }
 #if defined(ATELIER_WITH_CUDA)
-  return OpenCudaDevice(index);
+  return OpenCudaDevice(choice.index);
 #else
   return absl::FailedPreconditionError(absl::StrCat(
       "device ", device, ": this atelier was built without CUDA (build with -DATELIER_CUDA=ON, docs/gpu.md)"));

@@ -46,8 +46,9 @@ class CpuDeviceContext : public DeviceContext {
   absl::Status Synchronize() override { return absl::OkStatus(); }
 };
 
-// `device`: "cpu" or "cuda:N" (gpu::ResolvedDevice::ToString()).
-// InvalidArgument for anything else.
+// `device`: "cpu" or "cuda:N" (gpu::ResolvedDevice::ToString()), parsed by
+// gpu::ParseDeviceOption. InvalidArgument for anything else, "auto" and a bare
+// "cuda" included (resolve them first).
 absl::StatusOr<std::unique_ptr<DeviceContext>> OpenDevice(const std::string& device);
 
 // True when this build can train on CUDA devices.

@@ -10,17 +10,23 @@
 namespace atelier::trainer {
 namespace {
 
+// Runs a c10d call; its exceptions become Unavailable naming the call and rank.
+template <typename F>
+absl::Status RunC10d(const char* what, int rank, F&& f) {
+  try {
+    f();
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("c10d ", what, " failed on rank ", rank, ": ", e.what()));
+  }
+}
+
 // A started c10d operation; Wait() blocks on it.
 class PendingWork : public PendingCollective {
  public:
   PendingWork(c10::intrusive_ptr<c10d::Work> work, int rank) : work_(std::move(work)), rank_(rank) {}
   absl::Status Wait() override {
-    try {
-      work_->wait();
-      return absl::OkStatus();
-    } catch (const std::exception& e) {
-      return absl::UnavailableError(absl::StrCat("c10d allreduce failed on rank ", rank_, ": ", e.what()));
-    }
+    return RunC10d("allreduce", rank_, [&] { work_->wait(); });
   }
 
  private:
@@ -69,12 +75,7 @@ class ProcessGroupCollective : public Collective {
  private:
   template <typename F>
   absl::Status Run(const char* what, F&& f) {
-    try {
-      f();
-      return absl::OkStatus();
-    } catch (const std::exception& e) {
-      return absl::UnavailableError(absl::StrCat("c10d ", what, " failed on rank ", rank_, ": ", e.what()));
-    }
+    return RunC10d(what, rank_, std::forward<F>(f));
   }
   c10::intrusive_ptr<c10d::Store> store_;
   c10::intrusive_ptr<c10d::ProcessGroup> group_;

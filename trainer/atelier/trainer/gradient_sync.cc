@@ -50,21 +50,24 @@ GradientSync::~GradientSync() {
   }
 }
 
-void GradientSync::OnGradient(int param_index, const torch::Tensor& grad) {
-  if (!hook_error_.ok()) return;
+torch::Tensor GradientSync::Slot(int param_index) {
   const int b = plan_.bucket_of_param[param_index];
   const gpu::BucketEntry& entry = plan_.buckets[b].entries[plan_.entry_of_param[param_index]];
-  {
-    torch::NoGradGuard no_grad;
-    flat_[b].narrow(0, entry.offset, entry.numel).view(grad.sizes()).copy_(grad);
-  }
-  absl::StatusOr<std::vector<int>> released = readiness_.MarkReady(param_index);
-  absl::Status status = released.ok() ? Release(*released) : released.status();
-  if (!status.ok()) hook_error_ = status;
+  return flat_[b].narrow(0, entry.offset, entry.numel);
 }
 
-absl::Status GradientSync::Release(const std::vector<int>& buckets) {
-  for (int b : buckets) {
+void GradientSync::OnGradient(int param_index, const torch::Tensor& grad) {
+  if (!hook_error_.ok()) return;
+  {
+    torch::NoGradGuard no_grad;
+    Slot(param_index).view(grad.sizes()).copy_(grad);
+  }
+  if (absl::Status status = MarkReady(param_index); !status.ok()) hook_error_ = status;
+}
+
+absl::Status GradientSync::MarkReady(int param_index) {
+  ASSIGN_OR_RETURN(std::vector<int> released, readiness_.MarkReady(param_index));
+  for (int b : released) {
     ASSIGN_OR_RETURN(pending_[b], collective_.StartAllReduceSum(flat_[b]),
                      _.prefix(absl::StrCat("gradient bucket ", b)));
     ++started_;
@@ -79,11 +82,8 @@ absl::Status GradientSync::Finish() {
   if (status.ok() && !readiness_.AllLaunched()) {
     // Parameters backward did not reach (an unused head) send zeros.
     for (int p : readiness_.PendingParams()) {
-      const int b = plan_.bucket_of_param[p];
-      const gpu::BucketEntry& entry = plan_.buckets[b].entries[plan_.entry_of_param[p]];
-      flat_[b].narrow(0, entry.offset, entry.numel).zero_();
-      absl::StatusOr<std::vector<int>> released = readiness_.MarkReady(p);
-      status = released.ok() ? Release(*released) : released.status();
+      Slot(p).zero_();
+      status = MarkReady(p);
       if (!status.ok()) break;
     }
   }
@@ -103,13 +103,11 @@ absl::Status GradientSync::Finish() {
 
   torch::NoGradGuard no_grad;
   const double scale = 1.0 / collective_.world_size();
-  for (size_t b = 0; b < plan_.buckets.size(); ++b) {
-    flat_[b].mul_(scale);
-    for (const gpu::BucketEntry& entry : plan_.buckets[b].entries) {
-      torch::Tensor& param = params_[entry.param_index];
-      if (!param.grad().defined()) param.mutable_grad() = torch::zeros_like(param);
-      param.mutable_grad().copy_(flat_[b].narrow(0, entry.offset, entry.numel).view(param.sizes()));
-    }
+  for (torch::Tensor& flat : flat_) flat.mul_(scale);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    torch::Tensor& param = params_[i];
+    if (!param.grad().defined()) param.mutable_grad() = torch::zeros_like(param);
+    param.mutable_grad().copy_(Slot(static_cast<int>(i)).view(param.sizes()));
   }
   return absl::OkStatus();
 }

@@ -62,8 +62,11 @@ class GradientSync {
 
  private:
   GradientSync(Collective& collective, std::vector<torch::Tensor> params, gpu::BucketPlan plan);
+  // The parameter's part of its bucket's flat buffer.
+  torch::Tensor Slot(int param_index);
   void OnGradient(int param_index, const torch::Tensor& grad);
-  absl::Status Release(const std::vector<int>& buckets);
+  // Marks the parameter ready and starts the buckets that this releases.
+  absl::Status MarkReady(int param_index);
 
   Collective& collective_;
   std::vector<torch::Tensor> params_;

@@ -125,9 +125,7 @@ int RunTrain(TrainOptions options, const std::string& balance, int connect_timeo
   absl::StatusOr<std::unique_ptr<Collective>> collective;
 #if defined(ATELIER_WITH_CUDA)
   if (resolved->cuda && launch->world_size > 1) {
-    // The device first (cudaSetDevice), then the communicator on it.
-    auto opened = OpenDevice(options.device);
-    if (!opened.ok()) return Fail(opened.status());
+    // NcclCommunicator::Create makes the device current before joining.
     collective = ConnectNccl(*launch, resolved->index, std::chrono::seconds(connect_timeout_s));
   } else {
     collective = ConnectGloo(*launch, std::chrono::seconds(connect_timeout_s));

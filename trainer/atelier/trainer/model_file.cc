@@ -71,7 +71,7 @@ ModelConfig ConfigFromDict(const GenericDict& d) {
 // strides, so they load anywhere (CPU or GPU runs, PyTorch).
 torch::Tensor ToCpuCopy(const torch::Tensor& t) {
   torch::Tensor cpu = t.detach().to(torch::kCPU).contiguous();
-  return cpu.is_same(t) || cpu.data_ptr() == t.data_ptr() ? cpu.clone() : cpu;
+  return cpu.data_ptr() == t.data_ptr() ? cpu.clone() : cpu;  // never share storage with the model
 }
 
 GenericDict StateToDict(Classifier& model) {

@@ -124,10 +124,7 @@ absl::StatusOr<RunState> ParseRunState(const std::string& text, uint64_t seed) {
 // Converts the model's 4-D weights (and buffers) to channels-last memory order.
 void ToChannelsLast(torch::nn::Module& module) {
   torch::NoGradGuard no_grad;
-  for (torch::Tensor& t : module.parameters()) {
-    if (t.dim() == 4) t.set_data(t.data().contiguous(torch::MemoryFormat::ChannelsLast));
-  }
-  for (torch::Tensor& t : module.buffers()) {
+  for (auto& [name, t] : StateDict(module)) {
     if (t.dim() == 4) t.set_data(t.data().contiguous(torch::MemoryFormat::ChannelsLast));
   }
 }
@@ -342,7 +339,9 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
     };
     Prefetcher prefetch(make, state.step_in_epoch, steps_per_epoch, 2);
     model->train();
-    auto last_log = Clock::now(), last_bar = Clock::now();
+    // Progress: a bar redrawn every 250 ms, or a log line every 10 s.
+    const auto show_every = options.progress_bar ? std::chrono::milliseconds(250) : std::chrono::milliseconds(10000);
+    auto last_shown = Clock::now();
     while (state.step_in_epoch < steps_per_epoch) {
       auto step_start = Clock::now();
       std::optional<Batch> batch = prefetch.Next();
@@ -403,9 +402,8 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
       state.acc.seconds += std::chrono::duration<double>(Clock::now() - step_start).count();
 
       const bool last_step = state.step_in_epoch == steps_per_epoch;
-      const bool show = writer && (options.progress_bar ? Clock::now() - last_bar > std::chrono::milliseconds(250) || last_step
-                                                        : Clock::now() - last_log > std::chrono::seconds(10) || last_step);
-      if (show) {
+      if (writer && (last_step || Clock::now() - last_shown > show_every)) {
+        last_shown = Clock::now();
         // Reads the device sums (waits for the device) without flushing them:
         // flushes happen at fixed steps only, so that sums are the same in a
         // straight and in a resumed run.
@@ -421,7 +419,6 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
         double ips = state.acc.seconds > 0 ? state.acc.images * world / state.acc.seconds : 0;
         double eta = ips > 0 ? double((steps_per_epoch - state.step_in_epoch) * options.batch_size) / ips : 0;
         if (options.progress_bar) {
-          last_bar = Clock::now();
           int filled = static_cast<int>(30 * state.step_in_epoch / steps_per_epoch);
           std::fprintf(stderr, "\r[%s%s] epoch %d/%d step %lld/%lld loss %.4f acc %.3f %.0f img/s ETA %s ",
                        std::string(filled, '=').c_str(), std::string(30 - filled, ' ').c_str(), epoch + 1,
@@ -429,7 +426,6 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
                        static_cast<long long>(steps_per_epoch), loss_now, acc_now, ips, FormatDuration(eta).c_str());
           std::fflush(stderr);
         } else {
-          last_log = Clock::now();
           spdlog::info("epoch {}/{} step {}/{} loss {:.4f} acc {:.3f} {:.0f} img/s ETA {}", epoch + 1, options.epochs,
                        state.step_in_epoch, steps_per_epoch, loss_now, acc_now, ips, FormatDuration(eta));
         }

@@ -35,7 +35,7 @@
 
 namespace atelier::trainer {
 
-// `device_index`: this process's GPU (already made current by OpenCudaDevice).
+// `device_index`: this process's GPU (made current by the communicator).
 absl::StatusOr<std::unique_ptr<Collective>> ConnectNccl(const LaunchInfo& launch, int device_index,
                                                         std::chrono::seconds timeout);
 
