@@ -9,7 +9,12 @@ The Dockerfile's list is the `apt-get install` between the lines
 sets; any difference fails with the packages missing on each side. Duplicates
 in either list also fail.
 
-Usage: check_dockerfile_packages.py [--dockerfile F] [--packages F]
+It also checks that the runtime stage installs its packages from the one
+runtime list, deploy/docker/runtime-packages.txt (COPY of that file, then
+`xargs apt-get install` reading it), which tests/deploy/runtime_root_test.sh
+reads too; the list must parse and hold no duplicates.
+
+Usage: check_dockerfile_packages.py [--dockerfile F] [--packages F] [--runtime-packages F]
        check_dockerfile_packages.py --self-test
 Exit code 0 when they agree, 1 when they differ or a file is malformed.
 """
@@ -22,6 +27,7 @@ import sys
 import tempfile
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
+RUNTIME_LIST = "deploy/docker/runtime-packages.txt"
 BEGIN = "# BEGIN build packages"
 END = "# END build packages"
 
@@ -101,6 +107,30 @@ def compare(dockerfile, package_file):
     return problems
 
 
+def check_runtime_stage(dockerfile, runtime_file):
+    """Problems with the runtime stage's use of the runtime package list."""
+    problems = []
+    runtime = read_package_list(runtime_file)
+    dups = sorted(p for p, n in collections.Counter(runtime).items() if n > 1)
+    if dups:
+        problems.append(f"{runtime_file}: listed more than once: {' '.join(dups)}")
+    text = dockerfile.read_text()
+    stage = text.split(" AS runtime", 1)
+    if len(stage) != 2:
+        return problems + [f"{dockerfile}: no stage named 'runtime'"]
+    body = stage[1].replace("\\\n", " ")
+    copy = [line for line in body.splitlines()
+            if line.strip().startswith("COPY ") and RUNTIME_LIST in line]
+    if len(copy) != 1:
+        problems.append(f"{dockerfile}: the runtime stage must COPY {RUNTIME_LIST} once")
+        return problems
+    target = copy[0].split()[-1]
+    if not any("xargs apt-get install" in line and target in line for line in body.splitlines()):
+        problems.append(
+            f"{dockerfile}: the runtime stage must install {target} with `xargs apt-get install`")
+    return problems
+
+
 def self_test():
     """The check must pass on agreeing lists and fail on drifting ones."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -125,6 +155,21 @@ def self_test():
             raise AssertionError("missing END marker accepted")
         except CheckError:
             pass
+        runtime = tmp / "runtime-packages.txt"
+        runtime.write_text("# libs\ntini\nlibfoo1\n")
+        stage = ("FROM debian:bookworm-slim AS runtime\n"
+                 f"COPY {RUNTIME_LIST} /tmp/r.txt\n"
+                 "RUN apt-get update \\\n && sed 's/#.*//' /tmp/r.txt | "
+                 "xargs apt-get install -y \\\n && rm /tmp/r.txt\n")
+        docker.write_text(body + stage)
+        assert check_runtime_stage(docker, runtime) == [], check_runtime_stage(docker, runtime)
+        docker.write_text(body + stage.replace(f"COPY {RUNTIME_LIST} /tmp/r.txt\n", ""))
+        assert check_runtime_stage(docker, runtime), "runtime stage without the list accepted"
+        docker.write_text(body + stage.replace("xargs apt-get install", "apt-get install tini"))
+        assert check_runtime_stage(docker, runtime), "runtime stage not reading the list accepted"
+        runtime.write_text("tini\ntini\n")
+        docker.write_text(body + stage)
+        assert any("more than once: tini" in p for p in check_runtime_stage(docker, runtime))
     print("self-test passed")
 
 
@@ -134,6 +179,7 @@ def main():
                         default=REPO / "deploy" / "docker" / "Dockerfile")
     parser.add_argument("--packages", type=pathlib.Path,
                         default=REPO / "scripts" / "apt-packages.txt")
+    parser.add_argument("--runtime-packages", type=pathlib.Path, default=REPO / RUNTIME_LIST)
     parser.add_argument("--self-test", action="store_true",
                         help="check the checker on made-up lists, then exit")
     args = parser.parse_args()
@@ -142,11 +188,12 @@ def main():
         return 0
     try:
         problems = compare(args.dockerfile, args.packages)
+        problems += check_runtime_stage(args.dockerfile, args.runtime_packages)
     except (CheckError, OSError) as e:
         print(f"FAIL: {e}", file=sys.stderr)
         return 1
     if problems:
-        print("FAIL: the Dockerfile's build packages and scripts/apt-packages.txt differ:",
+        print("FAIL: the Dockerfile's package lists are not what they must be:",
               file=sys.stderr)
         for p in problems:
             print(f"  {p}", file=sys.stderr)
