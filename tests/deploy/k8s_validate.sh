@@ -112,8 +112,8 @@ for overlay in "${overlays[@]}"; do
     continue
   fi
   # Every overlay must render the whole system.
-  for want in "StatefulSet/atelier-coordinator" "Service/atelier-coordinator" \
-              "Deployment/atelier-crawler" "Job/atelier-trainer" "Service/atelier-trainer" \
+  for want in "StatefulSet/atelier-coordinator" "Service/atelier-coordinator" "Service/atelier-coordinator-pods" \
+              "Job/atelier-crawler" "Job/atelier-trainer" "Service/atelier-trainer" \
               "ConfigMap/atelier-job-spec" "PersistentVolumeClaim/atelier-dataset"; do
     if ! grep -q " $want\$" "$work/validate-$name.txt"; then
       echo "FAIL: overlay $name renders no $want" >&2
