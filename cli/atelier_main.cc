@@ -5,6 +5,7 @@
 
 #include "atelier/cli/commands.h"
 #include "atelier/cli/role_dispatch.h"
+#include "atelier/common/command_line.h"
 
 namespace {
 
@@ -24,10 +25,11 @@ int main(int argc, char** argv) {
 
   if (argc >= 2 && argv[1][0] != '-' && !IsInProcessCommand(argv[1])) {
     std::cerr << "atelier: unknown command '" << argv[1] << "'; run 'atelier --help' for the list\n";
-    return 2;
+    return atelier::kUsageError;
   }
 
   CLI::App app{"atelier: crawl art-image datasets across a cluster and train classifiers on them"};
+  atelier::Conventions(app, "");
   app.require_subcommand(1);
   int exit_code = 0;
   AddVersionCommand(app, exit_code);
@@ -40,10 +42,6 @@ int main(int argc, char** argv) {
   }
   app.footer(footer);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
+  if (auto exit = atelier::Parse(app, argc, argv)) return *exit;
   return exit_code;
 }

@@ -6,19 +6,22 @@
 #include <cstdio>
 #include <iostream>
 
-#include "CLI/CLI.hpp"
 #include "atelier/cli/checkpoint_puller.h"
+#include "atelier/common/command_line.h"
 
 int main(int argc, char** argv) {
   atelier::cli::PullRequest request;
   CLI::App app{"atelier pull: download a checkpoint from a coordinator (resumable, sha256-verified)"};
-  app.add_option("--coordinator", request.coordinator, "coordinator address, host:port")->required();
+  atelier::Conventions(app, "pull");
+  app.add_option("--coordinator", request.coordinator, "coordinator address, HOST:PORT")
+      ->required()
+      ->check(atelier::ListenAddress());
   app.add_option("--run", request.run, "training run name (see `atelier status`)")->required();
-  app.add_option("--which", request.which, "latest, best, step-N, model.pt or a checkpoint file name")
-      ->capture_default_str();
+  app.add_option("--which", request.which, "latest, best, step-N, model.pt or a checkpoint file name");
   app.add_option("-o,--output", request.output, "file to write")->required();
-  app.add_option("--chunk-bytes", request.chunk_bytes, "bytes per streamed chunk (0: server default)");
-  CLI11_PARSE(app, argc, argv);
+  app.add_option("--chunk-bytes", request.chunk_bytes, "bytes per streamed chunk (0: server default)")
+      ->check(CLI::Range(0, 4 << 20));
+  if (auto exit = atelier::Parse(app, argc, argv)) return *exit;
 
   const bool tty = isatty(STDERR_FILENO);
   auto result = atelier::cli::PullCheckpoint(request, [tty](int64_t done, int64_t total) {

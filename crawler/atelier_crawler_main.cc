@@ -1,6 +1,6 @@
 // atelier-crawler: one crawler worker (`atelier crawler ...` execs this).
 //
-//   atelier-crawler --coordinator HOST:PORT --state DIR --data ROOT
+//   atelier crawler --coordinator HOST:PORT --state DIR --data ROOT
 //                   [--concurrency N] [--name NAME] [--process-threads N]
 //                   [--log-level LEVEL]
 //
@@ -11,9 +11,9 @@
 
 #include <thread>
 
-#include "CLI/CLI.hpp"
 #include "atelier/common/stop_signal_watcher.h"
 #include "atelier/common/clock.h"
+#include "atelier/common/command_line.h"
 #include "atelier/common/logging.h"
 #include "atelier/crawler/worker.h"
 #include "spdlog/spdlog.h"
@@ -22,7 +22,10 @@ int main(int argc, char** argv) {
   atelier::crawler::WorkerOptions options;
   std::string log_level = "info";
   CLI::App app{"atelier crawler worker: leases shards from the coordinator, fetches, writes shards"};
-  app.add_option("--coordinator", options.coordinator, "coordinator address HOST:PORT")->required();
+  atelier::Conventions(app, "crawler");
+  app.add_option("--coordinator", options.coordinator, "coordinator address HOST:PORT")
+      ->required()
+      ->check(atelier::ListenAddress());
   app.add_option("--state", options.state_dir, "worker state directory (RocksDB; created)")->required();
   app.add_option("--data", options.data_root, "dataset root (default: the job's dataset)");
   app.add_option("--concurrency", options.concurrency, "fetches in flight")->check(CLI::Range(1, 4096));
@@ -31,11 +34,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 1024));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off");
   app.add_flag("--fetch-only", options.fetch_only, "store fetched images unchanged (no decode/resize; benchmarks)");
-  CLI11_PARSE(app, argc, argv);
+  if (auto exit = atelier::Parse(app, argc, argv)) return *exit;
 
   if (auto s = atelier::InitLogging("crawler", log_level); !s.ok()) {
-    std::fprintf(stderr, "atelier-crawler: %s\n", std::string(s.message()).c_str());
-    return 2;
+    std::fprintf(stderr, "atelier crawler: --log-level: %s\n", std::string(s.message()).c_str());
+    return atelier::kUsageError;
   }
   options.tty = isatty(STDERR_FILENO) == 1;
 

@@ -13,9 +13,9 @@
 #include <iostream>
 #include <thread>
 
-#include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "atelier/common/command_line.h"
 #include "atelier/common/stop_signal_watcher.h"
 #include "atelier/demo/demo_pipeline.h"
 
@@ -30,18 +30,16 @@ int main(int argc, char** argv) {
   CLI::App app{
       "atelier demo: crawl a loopback replica of the Met API and a BAM SQLite built from "
       "Fashion-MNIST, train two Gloo ranks on the shards and evaluate on the held-out test set"};
-  app.add_option("--work", config.work_dir, "directory for everything the demo writes")
-      ->capture_default_str();
-  app.add_option("--images", config.images, "images served by the origin")->capture_default_str();
-  app.add_option("--crawlers", config.crawlers, "crawler processes")->capture_default_str();
-  app.add_option("--ranks", config.ranks, "trainer ranks (Gloo, one process each)")
-      ->capture_default_str();
-  app.add_option("--epochs", config.epochs, "training epochs")->capture_default_str();
-  app.add_option("--fashion-mnist", config.fashion_mnist_dir, "Fashion-MNIST IDX (.gz) directory")
-      ->capture_default_str();
+  atelier::Conventions(app, "demo");
+  app.add_option("--work", config.work_dir, "directory for everything the demo writes");
+  app.add_option("--images", config.images, "images served by the origin")->check(CLI::Range(1, 1'000'000));
+  app.add_option("--crawlers", config.crawlers, "crawler processes")->check(CLI::Range(1, 64));
+  app.add_option("--ranks", config.ranks, "trainer ranks (Gloo, one process each)")->check(CLI::Range(1, 64));
+  app.add_option("--epochs", config.epochs, "training epochs")->check(CLI::Range(1, 10'000));
+  app.add_option("--fashion-mnist", config.fashion_mnist_dir, "Fashion-MNIST IDX (.gz) directory");
   app.add_option("--heldout", config.heldout_images, "held-out test images to evaluate on")
-      ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+      ->check(CLI::Range(0, 1'000'000));
+  if (auto exit = atelier::Parse(app, argc, argv)) return *exit;
 
   atelier::StopSignalWatcher::BlockStopSignals();  // before any thread starts
   atelier::demo::DemoPipeline pipeline(config);

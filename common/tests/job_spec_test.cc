@@ -88,6 +88,17 @@ TEST(JobSpecTest, UnknownTopLevelKeyNamesKeyAndLine) {
                              HasSubstr("unknown key"))));
 }
 
+TEST(JobSpecTest, DuplicateKeyIsAnErrorNamingBothLines) {
+  EXPECT_THAT(ParseJobSpec("dataset: /d\nshard_size: 10\nsources:\n  - urls: {file: a.txt}\nshard_size: 20\n",
+                           "job.yaml", ""),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("job.yaml:5"), HasSubstr("shard_size"), HasSubstr("line 2"))));
+  EXPECT_THAT(ParseJobSpec("dataset: /d\ncrawl:\n  retries: 2\n  retries: 5\nsources:\n  - urls: {file: a.txt}\n",
+                           "job.yaml", ""),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("job.yaml:4"), HasSubstr("crawl.retries"), HasSubstr("line 3"))));
+}
+
 TEST(JobSpecTest, UnknownNestedKeyNamesPathAndLine) {
   std::string yaml = kFullSpec;
   yaml += "  politeness: 3\n";

@@ -24,6 +24,7 @@ v1::JobStatus Sample() {
   c->set_shards_pending(1);
   c->set_workers_alive(2);
   c->set_workers_lost(1);
+  c->set_workers_finished(3);
   c->set_items_per_second(12.5);
   c->set_eta_ms(8000);
   (*c->mutable_errors_by_reason())["http_404"] = 8;
@@ -34,6 +35,9 @@ v1::JobStatus Sample() {
   auto* w = c->add_workers();
   w->set_worker_id("w3");
   w->set_state(v1::WORKER_STATE_LOST);
+  auto* finished = c->add_workers();
+  finished->set_worker_id("w4");
+  finished->set_state(v1::WORKER_STATE_FINISHED);
   return st;
 }
 
@@ -49,10 +53,12 @@ TEST(StatusViewTest, JsonHasTheDocumentedFields) {
   EXPECT_EQ(j["shards_leased"], 1);
   EXPECT_EQ(j["shards_failed"], 0);
   EXPECT_EQ(j["workers_alive"], 2);
+  EXPECT_EQ(j["workers_finished"], 3);
   EXPECT_EQ(j["items_per_second"], 12.5);
   EXPECT_EQ(j["errors_by_reason"]["http_404"], 8);
   EXPECT_EQ(j["sources"][0]["source_name"], "met");
   EXPECT_EQ(j["workers"][0]["state"], "lost");
+  EXPECT_EQ(j["workers"][1]["state"], "finished");  // exited cleanly, not lost
 }
 
 TEST(StatusViewTest, HumanViewShowsBarsRateAndEta) {

@@ -1,7 +1,8 @@
-// atelier-coordinator: the crawl coordinator's gRPC server.
+// atelier-coordinator (`atelier coordinator`): the crawl coordinator's gRPC server.
 //
-//   atelier-coordinator --spec JOB.yaml --state DIR --listen HOST:PORT
+//   atelier coordinator --spec JOB.yaml --state DIR --listen HOST:PORT
 //
+// Arguments (the addresses included) are checked before the ingest starts.
 // Ingests the job once (state in RocksDB under DIR), then serves CrawlService,
 // StatusService, TrainingService (rendezvous, metrics), CheckpointService
 // (checkpoints under the dataset root's runs/), grpc.health.v1 and reflection,
@@ -21,6 +22,7 @@
 
 #include "CLI/CLI.hpp"
 #include "atelier/common/clock.h"
+#include "atelier/common/command_line.h"
 #include "atelier/common/job_spec.h"
 #include "atelier/common/logging.h"
 #include "atelier/coordinator/checkpoint_catalog.h"
@@ -34,8 +36,7 @@
 #include "atelier/coordinator/shard_table.h"
 #include "atelier/coordinator/training_registry.h"
 #include "atelier/coordinator/training_service.h"
-#include "grpcpp/ext/proto_server_reflection_plugin.h"
-#include "grpcpp/health_check_service_interface.h"
+#include "atelier/rpc/rpc_server.h"
 
 namespace {
 
@@ -49,24 +50,21 @@ int Fail(const absl::Status& status) {
 
 int Run(int argc, char** argv, sigset_t signals) {
   CLI::App app{"atelier coordinator: ingest a crawl job and lease its shards to workers over gRPC"};
+  Conventions(app, "coordinator");
   std::string spec_path, state_dir, listen = "0.0.0.0:50051", log_level = "info", metrics_listen;
   app.add_option("--spec", spec_path, "job spec (YAML), see docs/job-spec.md")->required();
   app.add_option("--state", state_dir, "state directory (RocksDB); reuse it to continue a job")
       ->required();
-  app.add_option("--listen", listen, "address to serve gRPC on, HOST:PORT")
-      ->capture_default_str();
+  app.add_option("--listen", listen, "address to serve gRPC on, HOST:PORT (port 0: any free port)")
+      ->check(ListenAddress());
   app.add_option("--metrics-listen", metrics_listen,
-                 "serve Prometheus metrics on HOST:PORT (GET /metrics); off when empty");
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
-      ->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
+                 "serve Prometheus metrics on HOST:PORT (GET /metrics); off when empty")
+      ->check(ListenAddress());
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  if (auto exit = Parse(app, argc, argv)) return *exit;
   if (auto s = InitLogging("coordinator", log_level); !s.ok()) {
-    std::cerr << s.message() << "\n";
-    return 2;
+    std::cerr << "atelier coordinator: --log-level: " << s.message() << "\n";
+    return kUsageError;
   }
 
   // Signals are handled by this thread from the start; before the server is
@@ -119,28 +117,16 @@ int Run(int argc, char** argv, sigset_t signals) {
   status.set_training(&training_registry);
   CheckpointCatalog checkpoints_catalog(spec->dataset);
   CheckpointServiceImpl checkpoints(&checkpoints_catalog);
-  grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterService(&crawl);
-  builder.RegisterService(&status);
-  builder.RegisterService(&training);
-  builder.RegisterService(&checkpoints);
-  builder.SetMaxReceiveMessageSize(64 << 20);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server || port == 0) {
-    return Fail(absl::UnavailableError(absl::StrCat("cannot listen on '", listen, "'")));
-  }
-  spdlog::info("coordinator for job '{}' serving on {} (port {})", spec->name, listen, port);
+  auto server = rpc::RpcServer::Start(listen, {{&crawl, v1::CrawlService::service_full_name()},
+                                               {&status, v1::StatusService::service_full_name()},
+                                               {&training, v1::TrainingService::service_full_name()},
+                                               {&checkpoints, v1::CheckpointService::service_full_name()}});
+  if (!server.ok()) return Fail(server.status());
+  spdlog::info("coordinator for job '{}' serving on {} (port {})", spec->name, listen, (*server)->port());
   std::unique_ptr<MetricsServer> metrics;
   if (!metrics_listen.empty()) {
     auto started = MetricsServer::Start(metrics_listen, [&status] { return status.Snapshot(); });
-    if (!started.ok()) {
-      server->Shutdown();
-      return Fail(started.status());
-    }
+    if (!started.ok()) return Fail(started.status());
     metrics = std::move(*started);
     spdlog::info("Prometheus metrics on {} (port {})", metrics_listen, metrics->port());
   }
@@ -179,8 +165,7 @@ int Run(int argc, char** argv, sigset_t signals) {
   spdlog::info("signal {}: shutting down", got_signal);
   status.Shutdown();
   metrics.reset();
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-  server->Wait();
+  (*server)->Shutdown(absl::Seconds(5));
   {
     std::lock_guard<std::mutex> lock(tick_mu);
     tick_stop = true;

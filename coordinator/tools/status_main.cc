@@ -1,7 +1,8 @@
-// atelier-status: shows a coordinator's crawl status (`atelier status`).
+// atelier-status (`atelier status`): shows a coordinator's crawl status.
 //
-//   atelier-status --coordinator HOST:PORT [--json] [--watch] [--interval-ms N]
-//   atelier-status --coordinator HOST:PORT --dead-links | --failed-items
+//   atelier status --coordinator HOST:PORT [--json] [--watch] [--interval-ms N]
+//   atelier status --coordinator HOST:PORT --dead-links | --failed-items
+//   atelier status --coordinator HOST:PORT --stop-run RUN
 //
 // --json prints one JSON object (see docs/coordinator.md); --watch redraws the
 // view on every update until the crawl ends (with --json: one object a line).
@@ -10,9 +11,10 @@
 #include <chrono>
 #include <iostream>
 
-#include "CLI/CLI.hpp"
+#include "atelier/common/command_line.h"
 #include "atelier/coordinator/status_view.h"
 #include "atelier/v1/status.grpc.pb.h"
+#include "atelier/v1/training.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 
 namespace {
@@ -29,28 +31,41 @@ int RpcError(const std::string& addr, const grpc::Status& s) {
 
 int main(int argc, char** argv) {
   CLI::App app{"atelier status: crawl progress from a coordinator"};
+  Conventions(app, "status");
   std::string addr;
   bool as_json = false, watch = false, dead_links = false, failed_items = false;
   int interval_ms = 1000, timeout_s = 10;
-  app.add_option("--coordinator", addr, "coordinator address, HOST:PORT")->required();
+  app.add_option("--coordinator", addr, "coordinator address, HOST:PORT")->required()->check(ListenAddress());
   app.add_flag("--json", as_json, "print one JSON object");
   app.add_flag("--watch", watch, "keep a live view until the crawl ends");
-  app.add_option("--interval-ms", interval_ms, "update period for --watch")->capture_default_str();
-  app.add_option("--timeout-s", timeout_s, "give up connecting after this long")
-      ->capture_default_str();
+  app.add_option("--interval-ms", interval_ms, "update period for --watch (at least 100)")
+      ->check(CLI::Range(100, 3'600'000));
+  app.add_option("--timeout-s", timeout_s, "give up connecting after this long")->check(CLI::Range(1, 86'400));
   app.add_flag("--dead-links", dead_links, "list every dead link (JSON, one a line)");
   app.add_flag("--failed-items", failed_items, "list every failed item (JSON, one a line)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
-  }
+  std::string stop_run;
+  app.add_option("--stop-run", stop_run,
+                 "ask training run RUN to checkpoint and stop at the end of its current epoch (exit 75)");
+  app.get_option("--dead-links")->excludes("--failed-items");
+  if (auto exit = Parse(app, argc, argv)) return *exit;
 
   auto channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
   if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(timeout_s))) {
     std::cerr << "atelier status: cannot connect to coordinator " << addr << " within "
               << timeout_s << " s\n";
     return 1;
+  }
+  if (!stop_run.empty()) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_s));
+    v1::StopTrainingRequest req;
+    req.set_run(stop_run);
+    v1::StopTrainingResponse resp;
+    grpc::Status s = v1::TrainingService::NewStub(channel)->StopTraining(&ctx, req, &resp);
+    if (!s.ok()) return RpcError(addr, s);
+    std::cout << "asked run '" << stop_run << "' to stop"
+              << (resp.known_run() ? "" : " (it has not reported yet; the request stands)") << "\n";
+    return 0;
   }
   auto stub = v1::StatusService::NewStub(channel);
 

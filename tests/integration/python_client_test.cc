@@ -80,7 +80,7 @@ TEST(PythonClient, ReadsCoordinatorStatusThroughGeneratedStubs) {
   auto scrape = metrics.Get("/metrics");
   ASSERT_TRUE(scrape);
   EXPECT_EQ(scrape->status, 200);
-  EXPECT_THAT(scrape->body, HasSubstr("atelier_crawl_items_total 7\n"));
+  EXPECT_THAT(scrape->body, HasSubstr("atelier_crawl_job_items 7\n"));
   EXPECT_THAT(scrape->body, HasSubstr("atelier_crawl_items{state=\"pending\"} 7\n"));
 }
 

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "atelier/rpc/grpc_status.h"
 #include "atelier/common/status_macros.h"
 #include "atelier/dataset/sha256.h"
 #include "atelier/v1/checkpoint.grpc.pb.h"
@@ -54,11 +55,6 @@ absl::Status FsyncAndRename(const fs::path& from, const fs::path& to) {
   fs::rename(from, to, ec);
   if (ec) return absl::InternalError(absl::StrCat("rename ", from.string(), " -> ", to.string(), ": ", ec.message()));
   return absl::OkStatus();
-}
-
-absl::Status FromGrpc(const grpc::Status& status, const std::string& context) {
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      absl::StrCat(context, ": ", status.error_message()));
 }
 
 }  // namespace
@@ -134,7 +130,7 @@ absl::StatusOr<PullResult> PullCheckpoint(const PullRequest& request,
       fs::remove(part, ec);
       fs::remove(part_json, ec);
     }
-    return FromGrpc(status, absl::StrCat("pull ", request.run, "/", rpc_request.which(), " from ",
+    return rpc::FromGrpcStatus(status, absl::StrCat("pull ", request.run, "/", rpc_request.which(), " from ",
                                          request.coordinator));
   }
   if (!state || have != state->size_bytes) {

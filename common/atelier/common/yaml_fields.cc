@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -27,12 +28,35 @@ std::string DescribeYaml(const YAML::Node& node) {
   return absl::StrCat("'", node.Scalar(), "'");
 }
 
+namespace {
+
+// Records an error for a key that appears twice in the map `node` (YAML
+// forbids it; yaml-cpp keeps both and lookups see only the first).
+void CheckDuplicateKeys(const YAML::Node& node, const std::string& path, YamlErrors& errors) {
+  std::map<std::string, int> first_line;
+  for (const auto& kv : node) {
+    if (!kv.first.IsScalar()) continue;
+    const std::string& key = kv.first.Scalar();
+    const int line = kv.first.Mark().line + 1;
+    auto [it, inserted] = first_line.emplace(key, line);
+    if (!inserted) {
+      errors.FailAtLine(line, path.empty() ? key : absl::StrCat(path, ".", key),
+                        absl::StrCat("duplicate key (first at line ", it->second, ")"));
+      return;
+    }
+  }
+}
+
+}  // namespace
+
 YamlFields::YamlFields(const YAML::Node& node, std::string path, YamlErrors& errors)
     : node_(node), path_(std::move(path)), errors_(errors) {
   if (!node_.IsMap()) {
     errors_.Fail(node_, path_.empty() ? "document" : path_,
                  absl::StrCat("expected a map of keys, got ", DescribeYaml(node_)));
+    return;
   }
+  CheckDuplicateKeys(node_, path_, errors_);
 }
 
 std::string YamlFields::PathOf(const std::string& key) const {
@@ -151,6 +175,8 @@ bool YamlFields::StringMap(const std::string& key, std::map<std::string, std::st
     errors_.Fail(*n, PathOf(key), absl::StrCat("expected a map, got ", DescribeYaml(*n)));
     return false;
   }
+  CheckDuplicateKeys(*n, PathOf(key), errors_);
+  if (!errors_.ok()) return false;
   std::map<std::string, std::string> values;
   for (const auto& kv : *n) {
     const std::string k = kv.first.Scalar();

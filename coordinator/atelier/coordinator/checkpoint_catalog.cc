@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <system_error>
 
 #include "absl/strings/match.h"
@@ -11,9 +12,15 @@
 #include "absl/strings/strip.h"
 #include "atelier/common/status_macros.h"
 #include "atelier/dataset/sha256.h"
+#include "nlohmann/json.hpp"
 
 namespace atelier::coordinator {
 namespace fs = std::filesystem;
+
+bool IsSafeName(absl::string_view name) {
+  return !name.empty() && name != "." && name != ".." && !absl::StrContains(name, '/') &&
+         !absl::StrContains(name, '\0');
+}
 
 namespace {
 
@@ -21,10 +28,33 @@ constexpr absl::string_view kCheckpointPrefix = "ckpt-";
 constexpr absl::string_view kCheckpointSuffix = ".pt";
 constexpr char kModelFile[] = "model.pt";
 
-// A run or file name that cannot escape its directory.
-bool IsSafeName(absl::string_view name) {
-  return !name.empty() && name != "." && name != ".." && !absl::StrContains(name, '/') &&
-         !absl::StrContains(name, '\0');
+struct EpochEnd {
+  int64_t step = 0;
+  double metric = 0;  // the trainer's "best" metric of that epoch
+};
+
+// The finished epochs of a run, from RUN/metrics.jsonl (empty when missing);
+// a resumed run may repeat an epoch: the last line for it wins.
+std::vector<EpochEnd> ReadEpochEnds(const fs::path& metrics_jsonl) {
+  std::map<int, EpochEnd> by_epoch;
+  std::ifstream in(metrics_jsonl);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object() || !j.contains("epoch") || !j.contains("step")) continue;
+    EpochEnd end;
+    end.step = j.value("step", int64_t{0});
+    end.metric = -j.value("train_loss", 0.0);
+    if (j.contains("val") && j["val"].is_object() && !j["val"].empty()) {
+      double sum = 0;
+      for (const auto& [head, m] : j["val"].items()) sum += m.value("accuracy", 0.0);
+      end.metric = sum / static_cast<double>(j["val"].size());
+    }
+    by_epoch[j.value("epoch", 0)] = end;
+  }
+  std::vector<EpochEnd> ends;
+  for (const auto& [epoch, end] : by_epoch) ends.push_back(end);
+  return ends;
 }
 
 int64_t StepOf(absl::string_view file_name) {
@@ -113,7 +143,13 @@ absl::StatusOr<std::vector<CheckpointFile>> CheckpointCatalog::List(absl::string
       f.path = run_dir / kModelFile;
       run_files.push_back(std::move(f));
     }
+    const std::vector<EpochEnd> epochs = ReadEpochEnds(run_dir / "metrics.jsonl");
     for (auto& f : run_files) {
+      for (const auto& end : epochs) {
+        if (f.step >= 0 && end.step > f.step) continue;
+        ++f.epoch;  // model.pt (step -1) comes after every epoch
+        if (f.is_best && end.step == f.step) f.best_metric = end.metric;
+      }
       f.size_bytes = static_cast<int64_t>(fs::file_size(f.path, ec));
       if (ec) continue;  // pruned by the trainer while listing
       f.modified_ms = ModifiedMs(f.path);

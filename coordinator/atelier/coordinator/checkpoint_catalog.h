@@ -2,7 +2,12 @@
 // as the trainer writes them (docs/trainer.md):
 //   ROOT/runs/<run>/checkpoints/ckpt-<step>.pt, .../latest, .../best  (pointer
 //   files holding one file name), ROOT/runs/<run>/model.pt
-// It lists them and resolves "latest", "best", "step-N", "model.pt" or a file
+// Each checkpoint's epoch and, for the best one, the metric that made it best
+// come from the run's metrics.jsonl (one line per finished epoch: its last
+// global step, train loss, val accuracy per head): a checkpoint at step S was
+// written after the epochs whose last step is <= S; the trainer's "best"
+// metric is the mean val accuracy over heads, or minus the train loss when
+// the run has no val split. It lists them and resolves "latest", "best", "step-N", "model.pt" or a file
 // name to one file. sha256 digests are cached by (path, size, mtime), so a
 // file rewritten in place is hashed again. Thread-safe.
 #pragma once
@@ -29,8 +34,14 @@ struct CheckpointFile {
   int64_t modified_ms = 0;
   bool is_latest = false;
   bool is_best = false;
+  int epoch = 0;                 // epochs finished when it was written
+  double best_metric = 0;        // the metric that made it best, if is_best
   std::string sha256;            // filled by Resolve / List(with_sha256)
 };
+
+// A run or file name that cannot escape its directory (not empty, ".", ".."
+// and without '/' or NUL).
+bool IsSafeName(absl::string_view name);
 
 class CheckpointCatalog {
  public:

@@ -4,6 +4,8 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "atelier/coordinator/rpc_validation.h"
+#include "atelier/rpc/grpc_status.h"
 
 namespace atelier::coordinator {
 namespace {
@@ -11,9 +13,7 @@ namespace {
 constexpr int kDefaultChunk = 1 << 20;
 constexpr int kMaxChunk = 4 << 20;
 
-grpc::Status ToGrpc(const absl::Status& status) {
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
+using rpc::ToGrpcStatus;
 
 void FillInfo(const CheckpointFile& f, atelier::v1::CheckpointInfo* info) {
   info->set_run(f.run);
@@ -25,6 +25,8 @@ void FillInfo(const CheckpointFile& f, atelier::v1::CheckpointInfo* info) {
   info->set_modified_ms(f.modified_ms);
   info->set_is_latest(f.is_latest);
   info->set_is_best(f.is_best);
+  info->set_epoch(f.epoch);
+  info->set_best_metric(f.best_metric);
 }
 
 }  // namespace
@@ -32,13 +34,14 @@ void FillInfo(const CheckpointFile& f, atelier::v1::CheckpointInfo* info) {
 grpc::Status CheckpointServiceImpl::ListCheckpoints(grpc::ServerContext*,
                                                     const atelier::v1::ListCheckpointsRequest* request,
                                                     atelier::v1::ListCheckpointsResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) return ToGrpcStatus(valid);
   auto runs = catalog_->Runs();
-  if (!runs.ok()) return ToGrpc(runs.status());
+  if (!runs.ok()) return ToGrpcStatus(runs.status());
   for (const auto& run : *runs) {
     if (request->run().empty() || request->run() == run) response->add_runs(run);
   }
   auto files = catalog_->List(request->run(), /*with_sha256=*/true);
-  if (!files.ok()) return ToGrpc(files.status());
+  if (!files.ok()) return ToGrpcStatus(files.status());
   for (const auto& f : *files) FillInfo(f, response->add_checkpoints());
   return grpc::Status::OK;
 }
@@ -46,8 +49,9 @@ grpc::Status CheckpointServiceImpl::ListCheckpoints(grpc::ServerContext*,
 grpc::Status CheckpointServiceImpl::PullCheckpoint(grpc::ServerContext* context,
                                                    const atelier::v1::PullCheckpointRequest* request,
                                                    grpc::ServerWriter<atelier::v1::CheckpointChunk>* writer) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) return ToGrpcStatus(valid);
   auto file = catalog_->Resolve(request->run(), request->which().empty() ? "latest" : request->which());
-  if (!file.ok()) return ToGrpc(file.status());
+  if (!file.ok()) return ToGrpcStatus(file.status());
   if (!request->expect_sha256().empty() && request->expect_sha256() != file->sha256) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                         absl::StrCat("checkpoint '", request->which(), "' of run '", request->run(),

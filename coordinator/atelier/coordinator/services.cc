@@ -3,21 +3,24 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "atelier/coordinator/rpc_validation.h"
+#include "atelier/rpc/grpc_status.h"
 
 namespace atelier::coordinator {
+namespace {
 
-grpc::Status ToGrpc(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()), std::string(status.message()));
-}
+using rpc::ToGrpcStatus;
+
+}  // namespace
 
 // ---- CrawlService -------------------------------------------------------------
 
 grpc::Status CrawlServiceImpl::RegisterWorker(grpc::ServerContext*,
                                               const v1::RegisterWorkerRequest* request,
                                               v1::RegisterWorkerResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) return ToGrpcStatus(valid);
   auto id = table_.RegisterWorker(*request);
-  if (!id.ok()) return ToGrpc(id.status());
+  if (!id.ok()) return ToGrpcStatus(id.status());
   response->set_worker_id(*id);
   *response->mutable_settings() = settings_;
   response->set_job_name(job_name_);
@@ -26,16 +29,18 @@ grpc::Status CrawlServiceImpl::RegisterWorker(grpc::ServerContext*,
 
 grpc::Status CrawlServiceImpl::LeaseShard(grpc::ServerContext*, const v1::LeaseShardRequest* request,
                                           v1::LeaseShardResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) return ToGrpcStatus(valid);
   auto lease = table_.Lease(request->worker_id());
-  if (!lease.ok()) return ToGrpc(lease.status());
+  if (!lease.ok()) return ToGrpcStatus(lease.status());
   *response = std::move(*lease);
   return grpc::Status::OK;
 }
 
 grpc::Status CrawlServiceImpl::Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* request,
                                          v1::HeartbeatResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) return ToGrpcStatus(valid);
   auto r = table_.Heartbeat(*request);
-  if (!r.ok()) return ToGrpc(r.status());
+  if (!r.ok()) return ToGrpcStatus(r.status());
   *response = std::move(*r);
   return grpc::Status::OK;
 }
@@ -43,8 +48,9 @@ grpc::Status CrawlServiceImpl::Heartbeat(grpc::ServerContext*, const v1::Heartbe
 grpc::Status CrawlServiceImpl::ReportProgress(grpc::ServerContext*,
                                               const v1::ReportProgressRequest* request,
                                               v1::ReportProgressResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) return ToGrpcStatus(valid);
   auto r = table_.ReportProgress(*request);
-  if (!r.ok()) return ToGrpc(r.status());
+  if (!r.ok()) return ToGrpcStatus(r.status());
   *response = std::move(*r);
   return grpc::Status::OK;
 }
@@ -52,8 +58,9 @@ grpc::Status CrawlServiceImpl::ReportProgress(grpc::ServerContext*,
 grpc::Status CrawlServiceImpl::CompleteShard(grpc::ServerContext*,
                                              const v1::CompleteShardRequest* request,
                                              v1::CompleteShardResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) return ToGrpcStatus(valid);
   absl::Status s = table_.Complete(*request);
-  if (!s.ok()) return ToGrpc(s);
+  if (!s.ok()) return ToGrpcStatus(s);
   response->set_accepted(true);
   return grpc::Status::OK;
 }
@@ -61,8 +68,9 @@ grpc::Status CrawlServiceImpl::CompleteShard(grpc::ServerContext*,
 grpc::Status CrawlServiceImpl::ReleaseShard(grpc::ServerContext*,
                                             const v1::ReleaseShardRequest* request,
                                             v1::ReleaseShardResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) return ToGrpcStatus(valid);
   absl::Status s = table_.Release(*request);
-  if (!s.ok()) return ToGrpc(s);
+  if (!s.ok()) return ToGrpcStatus(s);
   response->set_released(true);
   return grpc::Status::OK;
 }
@@ -88,6 +96,7 @@ grpc::Status StatusServiceImpl::GetStatus(grpc::ServerContext*, const v1::GetSta
 grpc::Status StatusServiceImpl::WatchStatus(grpc::ServerContext* context,
                                             const v1::WatchStatusRequest* request,
                                             grpc::ServerWriter<v1::JobStatus>* writer) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) return ToGrpcStatus(valid);
   const int interval_ms = request->interval_ms() == 0 ? 1000 : std::max(100, request->interval_ms());
   // Cancellation is noticed within this poll period even if nothing changes.
   const absl::Duration poll = absl::Milliseconds(std::min(interval_ms, 200));
@@ -115,8 +124,9 @@ grpc::Status StatusServiceImpl::WatchStatus(grpc::ServerContext* context,
 grpc::Status StatusServiceImpl::ListDeadLinks(grpc::ServerContext*,
                                               const v1::ListDeadLinksRequest* request,
                                               v1::ListDeadLinksResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) return ToGrpcStatus(valid);
   auto r = table_.ListDeadLinks(request->page());
-  if (!r.ok()) return ToGrpc(r.status());
+  if (!r.ok()) return ToGrpcStatus(r.status());
   *response = std::move(*r);
   return grpc::Status::OK;
 }
@@ -124,8 +134,9 @@ grpc::Status StatusServiceImpl::ListDeadLinks(grpc::ServerContext*,
 grpc::Status StatusServiceImpl::ListFailedItems(grpc::ServerContext*,
                                                 const v1::ListFailedItemsRequest* request,
                                                 v1::ListFailedItemsResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) return ToGrpcStatus(valid);
   auto r = table_.ListFailedItems(request->page());
-  if (!r.ok()) return ToGrpc(r.status());
+  if (!r.ok()) return ToGrpcStatus(r.status());
   *response = std::move(*r);
   return grpc::Status::OK;
 }

@@ -1,6 +1,8 @@
 // The gRPC edge of the coordinator: CrawlService and StatusService over a
-// ShardTable. absl::Status errors are mapped to grpc::Status here and nowhere
-// else. Both services are thread-safe (the ShardTable is).
+// ShardTable. Every request is checked first (rpc_validation.h:
+// INVALID_ARGUMENT naming the field); absl::Status errors become grpc::Status
+// through atelier::rpc::ToGrpcStatus, the one mapping. Both services are
+// thread-safe (the ShardTable is).
 //
 // WatchStatus sends a JobStatus at once, then one per interval and on every
 // shard change, until the crawl is done (final status sent, stream closed),
@@ -18,8 +20,6 @@
 #include "grpcpp/grpcpp.h"
 
 namespace atelier::coordinator {
-
-grpc::Status ToGrpc(const absl::Status& status);
 
 class CrawlServiceImpl final : public v1::CrawlService::Service {
  public:

@@ -148,6 +148,7 @@ absl::Status ShardTable::Load() {
     w.pid = j.value("pid", 0);
     w.concurrency = j.value("concurrency", 0);
     w.last_seen_ms = j.value("last_seen_ms", int64_t{0});
+    w.finished = j.value("finished", false);
     w.items_done = j.value("items_done", int64_t{0});
     if (!w.name.empty()) worker_by_name_[w.name] = w.id;
     workers_[w.id] = std::move(w);
@@ -173,7 +174,7 @@ void ShardTable::PutShard(WriteBatch& batch, uint64_t id, const ShardInfo& s) co
 void ShardTable::PutWorker(WriteBatch& batch, const Worker& w) const {
   json j = {{"id", w.id}, {"name", w.name}, {"hostname", w.hostname}, {"pid", w.pid},
             {"concurrency", w.concurrency}, {"last_seen_ms", w.last_seen_ms},
-            {"items_done", w.items_done}};
+            {"items_done", w.items_done}, {"finished", w.finished}};
   batch.Put(absl::StrCat(kWorkerPrefix, w.id), j.dump());
 }
 
@@ -213,7 +214,12 @@ void ShardTable::SetState(uint64_t id, ShardInfo& shard, ShardState state) {
   leave(shard.state, -1);
   leave(state, +1);
   shard.state = state;
-  if (state != ShardState::kLeased) provisional_.erase(id);
+  if (state == ShardState::kLeased) return;
+  if (auto it = provisional_.find(id); it != provisional_.end()) {
+    // A lost lease's bytes stay downloaded (counters never decrease).
+    if (state != ShardState::kDone) bytes_lost_ += it->second.bytes;
+    provisional_.erase(it);
+  }
 }
 
 void ShardTable::RecordRate(int64_t now_ms, int64_t items) {
@@ -366,6 +372,7 @@ absl::StatusOr<std::string> ShardTable::RegisterWorkerUnsynced(
   worker->pid = request.pid();
   worker->concurrency = request.concurrency();
   worker->last_seen_ms = now;
+  worker->finished = false;
   PutWorker(batch, *worker);
   batch.set_sync(false);  // synced by the caller, outside mu_
   RETURN_IF_ERROR(store_.Write(batch));
@@ -440,9 +447,15 @@ absl::StatusOr<v1::LeaseShardResponse> ShardTable::LeaseUnsynced(const std::stri
   TouchWorker(worker_id, now, batch);
   v1::LeaseShardResponse response;
   if (pending_.empty()) {
-    WriteTouch(batch);
     response.set_has_shard(false);
     response.set_job_done(ingested_ && leased_.empty());
+    // A worker told the crawl is done exits: it is finished, not lost.
+    if (response.job_done()) {
+      Worker& w = workers_.at(worker_id);
+      w.finished = true;
+      PutWorker(batch, w);
+    }
+    WriteTouch(batch);
     return response;
   }
   const uint64_t id = *pending_.begin();
@@ -677,7 +690,9 @@ absl::Status ShardTable::CompleteUnsynced(const v1::CompleteShardRequest& reques
       }
     }
   }
-  counters.set_bytes_downloaded(counters.bytes_downloaded() + request.stats().bytes_downloaded());
+  // Never less than the progress reports already counted for this lease.
+  counters.set_bytes_downloaded(counters.bytes_downloaded() +
+                                std::max(request.stats().bytes_downloaded(), prov == nullptr ? 0 : prov->bytes));
 
   ShardInfo s = shards_[id];
   s.state = ShardState::kDone;
@@ -785,6 +800,7 @@ v1::CrawlStatus ShardTable::Status() {
       }
     }
   }
+  st.set_bytes_downloaded(st.bytes_downloaded() + bytes_lost_);
   st.set_items_pending(st.items_total() - st.items_ok() - st.items_dead() - st.items_failed());
   for (auto& s : *st.mutable_sources()) {
     s.set_items_pending(s.items_total() - s.items_ok() - s.items_dead() - s.items_failed());
@@ -798,20 +814,23 @@ v1::CrawlStatus ShardTable::Status() {
   const int64_t ttl_ms = absl::ToInt64Milliseconds(options_.lease_ttl);
   std::map<std::string, std::vector<uint64_t>> leases_by_worker;
   for (uint64_t id : leased_) leases_by_worker[shards_[id].worker_id].push_back(id);
-  int alive = 0, lost = 0;
+  int alive = 0, lost = 0, finished = 0;
   for (const auto& [id, w] : workers_) {
     auto* info = st.add_workers();
     info->set_worker_id(id);
     info->set_hostname(w.hostname);
     const bool is_alive = now - w.last_seen_ms <= ttl_ms;
-    info->set_state(is_alive ? v1::WORKER_STATE_ALIVE : v1::WORKER_STATE_LOST);
+    info->set_state(w.finished ? v1::WORKER_STATE_FINISHED
+                               : is_alive ? v1::WORKER_STATE_ALIVE : v1::WORKER_STATE_LOST);
     info->set_last_seen_ms(w.last_seen_ms);
     info->set_items_done(w.items_done);
     for (uint64_t shard : leases_by_worker[id]) info->add_leased_shards(shard);
-    (is_alive ? alive : lost)++;
+    (w.finished ? finished : is_alive ? alive : lost)++;
   }
   st.set_workers_alive(alive);
   st.set_workers_lost(lost);
+  st.set_workers_finished(finished);
+  st.set_bytes_lost(bytes_lost_);
   for (size_t id = 0; id < shards_.size(); ++id) {
     if (shards_[id].state != ShardState::kFailed) continue;
     auto* f = st.add_failed_shards();

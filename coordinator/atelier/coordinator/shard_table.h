@@ -144,6 +144,7 @@ class ShardTable {
     int concurrency = 0;
     int64_t last_seen_ms = 0;
     int64_t items_done = 0;
+    bool finished = false;  // LeaseShard told it the crawl is done
   };
 
   ShardTable(KvStore& store, Clock& clock, ShardTableOptions options);
@@ -201,6 +202,7 @@ class ShardTable {
   v1::CrawlStatus counters_;
   int64_t dead_links_total_ = 0;
   int64_t failed_items_total_ = 0;
+  int64_t bytes_lost_ = 0;  // progress bytes of leases lost since Open()
   std::deque<std::pair<int64_t, int64_t>> rate_events_;  // (ms, items made final)
 };
 

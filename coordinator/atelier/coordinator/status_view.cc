@@ -8,6 +8,19 @@
 #include "absl/time/time.h"
 
 namespace atelier::coordinator {
+namespace {
+
+// How status names a worker's state: a worker told the crawl is done is
+// "finished", not "lost".
+const char* WorkerStateName(v1::WorkerState state) {
+  switch (state) {
+    case v1::WORKER_STATE_ALIVE: return "alive";
+    case v1::WORKER_STATE_FINISHED: return "finished";
+    default: return "lost";
+  }
+}
+
+}  // namespace
 
 using json = nlohmann::json;
 
@@ -22,7 +35,7 @@ nlohmann::json StatusJson(const v1::JobStatus& status) {
   json workers = json::array();
   for (const auto& w : c.workers()) {
     workers.push_back({{"worker_id", w.worker_id()}, {"hostname", w.hostname()},
-                       {"state", w.state() == v1::WORKER_STATE_ALIVE ? "alive" : "lost"},
+                       {"state", WorkerStateName(w.state())},
                        {"last_seen_ms", w.last_seen_ms()},
                        {"leased_shards", std::vector<uint64_t>(w.leased_shards().begin(),
                                                                w.leased_shards().end())},
@@ -62,6 +75,7 @@ nlohmann::json StatusJson(const v1::JobStatus& status) {
               {"shards_pending", c.shards_pending()},
               {"workers_alive", c.workers_alive()},
               {"workers_lost", c.workers_lost()},
+              {"workers_finished", c.workers_finished()},
               {"items_per_second", c.items_per_second()},
               {"eta_ms", c.eta_ms()},
               {"bytes_downloaded", c.bytes_downloaded()},
@@ -128,7 +142,7 @@ std::string RenderStatus(const v1::JobStatus& status, int width) {
   for (const auto& w : c.workers()) {
     absl::StrAppend(&out, absl::StrFormat("  worker %-8s %-20s %-5s items %d shards %d\n",
                                           w.worker_id(), w.hostname(),
-                                          w.state() == v1::WORKER_STATE_ALIVE ? "alive" : "LOST",
+                                          w.state() == v1::WORKER_STATE_LOST ? "LOST" : WorkerStateName(w.state()),
                                           w.items_done(), w.leased_shards_size()));
   }
   for (const auto& f : c.failed_shards()) {

@@ -76,9 +76,11 @@ void TrainingRegistry::ReportMetrics(const atelier::v1::ReportMetricsRequest& re
   run.updated_at_ms = clock_->NowMillis();
 }
 
-void TrainingRegistry::RequestStop(const std::string& run) {
+bool TrainingRegistry::RequestStop(const std::string& run) {
   std::lock_guard<std::mutex> lock(mu_);
+  const bool known = runs_.contains(run);
   runs_[run].stop_requested = true;
+  return known;
 }
 
 bool TrainingRegistry::StopRequested(const std::string& run) const {

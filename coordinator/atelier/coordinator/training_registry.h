@@ -46,9 +46,10 @@ class TrainingRegistry {
 
   absl::StatusOr<JoinResult> Join(const JoinRequest& request);
   void ReportMetrics(const atelier::v1::ReportMetricsRequest& report);
-  // Asks `run` to checkpoint and stop; the next report of rank 0 is answered
-  // with stop_requested.
-  void RequestStop(const std::string& run);
+  // Asks `run` to checkpoint and stop (the StopTraining RPC); the next report
+  // of rank 0 is answered with stop_requested. Returns whether the run had
+  // reported before.
+  bool RequestStop(const std::string& run);
   bool StopRequested(const std::string& run) const;
   std::vector<atelier::v1::TrainingRunStatus> Runs() const;
 

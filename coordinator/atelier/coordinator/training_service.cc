@@ -1,9 +1,13 @@
 #include "atelier/coordinator/training_service.h"
 
+#include "atelier/coordinator/rpc_validation.h"
+#include "atelier/rpc/grpc_status.h"
+
 namespace atelier::coordinator {
 
 grpc::Status TrainingServiceImpl::JoinTraining(grpc::ServerContext*, const atelier::v1::JoinTrainingRequest* request,
                                                atelier::v1::JoinTrainingResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) return rpc::ToGrpcStatus(valid);
   JoinRequest join;
   join.run = request->run();
   join.world_size = request->world_size();
@@ -12,9 +16,7 @@ grpc::Status TrainingServiceImpl::JoinTraining(grpc::ServerContext*, const ateli
   join.member_id = request->member_id();
   join.timeout = absl::Milliseconds(request->timeout_ms() > 0 ? request->timeout_ms() : 600000);
   auto result = registry_->Join(join);
-  if (!result.ok()) {
-    return grpc::Status(static_cast<grpc::StatusCode>(result.status().code()), std::string(result.status().message()));
-  }
+  if (!result.ok()) return rpc::ToGrpcStatus(result.status());
   response->set_rank(result->rank);
   response->set_world_size(result->world_size);
   response->set_master_addr(result->master_addr);
@@ -31,8 +33,16 @@ grpc::Status TrainingServiceImpl::PublishRendezvous(grpc::ServerContext*, const 
 
 grpc::Status TrainingServiceImpl::ReportMetrics(grpc::ServerContext*, const atelier::v1::ReportMetricsRequest* request,
                                                 atelier::v1::ReportMetricsResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) return rpc::ToGrpcStatus(valid);
   registry_->ReportMetrics(*request);
   response->set_stop_requested(registry_->StopRequested(request->run()));
+  return grpc::Status::OK;
+}
+
+grpc::Status TrainingServiceImpl::StopTraining(grpc::ServerContext*, const atelier::v1::StopTrainingRequest* request,
+                                               atelier::v1::StopTrainingResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) return rpc::ToGrpcStatus(valid);
+  response->set_known_run(registry_->RequestStop(request->run()));
   return grpc::Status::OK;
 }
 

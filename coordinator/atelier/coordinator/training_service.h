@@ -1,5 +1,5 @@
 // TrainingServiceImpl: atelier.v1.TrainingService over a TrainingRegistry
-// (rendezvous and metrics). PublishRendezvous is answered UNIMPLEMENTED: the
+// (rendezvous, metrics, operator stop requests). PublishRendezvous is answered UNIMPLEMENTED: the
 // NCCL unique id travels through rank 0's c10d store instead. Thread-safe.
 #pragma once
 
@@ -18,6 +18,8 @@ class TrainingServiceImpl final : public atelier::v1::TrainingService::Service {
                                  atelier::v1::PublishRendezvousResponse* response) override;
   grpc::Status ReportMetrics(grpc::ServerContext* context, const atelier::v1::ReportMetricsRequest* request,
                              atelier::v1::ReportMetricsResponse* response) override;
+  grpc::Status StopTraining(grpc::ServerContext* context, const atelier::v1::StopTrainingRequest* request,
+                            atelier::v1::StopTrainingResponse* response) override;
 
  private:
   TrainingRegistry* registry_;  // not owned

@@ -5,14 +5,13 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "atelier/rpc/grpc_status.h"
 
 namespace atelier::crawler {
 namespace {
 
 absl::Status FromGrpc(const grpc::Status& s, absl::string_view rpc, const std::string& target) {
-  if (s.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()),
-                      absl::StrCat("coordinator ", target, ": ", rpc, ": ", s.error_message()));
+  return rpc::FromGrpcStatus(s, absl::StrCat("coordinator ", target, ": ", rpc));
 }
 
 void SetDeadline(grpc::ClientContext& context, absl::Duration timeout) {

@@ -60,7 +60,7 @@ absl::StatusOr<bool> ConfirmLease(const CommitRequest& request, CoordinatorClien
     if (absl::IsFailedPrecondition(response.status())) return false;
     return response.status();
   }
-  return response->ok() && !response->job_cancelled();
+  return response->ok();
 }
 
 // Removes a file left at the final name by a stale worker. Only called with a

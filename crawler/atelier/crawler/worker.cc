@@ -256,8 +256,8 @@ absl::Status Worker::Impl::CrawlShard(const v1::LeaseShardResponse& lease, std::
       hb.set_shard_id(shard);
       hb.set_fencing_token(lease.fencing_token());
       auto response = client->Heartbeat(hb);
-      if (response.ok() && (!response->ok() || response->job_cancelled())) {
-        lose(response->job_cancelled() ? "job cancelled" : "heartbeat refused");
+      if (response.ok() && !response->ok()) {
+        lose("heartbeat refused");
       } else if (!response.ok()) {
         if (LeaseLost(response.status())) lose(response.status().ToString());
         else spdlog::warn("shard {}: heartbeat: {}", shard, response.status().ToString());
