@@ -13,7 +13,16 @@
 #include <set>
 #include <thread>
 
+#include <filesystem>
+#include <fstream>
+
 #include "absl/strings/str_cat.h"
+#include "atelier/common/fake_clock.h"
+#include "atelier/common/status_matchers.h"
+#include "atelier/coordinator/rocksdb_kv_store.h"
+#include "atelier/coordinator/shard_table.h"
+#include "atelier/dataset/shard_writer.h"
+#include "test_items.h"
 #include "atelier/testing/subprocess.h"
 #include "atelier/testing/temp_dir.h"
 #include "atelier/v1/crawl.grpc.pb.h"
@@ -396,6 +405,85 @@ TEST(CoordinatorProcessTest, BadSpecFailsWithFileAndLine) {
   EXPECT_EQ(out.exit_code, 1);
   EXPECT_THAT(out.output, HasSubstr("job.yaml:5"));
   EXPECT_THAT(out.output, HasSubstr("crawl.retries"));
+}
+
+// The operator modes on a real state: --check against the dataset's tars,
+// --retry-failed REASON, and a damaged write-ahead log refused by name.
+TEST(CoordinatorProcessTest, CheckRetryFailedAndDamagedStateThroughTheBinary) {
+  TempDir dir("coordops");
+  WriteFileOrDie(dir / "list.txt", "http://127.0.0.1/a.jpg\n");
+  WriteFileOrDie(dir / "job.yaml",
+                 "name: ops\ndataset: data\nshard_size: 2\nsources:\n  - urls: {file: list.txt}\n");
+  const std::filesystem::path db = dir / "state" / "rocksdb";
+  std::filesystem::create_directories(db.parent_path());
+  {
+    FakeClock clock;
+    ASSERT_OK_AND_ASSIGN(auto store, RocksDbKvStore::Open(db.string()));
+    ASSERT_OK_AND_ASSIGN(auto table, ShardTable::Open(*store, clock, {}));
+    testing::FillTable(*table, 2, 2);
+    v1::RegisterWorkerRequest reg;
+    reg.set_worker_name("w");
+    ASSERT_OK_AND_ASSIGN(std::string worker, table->RegisterWorker(reg));
+    for (int i = 0; i < 2; ++i) {
+      ASSERT_OK_AND_ASSIGN(auto lease, table->Lease(worker));
+      v1::CompleteShardRequest req = testing::CompleteAll(worker, lease);
+      if (i == 0) {
+        req.mutable_results(1)->set_outcome(v1::ITEM_OUTCOME_FAILED);
+        req.mutable_results(1)->set_reason("http_503");
+      }
+      ASSERT_OK_AND_ASSIGN(auto writer, dataset::ShardWriter::Open(dir / "data", lease.shard_id()));
+      dataset::Sample sample;
+      sample.meta.key = lease.items(0).key();
+      sample.meta.source = "url";
+      sample.image_bytes = "\xFF\xD8\xFF\xE0 image \xFF\xD9";
+      ASSERT_OK(writer->Add(sample));
+      ASSERT_OK_AND_ASSIGN(auto committed, writer->Commit({}));
+      req.set_shard_path(std::filesystem::relative(committed.tar_path, dir / "data").string());
+      req.set_shard_sha256(committed.sha256);
+      ASSERT_OK(table->Complete(req));
+    }
+  }
+  auto run = [&](const std::vector<std::string>& args, const std::string& state = "state") {
+    std::vector<std::string> argv = {BinaryPath("atelier-coordinator").string(), "--spec",
+                                     (dir / "job.yaml").string(), "--state",
+                                     (dir / state).string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv);
+  };
+  auto ok = run({"--check"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_THAT(ok.output, HasSubstr("0 problems in 2 done shards"));
+
+  // A damaged copy of the state is refused, naming its write-ahead log.
+  std::filesystem::copy(dir / "state", dir / "copy", std::filesystem::copy_options::recursive);
+  std::filesystem::path wal;
+  for (const auto& e : std::filesystem::directory_iterator(dir / "copy" / "rocksdb")) {
+    if (e.path().extension() == ".log") wal = e.path();
+  }
+  ASSERT_FALSE(wal.empty());
+  std::filesystem::resize_file(wal, std::filesystem::file_size(wal) / 2);
+  auto damaged = run({"--check"}, "copy");
+  EXPECT_EQ(damaged.exit_code, 1);
+  EXPECT_THAT(damaged.output, HasSubstr(wal.string()));
+
+  {
+    std::ofstream tar(dir / "data" / "shards" / "000001.tar", std::ios::app | std::ios::binary);
+    tar << "x";
+  }
+  auto mismatch = run({"--check"});
+  EXPECT_EQ(mismatch.exit_code, 1);
+  EXPECT_THAT(mismatch.output, HasSubstr("shard 1"));
+
+  auto retried = run({"--retry-failed", "http_503"});
+  EXPECT_EQ(retried.exit_code, 0) << retried.output;
+  EXPECT_THAT(retried.output, HasSubstr("1 failed items back in the pool in 1 new shards"));
+  FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto store, RocksDbKvStore::Open(db.string()));
+  ASSERT_OK_AND_ASSIGN(auto table, ShardTable::Open(*store, clock, {}));
+  v1::CrawlStatus st = table->Status();
+  EXPECT_EQ(st.items_failed(), 0);
+  EXPECT_EQ(st.items_ok(), 3);
+  EXPECT_EQ(st.shards_pending(), 1);
 }
 
 TEST(CoordinatorProcessTest, StatusCommandReportsAnUnreachableCoordinator) {

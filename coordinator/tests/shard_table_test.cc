@@ -4,6 +4,7 @@
 #include <atomic>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "atelier/common/fake_clock.h"
@@ -13,6 +14,8 @@
 #include "atelier/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/spdlog.h"
 #include "test_items.h"
 
 namespace atelier::coordinator {
@@ -80,6 +83,41 @@ TEST_F(ShardTableTest, LeaseGivesShardTokenDeadlineAndItems) {
   ASSERT_OK_AND_ASSIGN(auto none, table_->Lease(w));
   EXPECT_FALSE(none.has_shard());
   EXPECT_FALSE(none.job_done());  // two shards still leased
+}
+
+// Refused calls are logged at the coordinator with shard, worker and token.
+TEST_F(ShardTableTest, RefusedCallsAreLoggedWithShardWorkerAndToken) {
+  Open(1, 1);
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  spdlog::default_logger()->sinks().push_back(sink);
+  const std::string w = Register("w");
+  ASSERT_OK_AND_ASSIGN(auto lease, table_->Lease(w));
+  v1::LeaseShardResponse stale = lease;
+  stale.set_fencing_token(lease.fencing_token() + 7);
+  EXPECT_FALSE(Beat(w, stale).ok());
+  v1::ReportProgressRequest progress;
+  progress.set_worker_id(w);
+  progress.set_shard_id(0);
+  progress.set_fencing_token(stale.fencing_token());
+  ASSERT_OK_AND_ASSIGN(auto refused, table_->ReportProgress(progress));
+  EXPECT_FALSE(refused.ok());
+  EXPECT_FALSE(table_->Complete(CompleteAll(w, stale)).ok());
+  v1::LeaseShardResponse unknown = lease;
+  unknown.set_shard_id(99);
+  EXPECT_FALSE(table_->Complete(CompleteAll(w, unknown)).ok());
+  spdlog::default_logger()->sinks().pop_back();
+  const std::string text = log.str();
+  const std::string token = absl::StrCat("token ", stale.fencing_token());
+  for (const char* rpc : {"Heartbeat", "ReportProgress", "CompleteShard"}) {
+    const size_t at = text.find(absl::StrCat(rpc, " refused"));
+    ASSERT_NE(at, std::string::npos) << rpc << " refusal not logged:\n" << text;
+    const std::string line = text.substr(at, text.find('\n', at) - at);
+    EXPECT_THAT(line, HasSubstr("shard 0"));
+    EXPECT_THAT(line, HasSubstr(token));
+    EXPECT_THAT(line, HasSubstr(w));
+  }
+  EXPECT_THAT(text, HasSubstr("unknown shard 99"));
 }
 
 TEST_F(ShardTableTest, UnknownWorkerCannotLease) {
@@ -408,21 +446,99 @@ TEST(ShardTableRestartTest, RestartInTheMiddleKeepsEverything) {
   EXPECT_EQ(dead.total(), 1);
 }
 
-TEST(ShardTableRestartTest, UnfinishedIngestIsStartedOver) {
+// An ingest killed before FinishIngest keeps what it stored: BeginIngest
+// reports it (to resume after it) and deletes nothing.
+TEST(ShardTableRestartTest, UnfinishedIngestIsKeptForResuming) {
   FakeClock clock;
   MemoryKvStore store;
   {
     ASSERT_OK_AND_ASSIGN(auto table, ShardTable::Open(store, clock, Options()));
     ASSERT_OK(table->BeginIngest());
-    ASSERT_OK(table->AddShard({testing::UrlItem(1), testing::UrlItem(2)}).status());
+    ASSERT_OK(table->AddShard({testing::UrlItem(1), testing::UrlItem(2)}, 2).status());
+    ASSERT_OK(table->AddDeadAtIngest({testing::UrlItem(3)}, "mir_cdn_rendition"));
     // killed here: FinishIngest never ran
   }
   ASSERT_OK_AND_ASSIGN(auto table, ShardTable::Open(store, clock, Options()));
   EXPECT_FALSE(table->ingested());
-  EXPECT_EQ(table->Status().items_total(), 2);
-  ASSERT_OK(table->BeginIngest());
-  EXPECT_EQ(table->Status().items_total(), 0);
-  EXPECT_EQ(table->Status().shards_total(), 0);
+  ASSERT_OK_AND_ASSIGN(IngestProgress progress, table->BeginIngest());
+  EXPECT_EQ(progress.shards, 1);
+  EXPECT_EQ(progress.items, 2);
+  EXPECT_EQ(progress.dead, 1);
+  EXPECT_EQ(progress.last_item_key, "url-2");
+  EXPECT_EQ(progress.last_dead_key, "url-3");
+  EXPECT_EQ(progress.shard_size, 2);
+  EXPECT_EQ(table->Status().items_total(), 3);
+  EXPECT_EQ(table->Status().shards_total(), 1);
+}
+
+TEST(ShardTableSchemaTest, NewStateGetsTheVersionAndOthersAreRefused) {
+  FakeClock clock;
+  {
+    MemoryKvStore store;
+    ASSERT_OK(ShardTable::Open(store, clock, Options()).status());
+    ASSERT_OK_AND_ASSIGN(auto schema, store.Get("meta/schema"));
+    EXPECT_EQ(schema, std::optional<std::string>("1"));
+    EXPECT_OK(ShardTable::Open(store, clock, Options()).status());  // reopened: same version
+  }
+  {
+    MemoryKvStore store;
+    ASSERT_OK(ShardTable::Open(store, clock, Options()).status());
+    ASSERT_OK(store.Put("meta/schema", "2"));
+    EXPECT_THAT(ShardTable::Open(store, clock, Options()).status(),
+                StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("schema version '2'")));
+  }
+  {
+    MemoryKvStore store;  // a state written before schema versions existed
+    ASSERT_OK(store.Put("meta/job", R"({"started_at_ms":1})"));
+    EXPECT_THAT(ShardTable::Open(store, clock, Options()).status(),
+                StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("no schema version")));
+  }
+}
+
+// A worker restarted with the same name (same --state) registers again and
+// gets its own unexpired lease back: same shard, same token, renewed
+// deadline, with the keys it reported done; other workers never get it.
+TEST_F(ShardTableTest, RestartedWorkerGetsItsOwnLeaseBack) {
+  Open(3, 3);
+  const std::string a = Register("a"), b = Register("b");
+  ASSERT_OK_AND_ASSIGN(auto first, table_->Lease(a));
+  v1::ReportProgressRequest progress;
+  progress.set_worker_id(a);
+  progress.set_shard_id(first.shard_id());
+  progress.set_fencing_token(first.fencing_token());
+  auto* r = progress.add_results();
+  r->set_key(first.items(1).key());
+  r->set_outcome(v1::ITEM_OUTCOME_OK);
+  ASSERT_OK(table_->ReportProgress(progress).status());
+  clock_.Advance(absl::Seconds(20));
+  EXPECT_EQ(Register("a"), a);  // restarted
+  ASSERT_OK_AND_ASSIGN(auto again, table_->Lease(a));
+  ASSERT_TRUE(again.has_shard());
+  EXPECT_EQ(again.shard_id(), first.shard_id());
+  EXPECT_EQ(again.fencing_token(), first.fencing_token());
+  EXPECT_EQ(again.attempt(), first.attempt());
+  EXPECT_EQ(again.lease_deadline_ms(), clock_.NowMillis() + 30'000);
+  EXPECT_EQ(again.items_size(), 3);
+  EXPECT_THAT(again.done_keys(), ::testing::ElementsAre(first.items(1).key()));
+  EXPECT_TRUE(Beat(a, first).ok());  // the old token is still the lease
+  ASSERT_OK(table_->Complete(CompleteAll(a, again)));
+  // Its next lease is a new shard; b never got shard 0.
+  ASSERT_OK_AND_ASSIGN(auto next, table_->Lease(a));
+  EXPECT_NE(next.shard_id(), first.shard_id());
+  ASSERT_OK_AND_ASSIGN(auto other, table_->Lease(b));
+  EXPECT_NE(other.shard_id(), first.shard_id());
+  EXPECT_NE(other.shard_id(), next.shard_id());
+}
+
+TEST_F(ShardTableTest, RestartedWorkerDoesNotGetAnExpiredLeaseBack) {
+  Open(2, 1);
+  const std::string a = Register("a");
+  ASSERT_OK_AND_ASSIGN(auto first, table_->Lease(a));
+  clock_.Advance(absl::Seconds(31));
+  EXPECT_EQ(Register("a"), a);
+  ASSERT_OK_AND_ASSIGN(auto again, table_->Lease(a));
+  ASSERT_TRUE(again.has_shard());
+  EXPECT_GT(again.fencing_token(), first.fencing_token());  // a new lease
 }
 
 TEST(ShardTablePagingTest, DeadLinksPageThroughEveryRecordOnce) {

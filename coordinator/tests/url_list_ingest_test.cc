@@ -38,12 +38,52 @@ TEST(UrlListIngestTest, TxtSkipsBlanksCommentsAndDuplicates) {
   EXPECT_TRUE(sink.items[1].labels().empty());
 }
 
-TEST(UrlListIngestTest, TxtBadLineNamesFileAndLine) {
+// One bad line among good ones becomes a dead item (reason bad_url, key
+// "<file>:<line>") instead of refusing the list.
+TEST(UrlListIngestTest, TxtBadLineBecomesABadUrlItem) {
   TempDir dir("urls");
-  WriteFileOrDie(dir / "list.txt", "http://127.0.0.1/a.jpg\nftp://nope\n");
+  WriteFileOrDie(dir / "list.txt", "http://127.0.0.1/a.jpg\nftp://nope\nhttp://127.0.0.1/b.jpg\n");
+  CollectingSink sink;
+  ASSERT_OK_AND_ASSIGN(auto report, IngestUrlList(Spec(dir / "list.txt"), "u", sink));
+  EXPECT_EQ(report.lines, 3);
+  EXPECT_EQ(report.items, 2);
+  EXPECT_EQ(report.bad_lines, 1);
+  ASSERT_EQ(sink.items.size(), 2u);
+  ASSERT_EQ(sink.dead.size(), 1u);
+  EXPECT_EQ(sink.dead[0].first.key(), "list.txt:2");
+  EXPECT_EQ(sink.dead[0].first.url(), "ftp://nope");
+  EXPECT_EQ(sink.dead[0].first.source_name(), "u");
+  EXPECT_EQ(sink.dead[0].second, "bad_url");
+}
+
+TEST(UrlListIngestTest, ListWithNoUsableLineIsRefusedNamingFileAndLine) {
+  TempDir dir("urls");
+  WriteFileOrDie(dir / "list.txt", "# only bad\nftp://nope\nnot a url\n");
   CollectingSink sink;
   EXPECT_THAT(IngestUrlList(Spec(dir / "list.txt"), "u", sink).status(),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("list.txt:2")));
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::AllOf(HasSubstr("no usable line"), HasSubstr("list.txt:2"))));
+}
+
+TEST(UrlListIngestTest, UppercaseSchemeAndByteOrderMarkAreFine) {
+  TempDir dir("urls");
+  WriteFileOrDie(dir / "list.txt",
+                 "\xEF\xBB\xBFHTTP://127.0.0.1/a.jpg\nHttps://127.0.0.1/b.jpg\nhttp://127.0.0.1/a.jpg\n");
+  CollectingSink sink;
+  ASSERT_OK_AND_ASSIGN(auto report, IngestUrlList(Spec(dir / "list.txt"), "u", sink));
+  EXPECT_EQ(report.bad_lines, 0);
+  ASSERT_EQ(sink.items.size(), 2u);
+  EXPECT_EQ(sink.items[0].url(), "http://127.0.0.1/a.jpg");  // scheme lower-cased
+  EXPECT_EQ(sink.items[1].url(), "https://127.0.0.1/b.jpg");
+  EXPECT_EQ(report.duplicates, 1);  // HTTP://x and http://x are one URL
+
+  WriteFileOrDie(dir / "list.csv", "\xEF\xBB\xBFurl,label\nHTTP://127.0.0.1/c.jpg,x\n");
+  CollectingSink csv;
+  ASSERT_OK_AND_ASSIGN(auto csv_report, IngestUrlList(Spec(dir / "list.csv"), "c", csv));
+  EXPECT_EQ(csv_report.items, 1);
+  ASSERT_EQ(csv.items.size(), 1u);
+  EXPECT_EQ(csv.items[0].url(), "http://127.0.0.1/c.jpg");
+  EXPECT_EQ(csv.items[0].labels().at("label"), "x");
 }
 
 TEST(UrlListIngestTest, CsvLabelColumnsWithQuotedFields) {
@@ -78,8 +118,10 @@ TEST(UrlListIngestTest, CsvErrorsNameFileLineAndColumn) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        ::testing::AllOf(HasSubstr("nourl.csv:1"), HasSubstr("'url'"))));
   WriteFileOrDie(dir / "short.csv", "url,label\nhttp://127.0.0.1/1.jpg,x\nhttp://127.0.0.1/2.jpg\n");
-  EXPECT_THAT(IngestUrlList(Spec(dir / "short.csv"), "c", sink).status(),
-              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("short.csv:3")));
+  ASSERT_OK_AND_ASSIGN(auto short_report, IngestUrlList(Spec(dir / "short.csv"), "c", sink));
+  EXPECT_EQ(short_report.bad_lines, 1);  // the short row is a bad_url item
+  ASSERT_EQ(sink.dead.size(), 1u);
+  EXPECT_EQ(sink.dead[0].first.key(), "short.csv:3");
   UrlsSourceSpec missing_label = Spec(dir / "short.csv");
   missing_label.label_columns = {"colour"};
   EXPECT_THAT(IngestUrlList(missing_label, "c", sink).status(),

@@ -1,13 +1,20 @@
 // atelier-coordinator (`atelier coordinator`): the crawl coordinator's gRPC server.
 //
-//   atelier coordinator --spec JOB.yaml --state DIR --listen HOST:PORT
+//   atelier coordinator --spec JOB.yaml --state DIR --listen HOST:PORT [--recover-from-dataset]
+//   atelier coordinator --spec JOB.yaml --state DIR --check
+//   atelier coordinator --spec JOB.yaml --state DIR --retry-failed [REASON]
 //
 // Arguments (the addresses included) are checked before the ingest starts.
-// Ingests the job once (state in RocksDB under DIR), then serves CrawlService,
+// Ingests the job once (state in RocksDB under DIR; an interrupted ingest
+// resumes), optionally marks shards done from the dataset root's committed
+// tars (--recover-from-dataset), then serves CrawlService,
 // StatusService, TrainingService (rendezvous, metrics), CheckpointService
 // (checkpoints under the dataset root's runs/), grpc.health.v1 and reflection,
 // and with --metrics-listen Prometheus metrics, until SIGTERM/SIGINT, when it
 // stops accepting calls, finishes the ones in flight and closes the database.
+// --check verifies the done shards against the dataset root's tars (exit 1 on
+// any mismatch); --retry-failed returns failed items to the pool; both exit
+// without serving.
 #include <pthread.h>
 #include <signal.h>
 
@@ -28,6 +35,7 @@
 #include "atelier/coordinator/checkpoint_catalog.h"
 #include "atelier/coordinator/checkpoint_service.h"
 #include "atelier/coordinator/crawl_settings.h"
+#include "atelier/coordinator/dataset_check.h"
 #include "atelier/coordinator/http_client.h"
 #include "atelier/coordinator/job_ingest.h"
 #include "atelier/coordinator/rocksdb_kv_store.h"
@@ -61,6 +69,19 @@ int Run(int argc, char** argv, sigset_t signals) {
                  "serve Prometheus metrics on HOST:PORT (GET /metrics); off when empty")
       ->check(ListenAddress());
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
+  bool check = false, recover = false;
+  std::string retry_reason;
+  app.add_flag("--check", check,
+               "verify every done shard against the dataset root's committed tar (accepted "
+               "sha256) and exit: 0 when all match, 1 listing each mismatch");
+  app.add_flag("--recover-from-dataset", recover,
+               "before serving, mark done every shard that has a committed tar in the dataset "
+               "root (items missing from a tar become failed not_in_recovered_shard)");
+  CLI::Option* retry = app.add_option(
+      "--retry-failed", retry_reason,
+      "return failed items (all, or those failed with REASON) and failed shards to the pool, "
+      "then exit; ok and dead items are not touched");
+  retry->expected(0, 1);
   if (auto exit = Parse(app, argc, argv)) return *exit;
   if (auto s = InitLogging("coordinator", log_level); !s.ok()) {
     std::cerr << "atelier coordinator: --log-level: " << s.message() << "\n";
@@ -72,7 +93,7 @@ int Run(int argc, char** argv, sigset_t signals) {
   // nothing on the next run).
   std::mutex mu;
   std::function<void(int)> on_signal = [](int sig) {
-    spdlog::warn("signal {} during start-up; exiting (the ingest restarts on the next run)", sig);
+    spdlog::warn("signal {} during start-up; exiting (an ingest resumes on the next run)", sig);
     std::_Exit(128 + sig);
   };
   std::atomic<bool> stopping{false};
@@ -103,11 +124,30 @@ int Run(int argc, char** argv, sigset_t signals) {
   options.max_attempts = spec->crawl.max_attempts;
   auto table = ShardTable::Open(**store, clock, options);
   if (!table.ok()) return Fail(table.status());
+  if (check) {
+    auto problems = CheckAgainstDataset(**table, spec->dataset);
+    if (!problems.ok()) return Fail(problems.status());
+    for (const auto& p : *problems) std::cout << p << "\n";
+    std::cout << (problems->empty() ? "state matches the dataset: " : "MISMATCH: ")
+              << problems->size() << " problems in " << (*table)->Status().shards_done()
+              << " done shards\n";
+    return problems->empty() ? 0 : 1;
+  }
+  if (retry->count() > 0) {
+    auto report = (*table)->RetryFailed(retry_reason, spec->shard_size);
+    if (!report.ok()) return Fail(report.status());
+    std::cout << report->items << " failed items back in the pool in " << report->new_shards
+              << " new shards; " << report->shards_reopened << " failed shards pending again\n";
+    return 0;
+  }
   CurlHttpClient http;
   MetIngestOptions met_options;
   met_options.throttle_backoff = absl::Seconds(spec->crawl.throttle_pause_s);
   if (auto ingest = IngestJob(*spec, **table, http, clock, met_options); !ingest.ok()) {
     return Fail(ingest.status());
+  }
+  if (recover) {
+    if (auto r = RecoverFromDataset(**table, spec->dataset); !r.ok()) return Fail(r.status());
   }
 
   CrawlServiceImpl crawl(**table, CrawlSettingsFromSpec(*spec), spec->name);

@@ -20,9 +20,19 @@ absl::StatusOr<std::string> IngestJob(const JobSpec& spec, ShardTable& table, Ht
     spdlog::info("job '{}' was ingested before; continuing it", spec.name);
     return std::string("{}");
   }
-  RETURN_IF_ERROR(table.BeginIngest());
+  ASSIGN_OR_RETURN(IngestProgress resume, table.BeginIngest());
+  if (resume.shards > 0 || resume.dead > 0) {
+    if (resume.shard_size != 0 && resume.shard_size != spec.shard_size) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot resume the interrupted ingest: it made shards of ", resume.shard_size,
+          " items, the spec now says shard_size ", spec.shard_size, "; start a new --state"));
+    }
+    spdlog::info("resuming an interrupted ingest: {} items in {} shards and {} dead items are "
+                 "stored already and kept",
+                 resume.items, resume.shards, resume.dead);
+  }
   const absl::Time start = clock.Now();
-  ShardingSink sink(table, spec.shard_size);
+  ShardingSink sink(table, spec.shard_size, resume);
   json summary = json::array();
   for (const SourceSpec& source : spec.sources) {
     json entry = {{"source", source.name}};
@@ -53,9 +63,9 @@ absl::StatusOr<std::string> IngestJob(const JobSpec& spec, ShardTable& table, Ht
       ASSIGN_OR_RETURN(UrlListReport r, IngestUrlList(urls, source.name, sink),
                        _.prefix(absl::StrCat("source '", source.name, "'")));
       entry.update({{"kind", "urls"}, {"lines", r.lines}, {"items", r.items},
-                    {"duplicates", r.duplicates}});
-      spdlog::info("ingest {}: {} lines, {} items, {} duplicates", source.name, r.lines, r.items,
-                   r.duplicates);
+                    {"duplicates", r.duplicates}, {"bad_lines", r.bad_lines}});
+      spdlog::info("ingest {}: {} lines, {} items, {} duplicates, {} bad lines (dead, bad_url)",
+                   source.name, r.lines, r.items, r.duplicates, r.bad_lines);
     }
     summary.push_back(std::move(entry));
   }

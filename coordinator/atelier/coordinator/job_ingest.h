@@ -1,7 +1,8 @@
 // IngestJob: runs every source of a job spec into the ShardTable once.
 // A job already ingested (marker in the store) is left alone, so a restarted
-// coordinator never re-ingests; an ingest that was killed half-way is started
-// over from nothing (ShardTable::BeginIngest). Returns a JSON summary that is
+// coordinator never re-ingests; an ingest that was killed half-way resumes:
+// what it stored is kept and the sources are read again past it
+// (ShardTable::BeginIngest, ShardingSink). Returns a JSON summary that is
 // also stored with the marker. Not thread-safe; run before serving.
 #pragma once
 

@@ -1,11 +1,27 @@
 // RocksDbKvStore: the production KvStore, a RocksDB database in a directory.
-// Writes are synced (WAL fsync) so a killed coordinator loses nothing it
-// acknowledged. Thread-safe (RocksDB's own guarantees). Owns the DB handle.
+//
+// Durable writes (synced batches, Put, Delete, Sync) are on disk when they
+// return, so a killed coordinator loses nothing it acknowledged. Damage is
+// never silently forgotten: every durable write also advances a seal, the
+// RocksDB sequence number it reached, kept in `DIR/ATELIER_SEAL` next to the
+// database files. Open() replays the database read-only first, verifies every
+// SST checksum and compares the recovered sequence number with the seal; when
+// RocksDB reports corruption or recovers less than the seal (a cut, zeroed or
+// emptied write-ahead log, a cut MANIFEST, a missing CURRENT) it refuses with
+// DataLoss naming the state's newest write-ahead log and MANIFEST, before
+// anything in the directory is changed. A torn tail of writes that were never
+// synced (a machine crash) is dropped, as RocksDB's point-in-time recovery does.
+//
+// RocksDB Corruption maps to absl DataLoss, other RocksDB errors to Internal.
+// Thread-safe (RocksDB's own guarantees; the seal has its own mutex). Owns
+// the DB handle.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "atelier/coordinator/kv_store.h"
 
 namespace rocksdb {
@@ -17,7 +33,8 @@ namespace atelier::coordinator {
 class RocksDbKvStore final : public KvStore {
  public:
   // Opens (creating if missing) the database in `dir`. `sync` fsyncs the WAL on
-  // every write (default); benchmarks and bulk ingest may turn it off.
+  // every durable write (default); benchmarks and bulk ingest may turn it off,
+  // and then only a clean close advances the seal.
   static absl::StatusOr<std::unique_ptr<RocksDbKvStore>> Open(const std::string& dir,
                                                               bool sync = true);
   ~RocksDbKvStore() override;
@@ -30,12 +47,21 @@ class RocksDbKvStore final : public KvStore {
                     const Visitor& visit) override;
   absl::Status Sync() override;
 
+  // The seal file of the database in `dir`.
+  static std::string SealPath(const std::string& dir);
+
  private:
-  RocksDbKvStore(std::unique_ptr<rocksdb::DB> db, std::string dir, bool sync);
+  RocksDbKvStore(std::unique_ptr<rocksdb::DB> db, std::string dir, bool sync, int seal_fd,
+                 uint64_t sealed);
+  // Syncs the WAL and records the sequence number reached before the sync.
+  absl::Status SyncAndSeal();
 
   std::unique_ptr<rocksdb::DB> db_;
   std::string dir_;
   bool sync_;
+  absl::Mutex seal_mu_;
+  int seal_fd_ ABSL_GUARDED_BY(seal_mu_);
+  uint64_t sealed_ ABSL_GUARDED_BY(seal_mu_);
 };
 
 }  // namespace atelier::coordinator

@@ -18,6 +18,10 @@ namespace {
 using json = nlohmann::json;
 
 constexpr char kJobKey[] = "meta/job";
+constexpr char kSchemaKey[] = "meta/schema";
+constexpr char kIngestProgressKey[] = "meta/ingest_progress";
+// The layout of the records below; bump it when they change incompatibly.
+constexpr int kSchemaVersion = 1;
 constexpr char kIngestDoneKey[] = "meta/ingest_done";
 constexpr char kNextTokenKey[] = "meta/next_token";
 constexpr char kNextWorkerKey[] = "meta/next_worker";
@@ -80,13 +84,27 @@ absl::StatusOr<std::unique_ptr<ShardTable>> ShardTable::Open(KvStore& store, Clo
 absl::Status ShardTable::Load() {
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(auto job, store_.Get(kJobKey));
+  WriteBatch first;
+  RETURN_IF_ERROR(CheckSchemaLocked(!job.has_value(), first));
   if (job) {
     json j = json::parse(*job, nullptr, false);
     if (j.is_discarded()) return absl::DataLossError("corrupt meta/job record");
     started_at_ms_ = j.value("started_at_ms", int64_t{0});
   } else {
     started_at_ms_ = clock_.NowMillis();
-    RETURN_IF_ERROR(store_.Put(kJobKey, json{{"started_at_ms", started_at_ms_}}.dump()));
+    first.Put(kJobKey, json{{"started_at_ms", started_at_ms_}}.dump());
+    RETURN_IF_ERROR(store_.Write(first));
+  }
+  ASSIGN_OR_RETURN(auto progress, store_.Get(kIngestProgressKey));
+  if (progress) {
+    json j = json::parse(*progress, nullptr, false);
+    if (j.is_discarded()) return absl::DataLossError("corrupt meta/ingest_progress record");
+    progress_.shards = j.value("shards", int64_t{0});
+    progress_.items = j.value("items", int64_t{0});
+    progress_.dead = j.value("dead", int64_t{0});
+    progress_.last_item_key = j.value("last_item_key", std::string());
+    progress_.last_dead_key = j.value("last_dead_key", std::string());
+    progress_.shard_size = j.value("shard_size", int64_t{0});
   }
   ASSIGN_OR_RETURN(auto done, store_.Get(kIngestDoneKey));
   ingested_ = done.has_value();
@@ -162,7 +180,34 @@ absl::Status ShardTable::Load() {
   return absl::OkStatus();
 }
 
+absl::Status ShardTable::CheckSchemaLocked(bool fresh, WriteBatch& batch) {
+  ASSIGN_OR_RETURN(auto schema, store_.Get(kSchemaKey));
+  if (!schema) {
+    if (fresh) {
+      batch.Put(kSchemaKey, absl::StrCat(kSchemaVersion));
+      return absl::OkStatus();
+    }
+    return absl::FailedPreconditionError(
+        "the coordinator state has no schema version record (meta/schema): it was made by an "
+        "older atelier or is damaged; continue it with that version or start a new --state");
+  }
+  int version = 0;
+  if (!absl::SimpleAtoi(*schema, &version) || version != kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the coordinator state has schema version '", *schema, "'; this atelier reads version ",
+        kSchemaVersion, " only"));
+  }
+  return absl::OkStatus();
+}
+
 // ---- persistence helpers ----------------------------------------------------
+
+void ShardTable::PutProgress(WriteBatch& batch) const {
+  json j = {{"shards", progress_.shards}, {"items", progress_.items}, {"dead", progress_.dead},
+            {"last_item_key", progress_.last_item_key},
+            {"last_dead_key", progress_.last_dead_key}, {"shard_size", progress_.shard_size}};
+  batch.Put(kIngestProgressKey, j.dump());
+}
 
 void ShardTable::PutShard(WriteBatch& batch, uint64_t id, const ShardInfo& s) const {
   json j = {{"state", StateCode(s.state)}, {"attempts", s.attempts}, {"token", s.token},
@@ -243,29 +288,18 @@ bool ShardTable::ingested() const {
   return ingested_;
 }
 
-absl::Status ShardTable::BeginIngest() {
+absl::StatusOr<IngestProgress> ShardTable::BeginIngest() {
   std::lock_guard<std::mutex> lock(mu_);
   if (ingested_) return absl::FailedPreconditionError("the job was already ingested");
-  if (!shards_.empty() || counters_.items_total() > 0) {
-    spdlog::warn("an earlier ingest did not finish ({} shards written); starting it over",
-                 shards_.size());
+  if (progress_.shards != static_cast<int64_t>(shards_.size())) {
+    return absl::DataLossError(absl::StrCat("the ingest progress record counts ", progress_.shards,
+                                            " shards, but the state holds ", shards_.size()));
   }
-  for (const char* prefix : {kShardPrefix, kItemsPrefix, kDonePrefix, kDeadPrefix, kFailedPrefix}) {
-    RETURN_IF_ERROR(DeletePrefix(store_, prefix));
-  }
-  RETURN_IF_ERROR(store_.Delete(kCountersKey));
-  RETURN_IF_ERROR(store_.Delete(kListTotalsKey));
-  shards_.clear();
-  pending_.clear();
-  leased_.clear();
-  provisional_.clear();
-  shards_done_ = shards_failed_ = 0;
-  counters_.Clear();
-  dead_links_total_ = failed_items_total_ = 0;
-  return absl::OkStatus();
+  return progress_;
 }
 
-absl::StatusOr<uint64_t> ShardTable::AddShard(const std::vector<v1::WorkItem>& items) {
+absl::StatusOr<uint64_t> ShardTable::AddShard(const std::vector<v1::WorkItem>& items,
+                                              int64_t shard_size) {
   if (items.empty()) return absl::InvalidArgumentError("a shard needs at least one item");
   std::lock_guard<std::mutex> lock(mu_);
   if (ingested_) return absl::FailedPreconditionError("the job was already ingested");
@@ -279,12 +313,21 @@ absl::StatusOr<uint64_t> ShardTable::AddShard(const std::vector<v1::WorkItem>& i
   counters_.set_items_total(counters_.items_total() + static_cast<int64_t>(items.size()));
   ShardInfo shard;
   shard.items = static_cast<int64_t>(items.size());
+  const IngestProgress before = progress_;
+  ++progress_.shards;
+  progress_.items += shard.items;
+  progress_.last_item_key = items.back().key();
+  if (shard_size > 0) progress_.shard_size = shard_size;
   WriteBatch batch;
   batch.set_sync(false);  // FinishIngest's synced write makes the whole ingest durable
   batch.Put(ShardKey(kItemsPrefix, id), holder.SerializeAsString());
   PutShard(batch, id, shard);
   PutCounters(batch);
-  RETURN_IF_ERROR(store_.Write(batch));
+  PutProgress(batch);
+  if (absl::Status written = store_.Write(batch); !written.ok()) {
+    progress_ = before;
+    return written;
+  }
   shards_.push_back(shard);
   pending_.insert(id);
   return id;
@@ -314,7 +357,10 @@ absl::Status ShardTable::AddDeadAtIngest(const std::vector<v1::WorkItem>& items,
   counters_.set_items_total(counters_.items_total() + n);
   counters_.set_items_dead(counters_.items_dead() + n);
   (*counters_.mutable_errors_by_reason())[reason] += n;
+  progress_.dead += n;
+  progress_.last_dead_key = items.back().key();
   PutCounters(batch);
+  PutProgress(batch);
   return store_.Write(batch);
 }
 
@@ -367,6 +413,10 @@ absl::StatusOr<std::string> ShardTable::RegisterWorkerUnsynced(
     worker->id = id;
     worker->name = request.worker_name();
     if (!worker->name.empty()) worker_by_name_[worker->name] = id;
+  }
+  worker->resume.clear();
+  for (uint64_t id : leased_) {
+    if (shards_[id].worker_id == worker->id) worker->resume.push_back(id);
   }
   worker->hostname = request.hostname();
   worker->pid = request.pid();
@@ -445,6 +495,27 @@ absl::StatusOr<v1::LeaseShardResponse> ShardTable::LeaseUnsynced(const std::stri
   RETURN_IF_ERROR(ExpireLocked(now));
   WriteBatch batch;
   TouchWorker(worker_id, now, batch);
+  // A worker that registered again (restarted with the same name) gets the
+  // leases it still holds back, deadline renewed, before any new shard.
+  std::deque<uint64_t>& resume = workers_[worker_id].resume;
+  while (!resume.empty()) {
+    const uint64_t held = resume.front();
+    resume.pop_front();
+    if (!leased_.contains(held) || shards_[held].worker_id != worker_id) continue;
+    ShardInfo s = shards_[held];
+    s.deadline_ms = now + absl::ToInt64Milliseconds(options_.lease_ttl);
+    PutShard(batch, held, s);
+    batch.set_sync(false);  // synced by the caller, outside mu_
+    RETURN_IF_ERROR(store_.Write(batch));
+    shards_[held] = s;
+    ASSIGN_OR_RETURN(v1::LeaseShardResponse again, LeaseResponseLocked(held));
+    if (auto p = provisional_.find(held); p != provisional_.end()) {
+      for (const auto& [key, outcome] : p->second.outcomes) again.add_done_keys(key);
+    }
+    spdlog::info("shard {} leased again to its holder {} (token {}, attempt {}, {} keys final)",
+                 held, worker_id, s.token, s.attempts, again.done_keys_size());
+    return again;
+  }
   v1::LeaseShardResponse response;
   if (pending_.empty()) {
     response.set_has_shard(false);
@@ -459,7 +530,6 @@ absl::StatusOr<v1::LeaseShardResponse> ShardTable::LeaseUnsynced(const std::stri
     return response;
   }
   const uint64_t id = *pending_.begin();
-  ASSIGN_OR_RETURN(std::vector<v1::WorkItem> items, LoadItems(id));
   ShardInfo s = shards_[id];
   s.attempts += 1;
   s.token = next_token_;
@@ -475,7 +545,14 @@ absl::StatusOr<v1::LeaseShardResponse> ShardTable::LeaseUnsynced(const std::stri
   shards_[id] = s;
   SetState(id, shards_[id], ShardState::kLeased);
   Changed();
+  spdlog::info("shard {} leased to {} (token {}, attempt {})", id, worker_id, s.token, s.attempts);
+  return LeaseResponseLocked(id);
+}
 
+absl::StatusOr<v1::LeaseShardResponse> ShardTable::LeaseResponseLocked(uint64_t id) {
+  ASSIGN_OR_RETURN(std::vector<v1::WorkItem> items, LoadItems(id));
+  const ShardInfo& s = shards_[id];
+  v1::LeaseShardResponse response;
   response.set_has_shard(true);
   response.set_job_done(false);
   response.set_shard_id(id);
@@ -483,14 +560,14 @@ absl::StatusOr<v1::LeaseShardResponse> ShardTable::LeaseUnsynced(const std::stri
   response.set_lease_deadline_ms(s.deadline_ms);
   response.set_attempt(s.attempts);
   for (auto& item : items) *response.add_items() = std::move(item);
-  spdlog::info("shard {} leased to {} (token {}, attempt {})", id, worker_id, s.token, s.attempts);
   return response;
 }
 
 absl::Status ShardTable::CheckLease(const std::string& worker_id, uint64_t id, uint64_t token,
                                     int64_t now_ms) const {
   if (id >= shards_.size()) {
-    return absl::FailedPreconditionError(absl::StrCat("shard ", id, " does not exist"));
+    return absl::FailedPreconditionError(absl::StrCat("unknown shard ", id, " (token ", token,
+                                                      ", worker '", worker_id, "')"));
   }
   const ShardInfo& s = shards_[id];
   if (s.state != ShardState::kLeased || s.token != token || s.worker_id != worker_id ||
@@ -510,7 +587,10 @@ absl::StatusOr<v1::HeartbeatResponse> ShardTable::Heartbeat(const v1::HeartbeatR
   WriteBatch batch;
   TouchWorker(request.worker_id(), now, batch);
   v1::HeartbeatResponse response;
-  if (!CheckLease(request.worker_id(), request.shard_id(), request.fencing_token(), now).ok()) {
+  if (absl::Status lease = CheckLease(request.worker_id(), request.shard_id(),
+                                      request.fencing_token(), now);
+      !lease.ok()) {
+    spdlog::warn("Heartbeat refused: {}", std::string(lease.message()));
     WriteTouch(batch);
     response.set_ok(false);
     return response;
@@ -537,7 +617,10 @@ absl::StatusOr<v1::ReportProgressResponse> ShardTable::ReportProgress(
   TouchWorker(request.worker_id(), now, touch);
   WriteTouch(touch);
   v1::ReportProgressResponse response;
-  if (!CheckLease(request.worker_id(), request.shard_id(), request.fencing_token(), now).ok()) {
+  if (absl::Status lease = CheckLease(request.worker_id(), request.shard_id(),
+                                      request.fencing_token(), now);
+      !lease.ok()) {
+    spdlog::warn("ReportProgress refused: {}", std::string(lease.message()));
     response.set_ok(false);
     return response;
   }
@@ -577,8 +660,17 @@ absl::Status ShardTable::CompleteUnsynced(const v1::CompleteShardRequest& reques
         return absl::OkStatus();
       }
     }
+    spdlog::warn("CompleteShard refused: {}", std::string(lease.message()));
     return lease;
   }
+  RETURN_IF_ERROR(CompleteLocked(request, now));
+  spdlog::info("shard {} done by {} (token {}): {} ok, {} dead, {} failed", request.shard_id(),
+               request.worker_id(), request.fencing_token(), request.stats().ok(),
+               request.stats().dead(), request.stats().failed());
+  return absl::OkStatus();
+}
+
+absl::Status ShardTable::CompleteLocked(const v1::CompleteShardRequest& request, int64_t now) {
   const uint64_t id = request.shard_id();
   ASSIGN_OR_RETURN(std::vector<v1::WorkItem> items, LoadItems(id));
 
@@ -695,8 +787,11 @@ absl::Status ShardTable::CompleteUnsynced(const v1::CompleteShardRequest& reques
                                 std::max(request.stats().bytes_downloaded(), prov == nullptr ? 0 : prov->bytes));
 
   ShardInfo s = shards_[id];
+  const ShardState prior = s.state;
   s.state = ShardState::kDone;
   s.last_error.clear();
+  s.token = request.fencing_token();
+  s.worker_id = request.worker_id();
   PutShard(batch, id, s);
   v1::CompleteShardRequest record = request;
   record.clear_dead_links();
@@ -721,14 +816,138 @@ absl::Status ShardTable::CompleteUnsynced(const v1::CompleteShardRequest& reques
     return written;
   }
   RecordRate(now, newly_final);
-  s.state = ShardState::kLeased;
+  s.state = prior;
   shards_[id] = s;
   SetState(id, shards_[id], ShardState::kDone);
   Changed();
-  spdlog::info("shard {} done by {} (token {}): {} ok, {} dead, {} failed", id,
-               request.worker_id(), request.fencing_token(), request.stats().ok(),
-               request.stats().dead(), request.stats().failed());
   return absl::OkStatus();
+}
+
+absl::Status ShardTable::CompleteFromDataset(const v1::CompleteShardRequest& record) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!ingested_) return absl::FailedPreconditionError("the job is not ingested yet");
+    if (record.shard_id() >= shards_.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("unknown shard ", record.shard_id()));
+    }
+    if (shards_[record.shard_id()].state == ShardState::kDone) {
+      return absl::AlreadyExistsError(absl::StrCat("shard ", record.shard_id(), " is done"));
+    }
+    RETURN_IF_ERROR(CompleteLocked(record, clock_.NowMillis()));
+  }
+  return store_.Sync();
+}
+
+absl::StatusOr<std::vector<v1::WorkItem>> ShardTable::ItemsOf(uint64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (id >= shards_.size()) return absl::InvalidArgumentError(absl::StrCat("unknown shard ", id));
+  return LoadItems(id);
+}
+
+absl::Status ShardTable::ScanDone(
+    const std::function<bool(const v1::CompleteShardRequest&)>& visit) {
+  absl::Status parse;
+  RETURN_IF_ERROR(store_.Scan(kDonePrefix, "", [&](absl::string_view key, absl::string_view value) {
+    v1::CompleteShardRequest record;
+    if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      parse = absl::DataLossError(absl::StrCat("corrupt done record '", key, "'"));
+      return false;
+    }
+    return visit(record);
+  }));
+  return parse;
+}
+
+absl::StatusOr<RetryReport> ShardTable::RetryFailed(const std::string& reason,
+                                                    int64_t shard_size) {
+  if (shard_size <= 0) return absl::InvalidArgumentError("shard_size must be positive");
+  std::vector<v1::FailedItem> failed;
+  absl::Status parse;
+  RETURN_IF_ERROR(store_.Scan(kFailedPrefix, "", [&](absl::string_view key, absl::string_view v) {
+    v1::FailedItem item;
+    if (!item.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
+      parse = absl::DataLossError(absl::StrCat("corrupt failed item record '", key, "'"));
+      return false;
+    }
+    if (reason.empty() || item.reason() == reason) failed.push_back(std::move(item));
+    return true;
+  }));
+  RETURN_IF_ERROR(parse);
+
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!ingested_) return absl::FailedPreconditionError("the job is not ingested yet");
+  RetryReport report;
+  WriteBatch batch;
+  // The failed items' work items, from the shards they failed in.
+  std::map<uint64_t, std::vector<v1::WorkItem>> shard_items;
+  std::vector<v1::WorkItem> retry;
+  for (const auto& f : failed) {
+    if (!shard_items.contains(f.shard_id())) {
+      ASSIGN_OR_RETURN(shard_items[f.shard_id()], LoadItems(f.shard_id()));
+    }
+    const auto& items = shard_items[f.shard_id()];
+    auto it = std::find_if(items.begin(), items.end(),
+                           [&](const v1::WorkItem& w) { return w.key() == f.key(); });
+    if (it == items.end()) {
+      return absl::DataLossError(absl::StrCat("failed item '", f.key(), "' is not in shard ",
+                                              f.shard_id()));
+    }
+    retry.push_back(*it);
+    batch.Delete(absl::StrCat(kFailedPrefix, f.key()));
+    counters_.set_items_failed(counters_.items_failed() - 1);
+    SourceLocked(it->source_name()).set_items_failed(SourceLocked(it->source_name()).items_failed() - 1);
+    auto& by_reason = *counters_.mutable_errors_by_reason();
+    const std::string r = f.reason().empty() ? "failed" : f.reason();
+    if (auto c = by_reason.find(r); c != by_reason.end() && --c->second <= 0) by_reason.erase(c);
+    --failed_items_total_;
+  }
+  std::vector<uint64_t> new_shards;
+  std::vector<ShardInfo> added;
+  for (size_t at = 0; at < retry.size(); at += static_cast<size_t>(shard_size)) {
+    const uint64_t id = shards_.size() + new_shards.size();
+    v1::LeaseShardResponse holder;
+    const size_t end = std::min(retry.size(), at + static_cast<size_t>(shard_size));
+    for (size_t i = at; i < end; ++i) *holder.add_items() = retry[i];
+    ShardInfo shard;
+    shard.items = static_cast<int64_t>(end - at);
+    shard.state = ShardState::kPending;
+    batch.Put(ShardKey(kItemsPrefix, id), holder.SerializeAsString());
+    PutShard(batch, id, shard);
+    new_shards.push_back(id);
+    added.push_back(shard);
+  }
+  std::vector<uint64_t> reopened;
+  if (reason.empty()) {
+    for (size_t id = 0; id < shards_.size(); ++id) {
+      if (shards_[id].state != ShardState::kFailed) continue;
+      ShardInfo s = shards_[id];
+      s.state = ShardState::kPending;
+      s.attempts = 0;
+      s.last_error = "retried after failing: " + s.last_error;
+      PutShard(batch, id, s);
+      reopened.push_back(id);
+    }
+  }
+  PutCounters(batch);
+  RETURN_IF_ERROR(store_.Write(batch));  // durable
+  for (size_t i = 0; i < new_shards.size(); ++i) {
+    shards_.push_back(added[i]);
+    pending_.insert(new_shards[i]);
+  }
+  for (uint64_t id : reopened) {
+    shards_[id].attempts = 0;
+    shards_[id].last_error = "retried after failing: " + shards_[id].last_error;
+    SetState(id, shards_[id], ShardState::kPending);
+  }
+  Changed();
+  report.items = static_cast<int64_t>(retry.size());
+  report.new_shards = static_cast<int64_t>(new_shards.size());
+  report.shards_reopened = static_cast<int64_t>(reopened.size());
+  spdlog::info("retry-failed{}: {} failed items back in {} new shards, {} failed shards pending "
+               "again",
+               reason.empty() ? "" : " " + reason, report.items, report.new_shards,
+               report.shards_reopened);
+  return report;
 }
 
 absl::Status ShardTable::ReleaseUnsynced(const v1::ReleaseShardRequest& request) {
@@ -740,6 +959,7 @@ absl::Status ShardTable::ReleaseUnsynced(const v1::ReleaseShardRequest& request)
   if (absl::Status lease = CheckLease(request.worker_id(), request.shard_id(),
                                       request.fencing_token(), now);
       !lease.ok()) {
+    spdlog::warn("ReleaseShard refused: {}", std::string(lease.message()));
     WriteTouch(batch);
     return lease;
   }

@@ -5,8 +5,14 @@
 // restarted coordinator continues with every lease (and its deadline), every
 // fencing token and every count.
 //
+// The state carries a schema version (meta/schema); Open() refuses a state
+// without one or with another version (FailedPrecondition).
+//
 // Shard life cycle:
 //   pending --Lease--> leased(token, deadline, worker)
+//   leased --RegisterWorker again, then Lease, by the same worker--> leased
+//          (same token, deadline renewed: a worker restarted with the same
+//          name gets its unexpired leases back before any new shard)
 //   leased --Complete(current token)--> done      (each item final: ok|dead|failed)
 //   leased --deadline passes--> pending           (attempt counted)
 //          or failed when attempts == max_attempts (shown in status, never dropped)
@@ -61,6 +67,19 @@ struct ShardTableOptions {
 
 enum class ShardState { kPending, kLeased, kDone, kFailed };
 
+// What an ingest wrote so far (kept under meta/ingest_progress, updated in
+// the same batch as the records it counts). An interrupted ingest resumes
+// after these: the sources are read again and the first `items` items and
+// `dead` dead items, already stored, are skipped.
+struct IngestProgress {
+  int64_t shards = 0;
+  int64_t items = 0;             // items in the stored shards
+  int64_t dead = 0;              // dead-at-ingest items stored
+  std::string last_item_key;     // key of the last stored item ("" if none)
+  std::string last_dead_key;     // key of the last stored dead item
+  int64_t shard_size = 0;        // items per shard of the ingest that wrote them
+};
+
 // One shard as the table keeps it; Shards() hands out copies, indexed by id.
 struct ShardInfo {
   ShardState state = ShardState::kPending;
@@ -72,6 +91,13 @@ struct ShardInfo {
   int64_t items = 0;
 };
 
+// What RetryFailed returned to the pool.
+struct RetryReport {
+  int64_t items = 0;           // failed items, now pending in new shards
+  int64_t new_shards = 0;
+  int64_t shards_reopened = 0; // failed shards (attempts exhausted) pending again
+};
+
 class ShardTable {
  public:
   static absl::StatusOr<std::unique_ptr<ShardTable>> Open(KvStore& store, Clock& clock,
@@ -80,11 +106,14 @@ class ShardTable {
   // ---- Ingest -------------------------------------------------------------
   // True once FinishIngest() has been committed (survives restarts).
   bool ingested() const;
-  // Starts (or restarts) an ingest: removes what a killed, unfinished ingest
-  // left behind. FailedPrecondition when the job was already ingested.
-  absl::Status BeginIngest();
-  // Adds one shard made of `items` (all pending). Returns its id.
-  absl::StatusOr<uint64_t> AddShard(const std::vector<v1::WorkItem>& items);
+  // Starts or resumes an ingest. Returns what an interrupted ingest already
+  // stored (kept, never deleted). FailedPrecondition when the job was
+  // already ingested.
+  absl::StatusOr<IngestProgress> BeginIngest();
+  // Adds one shard made of `items` (all pending); `shard_size` is the ingest's
+  // shard size, recorded with the progress. Returns its id.
+  absl::StatusOr<uint64_t> AddShard(const std::vector<v1::WorkItem>& items,
+                                    int64_t shard_size = 0);
   // Records items that are dead before any fetch (e.g. BAM mir-cdn URLs):
   // they count in the totals and as dead, with a dead-link record each.
   absl::Status AddDeadAtIngest(const std::vector<v1::WorkItem>& items, const std::string& reason);
@@ -94,7 +123,10 @@ class ShardTable {
   // ---- Workers and leases (the CrawlService) --------------------------------
   // Returns the worker id; the same non-empty `worker_name` gets the same id.
   absl::StatusOr<std::string> RegisterWorker(const v1::RegisterWorkerRequest& request);
-  // NotFound for an unknown worker id.
+  // NotFound for an unknown worker id. After a RegisterWorker that returned
+  // an existing id, the worker's unexpired leases come back first, one a
+  // call (same shard and token, deadline renewed, done_keys = the keys its
+  // ReportProgress calls made final), then new shards.
   absl::StatusOr<v1::LeaseShardResponse> Lease(const std::string& worker_id);
   // ok=false when the lease is not the caller's current one.
   absl::StatusOr<v1::HeartbeatResponse> Heartbeat(const v1::HeartbeatRequest& request);
@@ -107,6 +139,21 @@ class ShardTable {
   // Returns expired leases to the pool (or fails them). Called by every
   // operation above and by the server's ticker.
   absl::Status ExpireLeases();
+
+  // ---- Operator tools (run while the coordinator is not serving) -----------
+  // Makes a shard that is not done `done` with `record` as its accepted
+  // result, without a lease (rebuilding the done set from a dataset root).
+  // AlreadyExists when the shard is done, InvalidArgument for bad results.
+  absl::Status CompleteFromDataset(const v1::CompleteShardRequest& record);
+  // The work items of shard `id`.
+  absl::StatusOr<std::vector<v1::WorkItem>> ItemsOf(uint64_t id);
+  // Visits every accepted completion (done/ records) in shard order.
+  absl::Status ScanDone(const std::function<bool(const v1::CompleteShardRequest&)>& visit);
+  // Returns failed items (all, or those with `reason`) to the pool in new
+  // shards of `shard_size` items, and (without a reason) failed shards to
+  // pending with their attempts reset. Items with other outcomes are not
+  // touched. One durable batch.
+  absl::StatusOr<RetryReport> RetryFailed(const std::string& reason, int64_t shard_size);
 
   // ---- Status (the StatusService) -----------------------------------------
   v1::CrawlStatus Status();
@@ -145,10 +192,15 @@ class ShardTable {
     int64_t last_seen_ms = 0;
     int64_t items_done = 0;
     bool finished = false;  // LeaseShard told it the crawl is done
+    std::deque<uint64_t> resume;  // leases to hand back (after a re-register)
   };
 
   ShardTable(KvStore& store, Clock& clock, ShardTableOptions options);
   absl::Status Load();
+  absl::Status CheckSchemaLocked(bool fresh, WriteBatch& batch);
+  void PutProgress(WriteBatch& batch) const;
+  // The response for shard `id` as leased now.
+  absl::StatusOr<v1::LeaseShardResponse> LeaseResponseLocked(uint64_t id);
 
   // The public mutators below run these under mu_, writing without fsync,
   // then call store_.Sync() after releasing mu_ and before returning: the
@@ -157,6 +209,9 @@ class ShardTable {
   absl::StatusOr<std::string> RegisterWorkerUnsynced(const v1::RegisterWorkerRequest& request);
   absl::StatusOr<v1::LeaseShardResponse> LeaseUnsynced(const std::string& worker_id);
   absl::Status CompleteUnsynced(const v1::CompleteShardRequest& request);
+  // Validates `request`'s results against shard request.shard_id()'s items
+  // and commits them (needs mu_; the lease is the caller's business).
+  absl::Status CompleteLocked(const v1::CompleteShardRequest& request, int64_t now);
   absl::Status ReleaseUnsynced(const v1::ReleaseShardRequest& request);
 
   // All *Locked methods need mu_ held.
@@ -187,6 +242,7 @@ class ShardTable {
   uint64_t change_seq_ = 0;
 
   bool ingested_ = false;
+  IngestProgress progress_;
   int64_t started_at_ms_ = 0;
   uint64_t next_token_ = 1;
   uint64_t next_worker_ = 1;

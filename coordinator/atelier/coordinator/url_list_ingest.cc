@@ -1,6 +1,8 @@
 #include "atelier/coordinator/url_list_ingest.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <optional>
 #include <fstream>
 #include <map>
 #include <unordered_set>
@@ -9,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "atelier/common/status_macros.h"
 #include "atelier/coordinator/csv_reader.h"
 #include "atelier/dataset/sample_key.h"
@@ -16,15 +19,55 @@
 namespace atelier::coordinator {
 namespace {
 
-bool IsHttpUrl(absl::string_view url) {
-  return (absl::StartsWith(url, "http://") || absl::StartsWith(url, "https://")) && url.size() > 8 &&
-         url.find_first_of(" \t") == absl::string_view::npos;
+// `url` with its scheme in lower case when it is an http(s) URL (the scheme
+// is case-insensitive: HTTP://x is http://x); nullopt otherwise.
+std::optional<std::string> NormalizeHttpUrl(absl::string_view url) {
+  const size_t colon = url.find("://");
+  if (colon == absl::string_view::npos) return std::nullopt;
+  const std::string scheme = absl::AsciiStrToLower(url.substr(0, colon));
+  if (scheme != "http" && scheme != "https") return std::nullopt;
+  if (url.size() <= colon + 3 || url.find_first_of(" \t") != absl::string_view::npos) {
+    return std::nullopt;
+  }
+  return absl::StrCat(scheme, url.substr(colon));
+}
+
+// Skips a UTF-8 byte order mark at the start of `in`.
+void SkipByteOrderMark(std::istream& in) {
+  char bom[3] = {};
+  if (in.read(bom, 3) && bom[0] == '\xEF' && bom[1] == '\xBB' && bom[2] == '\xBF') return;
+  in.clear();
+  in.seekg(0);
 }
 
 class Emitter {
  public:
   Emitter(const std::string& source_name, IngestSink& sink, UrlListReport& report)
       : source_name_(source_name), sink_(sink), report_(report) {}
+
+  // Records line `line` (text `text`) of `file` as an item dead with reason
+  // bad_url; key "<file name>:<line>".
+  absl::Status EmitBadLine(const std::string& file, int64_t line, absl::string_view text,
+                           absl::string_view why) {
+    if (report_.bad_lines == 0) {
+      first_bad_ = absl::StrCat(file, ":", line, ": ", why, ": '", text.substr(0, 100), "'");
+    }
+    ++report_.bad_lines;
+    v1::WorkItem item;
+    item.set_key(absl::StrCat(std::filesystem::path(file).filename().string(), ":", line));
+    item.set_source(v1::SOURCE_KIND_URLS);
+    item.set_url(std::string(text.substr(0, 2000)));
+    item.set_source_name(source_name_);
+    return sink_.AddDead(std::move(item), "bad_url");
+  }
+
+  // InvalidArgument when the list had lines but none was usable.
+  absl::Status CheckUsable(const std::string& file) const {
+    if (report_.items > 0 || report_.bad_lines == 0) return absl::OkStatus();
+    return absl::InvalidArgumentError(absl::StrCat(file, ": no usable line: all ",
+                                                   report_.bad_lines, " lines are bad (first: ",
+                                                   first_bad_, ")"));
+  }
 
   absl::Status Emit(const std::string& url, std::map<std::string, std::string> labels) {
     std::string key = dataset::UrlKey(url);
@@ -47,6 +90,7 @@ class Emitter {
   IngestSink& sink_;
   UrlListReport& report_;
   std::unordered_set<std::string> seen_;
+  std::string first_bad_;
 };
 
 }  // namespace
@@ -55,6 +99,7 @@ absl::StatusOr<UrlListReport> IngestUrlList(const UrlsSourceSpec& spec,
                                             const std::string& source_name, IngestSink& sink) {
   std::ifstream in(spec.file, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read URL list '", spec.file, "'"));
+  SkipByteOrderMark(in);
   UrlListReport report;
   Emitter emit(source_name, sink, report);
 
@@ -66,12 +111,14 @@ absl::StatusOr<UrlListReport> IngestUrlList(const UrlsSourceSpec& spec,
       std::string url(absl::StripAsciiWhitespace(line));
       if (url.empty() || url.starts_with("#")) continue;
       ++report.lines;
-      if (!IsHttpUrl(url)) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(spec.file, ":", n, ": not an http(s) URL: '", url.substr(0, 100), "'"));
+      std::optional<std::string> http = NormalizeHttpUrl(url);
+      if (!http) {
+        RETURN_IF_ERROR(emit.EmitBadLine(spec.file, n, url, "not an http(s) URL"));
+        continue;
       }
-      RETURN_IF_ERROR(emit.Emit(url, {}));
+      RETURN_IF_ERROR(emit.Emit(*http, {}));
     }
+    RETURN_IF_ERROR(emit.CheckUsable(spec.file));
     return report;
   }
 
@@ -112,24 +159,26 @@ absl::StatusOr<UrlListReport> IngestUrlList(const UrlsSourceSpec& spec,
     if (fields.size() == 1 && absl::StripAsciiWhitespace(fields[0]).empty()) continue;
     ++report.lines;
     if (fields.size() != header.size()) {
-      return absl::InvalidArgumentError(absl::StrCat(spec.file, ":", csv.line(), ": ",
-                                                     fields.size(), " fields, the header has ",
-                                                     header.size()));
+      RETURN_IF_ERROR(emit.EmitBadLine(
+          spec.file, csv.line(), absl::StrJoin(fields, ","),
+          absl::StrCat(fields.size(), " fields, the header has ", header.size())));
+      continue;
     }
     std::string url(absl::StripAsciiWhitespace(fields[url_col]));
-    if (!IsHttpUrl(url)) {
-      return absl::InvalidArgumentError(absl::StrCat(spec.file, ":", csv.line(),
-                                                     ": not an http(s) URL: '",
-                                                     url.substr(0, 100), "'"));
+    std::optional<std::string> http = NormalizeHttpUrl(url);
+    if (!http) {
+      RETURN_IF_ERROR(emit.EmitBadLine(spec.file, csv.line(), url, "not an http(s) URL"));
+      continue;
     }
     std::map<std::string, std::string> labels;
     for (const auto& [col, name] : label_cols) {
       std::string v(absl::StripAsciiWhitespace(fields[col]));
       if (!v.empty()) labels[name] = std::move(v);
     }
-    RETURN_IF_ERROR(emit.Emit(url, std::move(labels)));
+    RETURN_IF_ERROR(emit.Emit(*http, std::move(labels)));
   }
   if (!csv.error().ok()) return Annotate(csv.error(), spec.file);
+  RETURN_IF_ERROR(emit.CheckUsable(spec.file));
   return report;
 }
 
