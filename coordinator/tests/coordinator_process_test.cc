@@ -450,12 +450,13 @@ TEST(CoordinatorProcessTest, CheckRetryFailedAndDamagedStateThroughTheBinary) {
     argv.insert(argv.end(), args.begin(), args.end());
     return RunCommand(argv);
   };
+  // A damaged copy of the state is refused, naming its write-ahead log (the
+  // copy is taken before any reopen, so the whole state is in that log).
+  std::filesystem::copy(dir / "state", dir / "copy", std::filesystem::copy_options::recursive);
   auto ok = run({"--check"});
   EXPECT_EQ(ok.exit_code, 0) << ok.output;
   EXPECT_THAT(ok.output, HasSubstr("0 problems in 2 done shards"));
 
-  // A damaged copy of the state is refused, naming its write-ahead log.
-  std::filesystem::copy(dir / "state", dir / "copy", std::filesystem::copy_options::recursive);
   std::filesystem::path wal;
   for (const auto& e : std::filesystem::directory_iterator(dir / "copy" / "rocksdb")) {
     if (e.path().extension() == ".log") wal = e.path();

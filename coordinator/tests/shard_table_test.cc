@@ -51,6 +51,18 @@ class ShardTableTest : public ::testing::Test {
     EXPECT_OK(id.status());
     return id.value_or("");
   }
+  // A ReportProgress of `lease` making `key` ok.
+  v1::ReportProgressRequest Progress(const std::string& worker, const v1::LeaseShardResponse& lease,
+                                     const std::string& key) {
+    v1::ReportProgressRequest progress;
+    progress.set_worker_id(worker);
+    progress.set_shard_id(lease.shard_id());
+    progress.set_fencing_token(lease.fencing_token());
+    auto* r = progress.add_results();
+    r->set_key(key);
+    r->set_outcome(v1::ITEM_OUTCOME_OK);
+    return progress;
+  }
   v1::HeartbeatResponse Beat(const std::string& worker, const v1::LeaseShardResponse& lease) {
     v1::HeartbeatRequest req;
     req.set_worker_id(worker);
@@ -276,13 +288,7 @@ TEST_F(ShardTableTest, ProgressIsLiveAndReplacedByCompletion) {
   Open(1, 3);
   const std::string w = Register();
   ASSERT_OK_AND_ASSIGN(auto lease, table_->Lease(w));
-  v1::ReportProgressRequest progress;
-  progress.set_worker_id(w);
-  progress.set_shard_id(lease.shard_id());
-  progress.set_fencing_token(lease.fencing_token());
-  auto* r = progress.add_results();
-  r->set_key("url-0");
-  r->set_outcome(v1::ITEM_OUTCOME_OK);
+  v1::ReportProgressRequest progress = Progress(w, lease, "url-0");
   progress.set_bytes_downloaded(100);
   clock_.Advance(absl::Seconds(10));
   ASSERT_OK_AND_ASSIGN(auto resp, table_->ReportProgress(progress));
@@ -502,14 +508,7 @@ TEST_F(ShardTableTest, RestartedWorkerGetsItsOwnLeaseBack) {
   Open(3, 3);
   const std::string a = Register("a"), b = Register("b");
   ASSERT_OK_AND_ASSIGN(auto first, table_->Lease(a));
-  v1::ReportProgressRequest progress;
-  progress.set_worker_id(a);
-  progress.set_shard_id(first.shard_id());
-  progress.set_fencing_token(first.fencing_token());
-  auto* r = progress.add_results();
-  r->set_key(first.items(1).key());
-  r->set_outcome(v1::ITEM_OUTCOME_OK);
-  ASSERT_OK(table_->ReportProgress(progress).status());
+  ASSERT_OK(table_->ReportProgress(Progress(a, first, first.items(1).key())).status());
   clock_.Advance(absl::Seconds(20));
   EXPECT_EQ(Register("a"), a);  // restarted
   ASSERT_OK_AND_ASSIGN(auto again, table_->Lease(a));

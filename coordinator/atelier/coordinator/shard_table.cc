@@ -844,13 +844,18 @@ absl::StatusOr<std::vector<v1::WorkItem>> ShardTable::ItemsOf(uint64_t id) {
   return LoadItems(id);
 }
 
-absl::Status ShardTable::ScanDone(
-    const std::function<bool(const v1::CompleteShardRequest&)>& visit) {
+namespace {
+
+// Visits the protobuf records under `prefix`, parsed; `what` names them in
+// errors (DataLoss for a record that does not parse).
+template <typename Record>
+absl::Status ScanRecords(KvStore& store, absl::string_view prefix, absl::string_view what,
+                         const std::function<bool(Record&)>& visit) {
   absl::Status parse;
-  RETURN_IF_ERROR(store_.Scan(kDonePrefix, "", [&](absl::string_view key, absl::string_view value) {
-    v1::CompleteShardRequest record;
+  RETURN_IF_ERROR(store.Scan(prefix, "", [&](absl::string_view key, absl::string_view value) {
+    Record record;
     if (!record.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      parse = absl::DataLossError(absl::StrCat("corrupt done record '", key, "'"));
+      parse = absl::DataLossError(absl::StrCat("corrupt ", what, " record '", key, "'"));
       return false;
     }
     return visit(record);
@@ -858,21 +863,23 @@ absl::Status ShardTable::ScanDone(
   return parse;
 }
 
+}  // namespace
+
+absl::Status ShardTable::ScanDone(
+    const std::function<bool(const v1::CompleteShardRequest&)>& visit) {
+  return ScanRecords<v1::CompleteShardRequest>(
+      store_, kDonePrefix, "done", [&](v1::CompleteShardRequest& r) { return visit(r); });
+}
+
 absl::StatusOr<RetryReport> ShardTable::RetryFailed(const std::string& reason,
                                                     int64_t shard_size) {
   if (shard_size <= 0) return absl::InvalidArgumentError("shard_size must be positive");
   std::vector<v1::FailedItem> failed;
-  absl::Status parse;
-  RETURN_IF_ERROR(store_.Scan(kFailedPrefix, "", [&](absl::string_view key, absl::string_view v) {
-    v1::FailedItem item;
-    if (!item.ParseFromArray(v.data(), static_cast<int>(v.size()))) {
-      parse = absl::DataLossError(absl::StrCat("corrupt failed item record '", key, "'"));
-      return false;
-    }
+  RETURN_IF_ERROR(ScanRecords<v1::FailedItem>(store_, kFailedPrefix, "failed item",
+                                              [&](v1::FailedItem& item) {
     if (reason.empty() || item.reason() == reason) failed.push_back(std::move(item));
     return true;
   }));
-  RETURN_IF_ERROR(parse);
 
   std::lock_guard<std::mutex> lock(mu_);
   if (!ingested_) return absl::FailedPreconditionError("the job is not ingested yet");
