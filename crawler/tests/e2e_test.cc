@@ -46,6 +46,21 @@ std::vector<nlohmann::json> JsonLines(const std::string& text) {
   return out;
 }
 
+// A URL-list job over urls.txt beside the spec.
+std::string JobYaml(const std::string& name, const std::filesystem::path& data, int shard_size, int lease_ttl_s) {
+  return absl::StrCat("name: ", name, "\ndataset: ", data.string(), "\nshard_size: ", shard_size, R"(
+sources:
+  - urls: {file: urls.txt}
+crawl:
+  resize: {mode: center_crop, size: 32, jpeg_quality: 85}
+  per_host: {concurrency: 16, requests_per_second: 100000}
+  retries: 1
+  timeout_s: 10
+  lease_ttl_s: )", lease_ttl_s, R"(
+  max_attempts: 10
+)");
+}
+
 TEST(CrawlerEndToEnd, TwoWorkersOneKilledEveryUrlOnce) {
   TestOrigin origin;
   origin.SetDelayMs(15);
@@ -69,19 +84,7 @@ TEST(CrawlerEndToEnd, TwoWorkersOneKilledEveryUrlOnce) {
       }
     }
   }
-  atelier::testing::WriteFileOrDie(dir / "job.yaml", absl::StrCat(R"(name: e2e
-dataset: )", (dir / "data").string(), R"(
-shard_size: 100
-sources:
-  - urls: {file: urls.txt}
-crawl:
-  resize: {mode: center_crop, size: 32, jpeg_quality: 85}
-  per_host: {concurrency: 16, requests_per_second: 100000}
-  retries: 1
-  timeout_s: 10
-  lease_ttl_s: 3
-  max_attempts: 10
-)"));
+  atelier::testing::WriteFileOrDie(dir / "job.yaml", JobYaml("e2e", dir / "data", 100, 3));
   const std::string address = absl::StrCat("127.0.0.1:", atelier::testing::PickFreePort());
   ChildProcess coordinator({BinaryPath("atelier-coordinator").string(), "--spec", (dir / "job.yaml").string(),
                             "--state", (dir / "coordinator").string(), "--listen", address},
@@ -208,19 +211,7 @@ TEST(CrawlerEndToEnd, CrawlerRidesOutACoordinatorRestart) {
     // The list is sorted the way the coordinator shards it (file order).
     for (const auto& url : urls) list << url << "\n";
   }
-  atelier::testing::WriteFileOrDie(dir / "job.yaml", absl::StrCat(R"(name: outage
-dataset: )", (dir / "data").string(), R"(
-shard_size: 50
-sources:
-  - urls: {file: urls.txt}
-crawl:
-  resize: {mode: center_crop, size: 32, jpeg_quality: 85}
-  per_host: {concurrency: 16, requests_per_second: 100000}
-  retries: 1
-  timeout_s: 10
-  lease_ttl_s: 60
-  max_attempts: 10
-)"));
+  atelier::testing::WriteFileOrDie(dir / "job.yaml", JobYaml("outage", dir / "data", 50, 60));
   const std::string address = absl::StrCat("127.0.0.1:", atelier::testing::PickFreePort());
   const std::vector<std::string> coordinator_argv = {BinaryPath("atelier-coordinator").string(), "--spec",
                                                      (dir / "job.yaml").string(), "--state",

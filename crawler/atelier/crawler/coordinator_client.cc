@@ -94,75 +94,55 @@ absl::Status CoordinatorClient::Call(absl::string_view rpc, Retry retry, absl::D
   }
 }
 
-absl::StatusOr<v1::HeartbeatResponse> CoordinatorClient::Heartbeat(const v1::HeartbeatRequest& request, Retry retry) {
-  v1::HeartbeatResponse response;
-  absl::Status s = Call("Heartbeat", retry, options_.rpc_timeout, [&](grpc::ClientContext& c) {
+template <typename Request, typename Response>
+absl::StatusOr<Response> CoordinatorClient::Unary(absl::string_view rpc, Retry retry, absl::Duration timeout,
+                                                  StubMethod<Request, Response> method, const Request& request) {
+  Response response;
+  absl::Status s = Call(rpc, retry, timeout, [&](grpc::ClientContext& c) {
     response.Clear();
-    return stub_->Heartbeat(&c, request, &response);
+    return (stub_.get()->*method)(&c, request, &response);
   });
   if (!s.ok()) return s;
   return response;
+}
+
+absl::StatusOr<v1::HeartbeatResponse> CoordinatorClient::Heartbeat(const v1::HeartbeatRequest& request, Retry retry) {
+  return Unary("Heartbeat", retry, options_.rpc_timeout, &v1::CrawlService::Stub::Heartbeat, request);
 }
 
 absl::StatusOr<v1::ReportProgressResponse> CoordinatorClient::ReportProgress(const v1::ReportProgressRequest& request,
                                                                              Retry retry) {
-  v1::ReportProgressResponse response;
-  absl::Status s = Call("ReportProgress", retry, options_.rpc_timeout, [&](grpc::ClientContext& c) {
-    response.Clear();
-    return stub_->ReportProgress(&c, request, &response);
-  });
-  if (!s.ok()) return s;
-  return response;
+  return Unary("ReportProgress", retry, options_.rpc_timeout, &v1::CrawlService::Stub::ReportProgress, request);
 }
 
 absl::StatusOr<v1::RegisterWorkerResponse> CoordinatorClient::RegisterWorker(const v1::RegisterWorkerRequest& request) {
-  v1::RegisterWorkerResponse response;
-  absl::Status s = Call("RegisterWorker", Retry::kUntilBudget, options_.rpc_timeout, [&](grpc::ClientContext& c) {
-    response.Clear();
-    return stub_->RegisterWorker(&c, request, &response);
-  });
-  if (!s.ok()) return s;
-  return response;
+  return Unary("RegisterWorker", Retry::kUntilBudget, options_.rpc_timeout, &v1::CrawlService::Stub::RegisterWorker,
+               request);
 }
 
 absl::StatusOr<v1::LeaseShardResponse> CoordinatorClient::LeaseShard(const v1::LeaseShardRequest& request) {
-  v1::LeaseShardResponse response;
-  absl::Status s = Call("LeaseShard", Retry::kUntilBudget, options_.rpc_timeout, [&](grpc::ClientContext& c) {
-    response.Clear();
-    return stub_->LeaseShard(&c, request, &response);
-  });
-  if (!s.ok()) return s;
-  return response;
+  return Unary("LeaseShard", Retry::kUntilBudget, options_.rpc_timeout, &v1::CrawlService::Stub::LeaseShard, request);
 }
 
 absl::StatusOr<v1::CompleteShardResponse> CoordinatorClient::CompleteShard(const v1::CompleteShardRequest& request) {
-  v1::CompleteShardResponse response;
-  absl::Status s = Call("CompleteShard", Retry::kUntilBudget, options_.rpc_timeout, [&](grpc::ClientContext& c) {
-    response.Clear();
-    return stub_->CompleteShard(&c, request, &response);
-  });
-  if (absl::IsFailedPrecondition(s)) {
-    response.Clear();
-    response.set_accepted(false);
-    return response;
+  auto response = Unary("CompleteShard", Retry::kUntilBudget, options_.rpc_timeout,
+                        &v1::CrawlService::Stub::CompleteShard, request);
+  if (absl::IsFailedPrecondition(response.status())) {
+    v1::CompleteShardResponse refused;
+    refused.set_accepted(false);
+    return refused;
   }
-  if (!s.ok()) return s;
   return response;
 }
 
 absl::StatusOr<v1::ReleaseShardResponse> CoordinatorClient::ReleaseShard(const v1::ReleaseShardRequest& request,
                                                                          absl::Duration timeout) {
-  v1::ReleaseShardResponse response;
-  absl::Status s = Call("ReleaseShard", Retry::kOnce, timeout, [&](grpc::ClientContext& c) {
-    response.Clear();
-    return stub_->ReleaseShard(&c, request, &response);
-  });
-  if (absl::IsFailedPrecondition(s)) {
-    response.Clear();
-    response.set_released(false);
-    return response;
+  auto response = Unary("ReleaseShard", Retry::kOnce, timeout, &v1::CrawlService::Stub::ReleaseShard, request);
+  if (absl::IsFailedPrecondition(response.status())) {
+    v1::ReleaseShardResponse refused;
+    refused.set_released(false);
+    return refused;
   }
-  if (!s.ok()) return s;
   return response;
 }
 

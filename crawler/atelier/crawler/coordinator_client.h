@@ -71,6 +71,12 @@ class CoordinatorClient {
   // Runs `attempt(context)` under the retry rules above.
   absl::Status Call(absl::string_view rpc, Retry retry, absl::Duration timeout,
                     const std::function<grpc::Status(grpc::ClientContext&)>& attempt);
+  template <typename Request, typename Response>
+  using StubMethod = grpc::Status (v1::CrawlService::Stub::*)(grpc::ClientContext*, const Request&, Response*);
+  // One RPC through Call().
+  template <typename Request, typename Response>
+  absl::StatusOr<Response> Unary(absl::string_view rpc, Retry retry, absl::Duration timeout,
+                                 StubMethod<Request, Response> method, const Request& request);
   // Waits `d` on the clock; false when Cancel() came first.
   bool Wait(absl::Duration d);
 
