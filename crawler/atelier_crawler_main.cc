@@ -2,7 +2,8 @@
 //
 //   atelier crawler --coordinator HOST:PORT --state DIR --data ROOT
 //                   [--concurrency N] [--name NAME] [--process-threads N]
-//                   [--log-level LEVEL]
+//                   [--allow-private-networks] [--allow-network CIDR]...
+//                   [--outage-budget-s S] [--log-level LEVEL]
 //
 // SIGTERM/SIGINT: stop fetching, commit nothing half-written, release the
 // lease, exit 0. Exit codes: 0 done or stopped, 1 runtime error, 2 bad flags.
@@ -32,6 +33,14 @@ int main(int argc, char** argv) {
   app.add_option("--name", options.name, "stable worker name (default: remembered in --state)");
   app.add_option("--process-threads", options.process_threads, "decode/resize threads (default: one per core)")
       ->check(CLI::Range(0, 1024));
+  app.add_flag("--allow-private-networks", options.allow_private_networks,
+               "also fetch from loopback, private and link-local addresses (tests, intranet crawls)");
+  app.add_option("--allow-network", options.allowed_networks,
+                 "also fetch from this CIDR network (repeatable), e.g. 10.1.0.0/16");
+  int outage_s = 120;
+  app.add_option("--outage-budget-s", outage_s,
+                 "keep retrying an unreachable coordinator this many seconds before exiting 1 (default 120)")
+      ->check(CLI::Range(1, 86400));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off");
   app.add_flag("--fetch-only", options.fetch_only, "store fetched images unchanged (no decode/resize; benchmarks)");
   if (auto exit = atelier::Parse(app, argc, argv)) return *exit;
@@ -40,6 +49,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "atelier crawler: --log-level: %s\n", std::string(s.message()).c_str());
     return atelier::kUsageError;
   }
+  options.outage_budget = absl::Seconds(outage_s);
   options.tty = isatty(STDERR_FILENO) == 1;
 
   // Signals go to one thread that asks the worker to stop; the watcher is

@@ -53,7 +53,9 @@ int main(int argc, char** argv) {
   auto store = memory_state ? absl::StatusOr<std::unique_ptr<atelier::crawler::StateStore>>(
                                   std::make_unique<atelier::crawler::MemoryStateStore>())
                             : atelier::crawler::OpenRocksDbStateStore(state_dir);
-  auto fetcher = atelier::crawler::CurlFetcher::Create();
+  atelier::crawler::CurlFetcherOptions fetcher_options;
+  fetcher_options.guard = atelier::crawler::AddressGuard::AllowAll();  // the bench origin is on loopback
+  auto fetcher = atelier::crawler::CurlFetcher::Create(std::move(fetcher_options));
   if (!store.ok() || !fetcher.ok()) {
     std::cerr << (store.ok() ? fetcher.status().ToString() : store.status().ToString()) << "\n";
     return 1;

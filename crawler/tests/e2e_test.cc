@@ -46,6 +46,21 @@ std::vector<nlohmann::json> JsonLines(const std::string& text) {
   return out;
 }
 
+// A URL-list job over urls.txt beside the spec.
+std::string JobYaml(const std::string& name, const std::filesystem::path& data, int shard_size, int lease_ttl_s) {
+  return absl::StrCat("name: ", name, "\ndataset: ", data.string(), "\nshard_size: ", shard_size, R"(
+sources:
+  - urls: {file: urls.txt}
+crawl:
+  resize: {mode: center_crop, size: 32, jpeg_quality: 85}
+  per_host: {concurrency: 16, requests_per_second: 100000}
+  retries: 1
+  timeout_s: 10
+  lease_ttl_s: )", lease_ttl_s, R"(
+  max_attempts: 10
+)");
+}
+
 TEST(CrawlerEndToEnd, TwoWorkersOneKilledEveryUrlOnce) {
   TestOrigin origin;
   origin.SetDelayMs(15);
@@ -69,19 +84,7 @@ TEST(CrawlerEndToEnd, TwoWorkersOneKilledEveryUrlOnce) {
       }
     }
   }
-  atelier::testing::WriteFileOrDie(dir / "job.yaml", absl::StrCat(R"(name: e2e
-dataset: )", (dir / "data").string(), R"(
-shard_size: 100
-sources:
-  - urls: {file: urls.txt}
-crawl:
-  resize: {mode: center_crop, size: 32, jpeg_quality: 85}
-  per_host: {concurrency: 16, requests_per_second: 100000}
-  retries: 1
-  timeout_s: 10
-  lease_ttl_s: 3
-  max_attempts: 10
-)"));
+  atelier::testing::WriteFileOrDie(dir / "job.yaml", JobYaml("e2e", dir / "data", 100, 3));
   const std::string address = absl::StrCat("127.0.0.1:", atelier::testing::PickFreePort());
   ChildProcess coordinator({BinaryPath("atelier-coordinator").string(), "--spec", (dir / "job.yaml").string(),
                             "--state", (dir / "coordinator").string(), "--listen", address},
@@ -98,7 +101,7 @@ crawl:
   auto crawler = [&](const std::string& name) {
     return std::vector<std::string>{BinaryPath("atelier-crawler").string(), "--coordinator", address, "--state",
                                     (dir / ("state-" + name)).string(), "--data", (dir / "data").string(),
-                                    "--concurrency", "8"};
+                                    "--concurrency", "8", "--allow-private-networks"};
   };
   ChildProcess b(crawler("b"), dir / "b.log");
   {
@@ -186,6 +189,114 @@ crawl:
     EXPECT_EQ(n, 1) << url;
     EXPECT_EQ(failing.count(url), 1u) << url;
   }
+}
+
+// Finding 1 of issue 13: the coordinator is SIGKILLed while a crawler runs and
+// restarted on the same --state and port a few seconds later. The crawler
+// finishes the shard it holds during the outage, waits to commit it, does not
+// exit, and the job finishes with every URL exactly once.
+TEST(CrawlerEndToEnd, CrawlerRidesOutACoordinatorRestart) {
+  constexpr int kUrls = 1000, kShard = 50;
+  TestOrigin origin;
+  origin.SetDelayMs(20);
+  const std::string jpeg = testing::MakeJpeg(64, 48);
+  TempDir dir("crawler-outage");
+  std::vector<std::string> urls;
+  {
+    std::ofstream list(dir / "urls.txt");
+    for (int i = 0; i < kUrls; ++i) {
+      origin.AddImage(absl::StrCat("o", i, ".jpg"), jpeg);
+      urls.push_back(origin.Url(absl::StrCat("/img/o", i, ".jpg")));
+    }
+    // The list is sorted the way the coordinator shards it (file order).
+    for (const auto& url : urls) list << url << "\n";
+  }
+  atelier::testing::WriteFileOrDie(dir / "job.yaml", JobYaml("outage", dir / "data", 50, 60));
+  const std::string address = absl::StrCat("127.0.0.1:", atelier::testing::PickFreePort());
+  const std::vector<std::string> coordinator_argv = {BinaryPath("atelier-coordinator").string(), "--spec",
+                                                     (dir / "job.yaml").string(), "--state",
+                                                     (dir / "coordinator").string(), "--listen", address};
+  auto status_json = [&] {
+    return RunCommand({BinaryPath("atelier-status").string(), "--coordinator", address, "--json"});
+  };
+  auto wait_serving = [&](ChildProcess& coordinator, const std::string& log) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (status_json().exit_code != 0) {
+      ASSERT_TRUE(coordinator.running()) << atelier::testing::ReadFileOrEmpty(dir / log);
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "coordinator not serving";
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  };
+  auto committed = [&] {
+    std::set<int> out;
+    for (int n = 0; n < kUrls / kShard; ++n) {
+      if (std::filesystem::exists(dataset::ShardPath(dir / "data", n))) out.insert(n);
+    }
+    return out;
+  };
+  auto first = std::make_unique<ChildProcess>(coordinator_argv, dir / "coordinator1.log");
+  wait_serving(*first, "coordinator1.log");
+  ChildProcess crawler({BinaryPath("atelier-crawler").string(), "--coordinator", address, "--state",
+                        (dir / "state").string(), "--data", (dir / "data").string(), "--concurrency", "4",
+                        "--allow-private-networks"},
+                       dir / "crawler.log");
+  // Served URLs of the shards not committed yet (shard n holds lines [50n, 50n + 50)).
+  auto served_of = [&](int n) {
+    int served = 0;
+    for (int i = n * kShard; i < (n + 1) * kShard; ++i) served += origin.Requests(absl::StrCat("/img/o", i, ".jpg")) > 0;
+    return served;
+  };
+  auto mid_shard = [&] {
+    const std::set<int> done = committed();
+    if (done.size() < 2) return false;
+    for (int n = 0; n < kUrls / kShard; ++n) {
+      if (done.count(n) == 0 && served_of(n) >= 5 && served_of(n) < 40) return true;
+    }
+    return false;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!mid_shard()) {
+    ASSERT_TRUE(crawler.running()) << atelier::testing::ReadFileOrEmpty(dir / "crawler.log");
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  first->Kill(SIGKILL);
+  first.reset();
+  const std::set<int> before_outage = committed();
+  ASSERT_LT(before_outage.size(), static_cast<size_t>(kUrls / kShard - 2)) << "the crawl ran too fast";
+  // Down long enough for the crawler to finish the shard it holds.
+  std::this_thread::sleep_for(std::chrono::seconds(4));
+  ASSERT_TRUE(crawler.running()) << atelier::testing::ReadFileOrEmpty(dir / "crawler.log");
+  // Some shard that was not committed has all of its URLs fetched: it is
+  // finished and waiting for the coordinator.
+  int finished_waiting = 0;
+  for (int n = 0; n < kUrls / kShard; ++n) finished_waiting += before_outage.count(n) == 0 && served_of(n) == kShard;
+  EXPECT_GE(finished_waiting, 1);
+  EXPECT_EQ(committed(), before_outage);
+
+  ChildProcess second(coordinator_argv, dir / "coordinator2.log");
+  wait_serving(second, "coordinator2.log");
+  ASSERT_EQ(crawler.Wait(std::chrono::seconds(120)), 0) << atelier::testing::ReadFileOrEmpty(dir / "crawler.log");
+
+  auto final_status = status_json();
+  ASSERT_EQ(final_status.exit_code, 0) << final_status.output;
+  const auto lines = JsonLines(final_status.output);
+  ASSERT_FALSE(lines.empty()) << final_status.output;
+  EXPECT_TRUE(lines.back()["done"].get<bool>()) << lines.back().dump();
+  EXPECT_EQ(lines.back()["items_ok"].get<int64_t>(), kUrls) << lines.back().dump();
+  ASSERT_OK_AND_ASSIGN(auto shards, dataset::ListShards(dir / "data"));
+  EXPECT_EQ(shards.size(), static_cast<size_t>(kUrls / kShard));
+  std::map<std::string, int> in_shards;
+  for (const auto& shard : shards) {
+    ASSERT_OK_AND_ASSIGN(auto reader, dataset::ShardReader::Open(shard));
+    while (true) {
+      ASSERT_OK_AND_ASSIGN(auto sample, reader->Next());
+      if (!sample.has_value()) break;
+      ++in_shards[sample->meta.url];
+    }
+  }
+  EXPECT_EQ(in_shards.size(), urls.size());
+  for (const auto& url : urls) EXPECT_EQ(in_shards[url], 1) << url;
 }
 
 }  // namespace

@@ -91,6 +91,10 @@ grpc::Status FakeCoordinator::CompleteShard(grpc::ServerContext*, const v1::Comp
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "stale fencing token");
   }
   shards_[request->shard_id()].state = Shard::State::kDone;
+  if (steal_on_complete_) {
+    shards_[request->shard_id()].holder = "another-worker";
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "stale fencing token");
+  }
   completed_.push_back(*request);
   response->set_accepted(true);
   return grpc::Status::OK;
@@ -113,6 +117,11 @@ grpc::Status FakeCoordinator::ReleaseShard(grpc::ServerContext*, const v1::Relea
 void FakeCoordinator::set_steal_on_heartbeat(bool on) {
   std::lock_guard<std::mutex> l(mu_);
   steal_on_heartbeat_ = on;
+}
+
+void FakeCoordinator::set_steal_on_complete(bool on) {
+  std::lock_guard<std::mutex> l(mu_);
+  steal_on_complete_ = on;
 }
 
 std::vector<v1::CompleteShardRequest> FakeCoordinator::completed() const {

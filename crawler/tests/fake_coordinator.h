@@ -5,7 +5,9 @@
 // (with a new fencing token). CompleteShard/Heartbeat/ReportProgress/
 // ReleaseShard check the fencing token like the real coordinator. Knobs:
 // steal_on_heartbeat makes the first Heartbeat of a lease answer ok=false and
-// marks the shard done as if another worker had committed it. Every request is
+// marks the shard done as if another worker had committed it;
+// steal_on_complete does the same to the first CompleteShard of a lease (the
+// worker published its tar, then learns it was stale). Every request is
 // recorded. Thread-safe.
 #pragma once
 
@@ -42,6 +44,7 @@ class FakeCoordinator final : public v1::CrawlService::Service {
                             v1::ReleaseShardResponse* response) override;
 
   void set_steal_on_heartbeat(bool on);
+  void set_steal_on_complete(bool on);
   std::vector<v1::CompleteShardRequest> completed() const;
   std::vector<v1::ReleaseShardRequest> released() const;
   int registrations() const;
@@ -66,7 +69,7 @@ class FakeCoordinator final : public v1::CrawlService::Service {
   std::vector<Shard> shards_;
   std::map<std::string, std::string> ids_by_name_;
   uint64_t next_token_ = 1;
-  bool steal_on_heartbeat_ = false;
+  bool steal_on_heartbeat_ = false, steal_on_complete_ = false;
   int registrations_ = 0, heartbeats_ = 0, progress_results_ = 0;
   std::vector<v1::CompleteShardRequest> completed_;
   std::vector<v1::ReleaseShardRequest> released_;

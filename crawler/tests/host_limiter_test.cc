@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace atelier::crawler {
 namespace {
 
@@ -41,6 +43,35 @@ TEST(HostLimiterTest, PauseClosesTheHostUntilItsEnd) {
   EXPECT_FALSE(limiter.TryAcquire("a", kT0 + absl::Seconds(59), &retry));
   EXPECT_EQ(retry, kT0 + absl::Seconds(60));
   EXPECT_TRUE(limiter.TryAcquire("a", kT0 + absl::Seconds(60), &retry));
+}
+
+TEST(HostLimiterTest, ThrottleLowersTheRateOncePerCooldownAndSuccessesRestoreIt) {
+  HostLimits limits{100, 8, 1};
+  limits.throttle_cooldown = absl::Seconds(1);
+  HostLimiter limiter(limits);
+  EXPECT_EQ(limiter.Rate("a"), 8);
+  limiter.Throttle("a", kT0);
+  EXPECT_DOUBLE_EQ(limiter.Rate("a"), 6);
+  limiter.Throttle("a", kT0 + absl::Milliseconds(500));  // within the cooldown: no change
+  EXPECT_DOUBLE_EQ(limiter.Rate("a"), 6);
+  limiter.Throttle("a", kT0 + absl::Seconds(1));
+  EXPECT_DOUBLE_EQ(limiter.Rate("a"), 4.5);
+  EXPECT_EQ(limiter.Rate("b"), 8);  // other hosts keep their rate
+  // Requests are spaced by the lowered rate.
+  absl::Time retry;
+  const absl::Time t = kT0 + absl::Seconds(1);
+  ASSERT_TRUE(limiter.TryAcquire("a", t, &retry));
+  EXPECT_FALSE(limiter.TryAcquire("a", t, &retry));
+  EXPECT_GT(retry - t, absl::Milliseconds(200));
+  limiter.Release("a");
+  // Answered requests bring it back to the configured rate, not beyond.
+  limiter.Succeeded("a");
+  EXPECT_DOUBLE_EQ(limiter.Rate("a"), 4.5 * 17 / 16);
+  for (int i = 0; i < 20; ++i) limiter.Succeeded("a");
+  EXPECT_EQ(limiter.Rate("a"), 8);
+  // Never below 1/64 of the configured rate.
+  for (int i = 0; i < 40; ++i) limiter.Throttle("c", kT0 + absl::Seconds(2 * i));
+  EXPECT_DOUBLE_EQ(limiter.Rate("c"), 8.0 / 64);
 }
 
 TEST(HostOfUrlTest, Hosts) {

@@ -2,10 +2,13 @@
 // HTTP server on 127.0.0.1 (TestOrigin). Real clock: only short backoffs.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "absl/strings/str_cat.h"
 #include "atelier/common/clock.h"
 #include "atelier/common/status_matchers.h"
+#include "atelier/crawler/address_guard.h"
 #include "atelier/crawler/curl_fetcher.h"
 #include "atelier/crawler/shard_crawler.h"
 #include "atelier/testing/temp_dir.h"
@@ -43,8 +46,10 @@ class HttpIntegrationTest : public ::testing::Test {
     config_.backoff = {absl::Milliseconds(20), absl::Milliseconds(100)};
     config_.met_api = origin_.Url("/api");
     config_.met_label_fields = {"decade"};
-    config_.met_throttle_pause = absl::Milliseconds(300);
-    ASSERT_OK_AND_ASSIGN(fetcher_, CurlFetcher::Create());
+    config_.throttle_pause = absl::Milliseconds(300);
+    CurlFetcherOptions options;
+    options.guard = AddressGuard::AllowAll();  // the origin is on loopback
+    ASSERT_OK_AND_ASSIGN(fetcher_, CurlFetcher::Create(std::move(options)));
     ASSERT_OK_AND_ASSIGN(store_, OpenRocksDbStateStore((dir_ / "state").string()));
   }
 
@@ -111,8 +116,9 @@ TEST_F(HttpIntegrationTest, EveryKindOfAnswer) {
   expect("url-always-500", v1::ITEM_OUTCOME_FAILED, "http_500", 3);
   expect("url-reset", v1::ITEM_OUTCOME_FAILED, "connection", 3);
   expect("url-slow", v1::ITEM_OUTCOME_FAILED, "timeout", 3);
-  expect("url-loop", v1::ITEM_OUTCOME_FAILED, "too_many_redirects", 1);
-  expect("url-html", v1::ITEM_OUTCOME_FAILED, "not_an_image", 1);
+  expect("url-loop", v1::ITEM_OUTCOME_FAILED, "too_many_redirects", 6);  // 1 + 5 hops, each a request
+  // A block page where an image was expected: throttling, retried after a pause.
+  expect("url-html", v1::ITEM_OUTCOME_FAILED, "block_page", 3);
   expect("url-truncated", v1::ITEM_OUTCOME_FAILED, "truncated_image", 1);
   expect("url-empty", v1::ITEM_OUTCOME_FAILED, "not_an_image", 1);
   expect("url-big", v1::ITEM_OUTCOME_FAILED, "too_large", 1);
@@ -192,6 +198,71 @@ TEST_F(HttpIntegrationTest, RestartedCrawlDoesNotRefetch) {
   auto again = Crawl(5, items);
   EXPECT_TRUE(again.empty());
   EXPECT_EQ(origin_.TotalRequests(), before);
+}
+
+// Finding 8 of issue 13: the SSRF guard, on by default, checks the resolved
+// address of every hop at connect time.
+TEST_F(HttpIntegrationTest, GuardRefusesLoopbackByDefaultAndOnEveryRedirectHop) {
+  TestOrigin second("127.0.0.2");  // another loopback address and port
+  second.AddImage("a.jpg", testing::MakeJpeg(40, 30));
+  const std::string redirect = origin_.Url("/redirect?to=" + second.Url("/img/a.jpg"));
+
+  ASSERT_OK_AND_ASSIGN(fetcher_, CurlFetcher::Create());  // the default guard
+  auto direct = Crawl(11, {UrlItem("url-direct", origin_.Url("/img/a.jpg"))});
+  EXPECT_EQ(direct["url-direct"].outcome(), v1::ITEM_OUTCOME_FAILED);
+  EXPECT_EQ(direct["url-direct"].reason(), "blocked_address");
+  EXPECT_EQ(origin_.TotalRequests(), 0);
+
+  CurlFetcherOptions only_first;
+  ASSERT_OK_AND_ASSIGN(only_first.guard, AddressGuard::Create(false, {"127.0.0.1/32"}));
+  ASSERT_OK_AND_ASSIGN(fetcher_, CurlFetcher::Create(std::move(only_first)));
+  auto hop = Crawl(12, {UrlItem("url-hop", redirect)});
+  EXPECT_EQ(hop["url-hop"].outcome(), v1::ITEM_OUTCOME_FAILED);
+  EXPECT_EQ(hop["url-hop"].reason(), "blocked_address");
+  EXPECT_EQ(origin_.Requests("/redirect"), 1);
+  EXPECT_EQ(second.TotalRequests(), 0);
+
+  // Turned off, the same redirect is followed (the target is really there).
+  CurlFetcherOptions open;
+  open.guard = AddressGuard::AllowAll();
+  ASSERT_OK_AND_ASSIGN(fetcher_, CurlFetcher::Create(std::move(open)));
+  auto followed = Crawl(13, {UrlItem("url-followed", redirect)});
+  EXPECT_EQ(followed["url-followed"].outcome(), v1::ITEM_OUTCOME_OK);
+  EXPECT_EQ(second.Requests("/img/a.jpg"), 1);
+}
+
+TEST(AddressGuardTest, AllowListParsesAndJudges) {
+  EXPECT_THAT(AddressGuard::Create(false, {"10.0.0.0/33"}).status(),
+              atelier::testing::StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("10.0.0.0/33")));
+  EXPECT_FALSE(AddressGuard::Create(false, {"nonsense"}).ok());
+  ASSERT_OK_AND_ASSIGN(AddressGuard guard, AddressGuard::Create(false, {"10.1.0.0/16", "::1/128"}));
+  auto v4 = [&](const char* text) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    inet_pton(AF_INET, text, &a.sin_addr);
+    return guard.Allows(reinterpret_cast<const sockaddr*>(&a));
+  };
+  auto v6 = [&](const char* text) {
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    inet_pton(AF_INET6, text, &a.sin6_addr);
+    return guard.Allows(reinterpret_cast<const sockaddr*>(&a));
+  };
+  EXPECT_TRUE(v4("10.1.2.3"));
+  EXPECT_FALSE(v4("10.2.0.1"));
+  EXPECT_FALSE(v4("127.0.0.1"));
+  EXPECT_FALSE(v4("169.254.169.254"));
+  EXPECT_FALSE(v4("172.16.0.1"));
+  EXPECT_FALSE(v4("192.168.1.1"));
+  EXPECT_FALSE(v4("0.0.0.0"));
+  EXPECT_TRUE(v4("93.184.216.34"));
+  EXPECT_TRUE(v4("172.32.0.1"));
+  EXPECT_TRUE(v6("::1"));
+  EXPECT_FALSE(v6("::"));
+  EXPECT_FALSE(v6("fe80::1"));
+  EXPECT_FALSE(v6("fd00::1"));
+  EXPECT_FALSE(v6("::ffff:127.0.0.1"));
+  EXPECT_TRUE(v6("2606:4700::1111"));
 }
 
 }  // namespace

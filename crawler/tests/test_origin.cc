@@ -17,7 +17,7 @@
 
 namespace atelier::crawler::testing {
 
-TestOrigin::TestOrigin() : server_(std::make_unique<httplib::Server>()) {
+TestOrigin::TestOrigin(std::string host) : host_(std::move(host)), server_(std::make_unique<httplib::Server>()) {
   httplib::Server& s = *server_;
   auto delay = [this] {
     if (int ms = delay_ms_.load(); ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
@@ -88,6 +88,10 @@ TestOrigin::TestOrigin() : server_(std::make_unique<httplib::Server>()) {
     Count(req.path);
     res.set_redirect("/loop");
   });
+  s.Get("/redirect", [this](const httplib::Request& req, httplib::Response& res) {
+    Count(req.path);
+    res.set_redirect(req.get_param_value("to"));
+  });
   s.Get("/html-as-jpeg", [this](const httplib::Request& req, httplib::Response& res) {
     Count(req.path);
     res.set_content("<!DOCTYPE html><html><head><title>Oops</title></head><body>Not here</body></html>",
@@ -133,7 +137,7 @@ TestOrigin::TestOrigin() : server_(std::make_unique<httplib::Server>()) {
                     "application/json");
   });
 
-  auto runner = HttpServerThread::Start(s, "127.0.0.1", 0);
+  auto runner = HttpServerThread::Start(s, host_, 0);
   if (!runner.ok()) std::abort();
   runner_ = *std::move(runner);
 
@@ -174,7 +178,7 @@ TestOrigin::~TestOrigin() {
   close(reset_fd_);
 }
 
-std::string TestOrigin::Url(const std::string& path) const { return absl::StrCat("http://127.0.0.1:", port(), path); }
+std::string TestOrigin::Url(const std::string& path) const { return absl::StrCat("http://", host_, ":", port(), path); }
 std::string TestOrigin::ResetUrl() const { return absl::StrCat("http://127.0.0.1:", reset_port_, "/image.jpg"); }
 
 void TestOrigin::AddImage(const std::string& name, std::string bytes, std::string content_type) {

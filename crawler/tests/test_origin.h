@@ -1,5 +1,6 @@
-// TestOrigin: a real HTTP server on 127.0.0.1 (cpp-httplib) for crawler
-// integration tests, plus a raw TCP port that resets every connection.
+// TestOrigin: a real HTTP server on 127.0.0.1 (or another loopback address)
+// (cpp-httplib) for crawler integration tests, plus a raw TCP port on
+// 127.0.0.1 that resets every connection.
 //
 // Routes (every request is counted per path):
 //   /img/<name>          bodies registered with AddImage (Content-Type image/jpeg|png|webp)
@@ -9,6 +10,7 @@
 //   /cut/<n>             first request: body cut half way (connection closed), then "a.jpg"
 //   /slow                a body trickling 1 KiB every 200 ms for 5 s
 //   /loop                302 to itself
+//   /redirect?to=URL     302 to URL
 //   /html-as-jpeg        an HTML page served as image/jpeg
 //   /big                 300000 bytes with Content-Length; /big-chunked without
 //   /api/objects/<id>    Met API replica (objects registered with AddMetObject;
@@ -35,10 +37,10 @@ namespace atelier::crawler::testing {
 
 class TestOrigin {
  public:
-  TestOrigin();
+  explicit TestOrigin(std::string host = "127.0.0.1");
   ~TestOrigin();
 
-  std::string Url(const std::string& path) const;  // http://127.0.0.1:<port><path>
+  std::string Url(const std::string& path) const;  // http://<host>:<port><path>
   std::string ResetUrl() const;                    // a URL on the resetting port
   int port() const { return runner_->port(); }
 
@@ -54,6 +56,7 @@ class TestOrigin {
   int Count(const std::string& path);
   void ResetLoop();
 
+  const std::string host_;
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<HttpServerThread> runner_;
   std::thread reset_thread_;

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -18,6 +19,7 @@
 #include "atelier/dataset/sha256.h"
 #include "atelier/dataset/shard_paths.h"
 #include "atelier/dataset/shard_reader.h"
+#include "atelier/dataset/shard_stats.h"
 #include "atelier/testing/subprocess.h"
 #include "atelier/testing/temp_dir.h"
 #include "fake_coordinator.h"
@@ -107,6 +109,7 @@ class WorkerTest : public ::testing::Test {
     o.concurrency = 4;
     o.progress_interval = absl::Milliseconds(100);
     o.idle_poll = absl::Milliseconds(50);
+    o.allow_private_networks = true;  // the origin is on loopback
     return o;
   }
 
@@ -139,7 +142,15 @@ TEST_F(WorkerTest, CrawlsCommitsAndCompletesShards) {
     EXPECT_EQ(c.stats().ok(), static_cast<int64_t>(ok));
     EXPECT_EQ(ReadKeys(path).size(), ok);
     ExpectToolsReadShard(path, 2 * ok);
-    EXPECT_TRUE(std::filesystem::exists(dataset::ShardStatsPath(dir_ / "data", c.shard_id())));
+    // stats.json: the accepted figures, samples, duration and real fetch time.
+    ASSERT_OK_AND_ASSIGN(auto stats, dataset::ReadShardStats(dataset::ShardStatsPath(dir_ / "data", c.shard_id())));
+    EXPECT_EQ(stats.ok, static_cast<int64_t>(ok));
+    EXPECT_EQ(stats.samples, static_cast<int64_t>(ok));
+    EXPECT_EQ(stats.samples, c.stats().samples());
+    EXPECT_EQ(stats.duration_ms, c.stats().duration_ms());
+    EXPECT_EQ(stats.bytes_written, c.stats().bytes_written());
+    EXPECT_GT(stats.fetch_seconds, 0.0);
+    EXPECT_EQ(stats.worker_id, c.worker_id());
   }
   const auto& c1 = completed[1].shard_id() == 1 ? completed[1] : completed[0];
   ASSERT_EQ(c1.dead_links_size(), 1);
@@ -174,9 +185,71 @@ TEST_F(WorkerTest, LostLeaseDiscardsTheOutput) {
   for (const auto& r : items) EXPECT_NE(r.outcome(), v1::ITEM_OUTCOME_OK) << r.key();
 }
 
+// Finding 3 of issue 13: a worker whose CompleteShard is refused (its tar was
+// published, then another holder won) writes no stats.json, so it can never
+// replace the accepted shard's, and leaves the published tar alone.
+TEST_F(WorkerTest, RefusedCompletionWritesNoStats) {
+  FakeCoordinator coordinator(Settings(), {Items(0, 10)});
+  coordinator.set_steal_on_complete(true);
+  {
+    Worker worker(Options(coordinator), Clock::Real());
+    ASSERT_OK(worker.Run());
+  }
+  EXPECT_TRUE(coordinator.completed().empty());
+  EXPECT_TRUE(std::filesystem::exists(dataset::ShardPath(dir_ / "data", 0)));
+  EXPECT_FALSE(std::filesystem::exists(dataset::ShardStatsPath(dir_ / "data", 0)));
+}
+
+// Finding 5 of issue 13: a full dataset disk (a small tmpfs, filled up)
+// releases the lease and is waited out; once space is freed, the same worker
+// commits the shard.
+TEST_F(WorkerTest, FullDiskReleasesTheLeaseAndIsWaitedOut) {
+  const std::filesystem::path data = dir_ / "data";
+  std::filesystem::create_directories(data);
+  if (RunCommand({"mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", data.string()}).exit_code != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  }
+  struct Unmount {
+    std::filesystem::path path;
+    ~Unmount() { RunCommand({"umount", path.string()}); }
+  } unmount{data};
+  {
+    std::FILE* filler = std::fopen((data / "filler").c_str(), "wb");
+    ASSERT_NE(filler, nullptr);
+    const std::string block(4096, 'x');
+    while (std::fwrite(block.data(), 1, block.size(), filler) == block.size() && std::fflush(filler) == 0) {
+    }
+    std::fclose(filler);
+  }
+  FakeCoordinator coordinator(Settings(), {Items(0, 10)});
+  WorkerOptions options = Options(coordinator);
+  options.disk_backoff = {absl::Milliseconds(50), absl::Milliseconds(200)};
+  Worker worker(options, Clock::Real());
+  absl::Status result = absl::UnknownError("Run() did not return");
+  std::thread run([&] { result = worker.Run(); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (coordinator.released().empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const auto released = coordinator.released();
+  std::filesystem::remove(data / "filler");
+  while (!coordinator.all_done() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!coordinator.all_done()) worker.Stop();
+  run.join();
+  EXPECT_OK(result);
+  ASSERT_FALSE(released.empty());
+  EXPECT_EQ(released[0].shard_id(), 0u);
+  ASSERT_TRUE(coordinator.all_done());
+  ASSERT_EQ(coordinator.completed().size(), 1u);
+  EXPECT_EQ(ReadKeys(dataset::ShardPath(data, 0)).size(), 10u);
+}
+
 std::vector<std::string> CrawlerArgs(const FakeCoordinator& coordinator, const TempDir& dir) {
   return {atelier::testing::BinaryPath("atelier-crawler").string(), "--coordinator", coordinator.address(),
-          "--state", (dir / "state").string(), "--data", (dir / "data").string(), "--concurrency", "4"};
+          "--state", (dir / "state").string(), "--data", (dir / "data").string(), "--concurrency", "4",
+          "--allow-private-networks"};
 }
 
 void WaitForRequests(const TestOrigin& origin, int n) {

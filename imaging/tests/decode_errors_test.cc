@@ -56,6 +56,29 @@ TEST(DecodeErrorsTest, TruncatedProgressiveJpeg) {
   EXPECT_EQ(FailureReason(DecodeImage(Prefix(jpeg, 0.6)).status()), kReasonTruncated);
 }
 
+// Finding 10 of issue 13: only the final EOI marker missing is complete data
+// (libjpeg's end-of-file warning alone); a cut into the scan data is not.
+TEST(DecodeErrorsTest, JpegMissingOnlyItsEoiIsAccepted) {
+  for (bool progressive : {false, true}) {
+    SCOPED_TRACE(progressive);
+    testing::JpegOptions options;
+    options.progressive = progressive;
+    const std::string jpeg = testing::EncodeJpegWith(testing::PhotoLike(256, 200, 6), options);
+    ASSERT_EQ(jpeg.substr(jpeg.size() - 2), "\xFF\xD9");
+    const std::string no_eoi = jpeg.substr(0, jpeg.size() - 2);
+    ASSERT_OK_AND_ASSIGN(DecodedImage full, DecodeImage(jpeg));
+    ASSERT_OK_AND_ASSIGN(DecodedImage cut, DecodeImage(no_eoi));
+    EXPECT_EQ(cut.image.width, full.image.width);
+    EXPECT_EQ(cut.image.height, full.image.height);
+    EXPECT_TRUE(cut.image.rgb == full.image.rgb);
+    EXPECT_OK(DecodeAndResize(no_eoi, ResizeMode::kCenterCrop, 64).status());
+    // A few bytes of scan data gone as well: truncated.
+    const std::string short_scan = jpeg.substr(0, jpeg.size() - 12);
+    EXPECT_EQ(FailureReason(DecodeImage(short_scan).status()), kReasonTruncated);
+    EXPECT_EQ(FailureReason(DecodeAndResize(short_scan, ResizeMode::kCenterCrop, 64).status()), kReasonTruncated);
+  }
+}
+
 TEST(DecodeErrorsTest, CorruptJpeg) {
   std::string jpeg = testing::EncodeJpegWith(testing::PhotoLike(64, 64, 5), {});
   const size_t sof = jpeg.find("\xFF\xC0");

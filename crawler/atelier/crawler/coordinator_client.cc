@@ -2,10 +2,12 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
 #include "atelier/rpc/grpc_status.h"
+#include "spdlog/spdlog.h"
 
 namespace atelier::crawler {
 namespace {
@@ -14,58 +16,132 @@ absl::Status FromGrpc(const grpc::Status& s, absl::string_view rpc, const std::s
   return rpc::FromGrpcStatus(s, absl::StrCat("coordinator ", target, ": ", rpc));
 }
 
-void SetDeadline(grpc::ClientContext& context, absl::Duration timeout) {
-  context.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::milliseconds(absl::ToInt64Milliseconds(timeout)));
+// Failures that a coordinator coming back cures.
+bool Transient(const grpc::Status& s) {
+  return s.error_code() == grpc::StatusCode::UNAVAILABLE || s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& target, const CoordinatorClientOptions& options) {
+  grpc::ChannelArguments args;
+  const int reconnect_ms = static_cast<int>(std::max<int64_t>(100, absl::ToInt64Milliseconds(options.max_reconnect_backoff)));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, reconnect_ms);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(reconnect_ms, 100));
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, std::min(reconnect_ms, 100));
+  return grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
 }
 
 }  // namespace
 
-CoordinatorClient::CoordinatorClient(const std::string& target, absl::Duration rpc_timeout)
+CoordinatorClient::CoordinatorClient(const std::string& target, CoordinatorClientOptions options, Clock& clock)
     : target_(target),
-      rpc_timeout_(rpc_timeout),
-      stub_(v1::CrawlService::NewStub(grpc::CreateChannel(target, grpc::InsecureChannelCredentials()))) {}
+      options_(options),
+      clock_(clock),
+      stub_(v1::CrawlService::NewStub(MakeChannel(target, options))) {}
 
-#define ATELIER_UNARY(Method, Request, Response)                                      \
-  absl::StatusOr<v1::Response> CoordinatorClient::Method(const v1::Request& request) { \
-    grpc::ClientContext context;                                                      \
-    SetDeadline(context, rpc_timeout_);                                               \
-    v1::Response response;                                                            \
-    grpc::Status s = stub_->Method(&context, request, &response);                     \
-    if (!s.ok()) return FromGrpc(s, #Method, target_);                                \
-    return response;                                                                  \
+CoordinatorClient::~CoordinatorClient() = default;
+
+void CoordinatorClient::Cancel() {
+  std::lock_guard<std::mutex> l(mu_);
+  cancelled_ = true;
+  for (grpc::ClientContext* context : in_flight_) context->TryCancel();
+  cv_.notify_all();
+}
+
+bool CoordinatorClient::Wait(absl::Duration d) {
+  std::unique_lock<std::mutex> l(mu_);
+  return !clock_.WaitUntil(cv_, l, clock_.Now() + d, [this] { return cancelled_; });
+}
+
+absl::Status CoordinatorClient::Call(absl::string_view rpc, Retry retry, absl::Duration timeout,
+                                     const std::function<grpc::Status(grpc::ClientContext&)>& attempt) {
+  const absl::Time start = clock_.Now();
+  for (int n = 1;; ++n) {
+    grpc::ClientContext context;
+    bool once = retry == Retry::kOnce;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      once = once || cancelled_;
+      in_flight_.insert(&context);
+    }
+    context.set_wait_for_ready(!once);
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::milliseconds(std::max<int64_t>(1, absl::ToInt64Milliseconds(timeout))));
+    const grpc::Status s = attempt(context);
+    absl::Duration delay;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      in_flight_.erase(&context);
+      once = once || cancelled_;
+      delay = BackoffDelay(options_.backoff, n, rng_);
+    }
+    if (s.ok()) {
+      if (n > 1) spdlog::info("coordinator {}: {} succeeded after {} attempts", target_, std::string(rpc), n);
+      return absl::OkStatus();
+    }
+    absl::Status status = FromGrpc(s, rpc, target_);
+    if (once || !Transient(s)) return status;
+    const absl::Duration out = clock_.Now() - start;
+    if (out >= options_.outage_budget) {
+      return absl::Status(status.code(), absl::StrCat(status.message(), " (unreachable for ",
+                                                      absl::FormatDuration(absl::Trunc(out, absl::Seconds(1))),
+                                                      ", outage budget ",
+                                                      absl::FormatDuration(options_.outage_budget), ")"));
+    }
+    spdlog::warn("{} (attempt {}; retrying for up to {} more)", std::string(status.message()), n,
+                 absl::FormatDuration(absl::Trunc(options_.outage_budget - out, absl::Seconds(1))));
+    if (!Wait(delay)) return status;
   }
+}
 
-ATELIER_UNARY(RegisterWorker, RegisterWorkerRequest, RegisterWorkerResponse)
-ATELIER_UNARY(LeaseShard, LeaseShardRequest, LeaseShardResponse)
-ATELIER_UNARY(Heartbeat, HeartbeatRequest, HeartbeatResponse)
-ATELIER_UNARY(ReportProgress, ReportProgressRequest, ReportProgressResponse)
-#undef ATELIER_UNARY
+template <typename Request, typename Response>
+absl::StatusOr<Response> CoordinatorClient::Unary(absl::string_view rpc, Retry retry, absl::Duration timeout,
+                                                  StubMethod<Request, Response> method, const Request& request) {
+  Response response;
+  absl::Status s = Call(rpc, retry, timeout, [&](grpc::ClientContext& c) {
+    response.Clear();
+    return (stub_.get()->*method)(&c, request, &response);
+  });
+  if (!s.ok()) return s;
+  return response;
+}
+
+absl::StatusOr<v1::HeartbeatResponse> CoordinatorClient::Heartbeat(const v1::HeartbeatRequest& request, Retry retry) {
+  return Unary("Heartbeat", retry, options_.rpc_timeout, &v1::CrawlService::Stub::Heartbeat, request);
+}
+
+absl::StatusOr<v1::ReportProgressResponse> CoordinatorClient::ReportProgress(const v1::ReportProgressRequest& request,
+                                                                             Retry retry) {
+  return Unary("ReportProgress", retry, options_.rpc_timeout, &v1::CrawlService::Stub::ReportProgress, request);
+}
+
+absl::StatusOr<v1::RegisterWorkerResponse> CoordinatorClient::RegisterWorker(const v1::RegisterWorkerRequest& request) {
+  return Unary("RegisterWorker", Retry::kUntilBudget, options_.rpc_timeout, &v1::CrawlService::Stub::RegisterWorker,
+               request);
+}
+
+absl::StatusOr<v1::LeaseShardResponse> CoordinatorClient::LeaseShard(const v1::LeaseShardRequest& request) {
+  return Unary("LeaseShard", Retry::kUntilBudget, options_.rpc_timeout, &v1::CrawlService::Stub::LeaseShard, request);
+}
 
 absl::StatusOr<v1::CompleteShardResponse> CoordinatorClient::CompleteShard(const v1::CompleteShardRequest& request) {
-  grpc::ClientContext context;
-  SetDeadline(context, rpc_timeout_);
-  v1::CompleteShardResponse response;
-  grpc::Status s = stub_->CompleteShard(&context, request, &response);
-  if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
-    response.set_accepted(false);
-    return response;
+  auto response = Unary("CompleteShard", Retry::kUntilBudget, options_.rpc_timeout,
+                        &v1::CrawlService::Stub::CompleteShard, request);
+  if (absl::IsFailedPrecondition(response.status())) {
+    v1::CompleteShardResponse refused;
+    refused.set_accepted(false);
+    return refused;
   }
-  if (!s.ok()) return FromGrpc(s, "CompleteShard", target_);
   return response;
 }
 
 absl::StatusOr<v1::ReleaseShardResponse> CoordinatorClient::ReleaseShard(const v1::ReleaseShardRequest& request,
                                                                          absl::Duration timeout) {
-  grpc::ClientContext context;
-  SetDeadline(context, timeout);
-  v1::ReleaseShardResponse response;
-  grpc::Status s = stub_->ReleaseShard(&context, request, &response);
-  if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) {
-    response.set_released(false);
-    return response;
+  auto response = Unary("ReleaseShard", Retry::kOnce, timeout, &v1::CrawlService::Stub::ReleaseShard, request);
+  if (absl::IsFailedPrecondition(response.status())) {
+    v1::ReleaseShardResponse refused;
+    refused.set_released(false);
+    return refused;
   }
-  if (!s.ok()) return FromGrpc(s, "ReleaseShard", target_);
   return response;
 }
 

@@ -2,6 +2,8 @@
 
 #include <curl/curl.h>
 
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <cctype>
 #include <utility>
@@ -22,6 +24,7 @@ absl::string_view FetchErrorName(FetchError error) {
     case FetchError::kTooManyRedirects: return "too_many_redirects";
     case FetchError::kBadUrl: return "bad_url";
     case FetchError::kCancelled: return "cancelled";
+    case FetchError::kBlockedAddress: return "blocked_address";
   }
   return "unknown";
 }
@@ -32,6 +35,8 @@ struct CurlFetcher::Transfer {
   CURL* easy = nullptr;
   FetchResult result;
   bool over_limit = false;
+  const AddressGuard* guard = nullptr;
+  bool blocked = false;  // the guard refused an address of this transfer
   char error_buffer[CURL_ERROR_SIZE] = {0};
 };
 
@@ -123,9 +128,7 @@ void CurlFetcher::AddTransfer(std::unique_ptr<Transfer> transfer) {
   curl_easy_setopt(easy, CURLOPT_SHARE, static_cast<CURLSH*>(share_));
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);
-  curl_easy_setopt(easy, CURLOPT_MAXREDIRS, static_cast<long>(options_.max_redirects));
+  curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);  // the caller follows redirects
   curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
                    static_cast<long>(std::max<int64_t>(1, absl::ToInt64Milliseconds(t->request.timeout))));
@@ -136,6 +139,17 @@ void CurlFetcher::AddTransfer(std::unique_ptr<Transfer> transfer) {
   curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, t->error_buffer);
   curl_easy_setopt(easy, CURLOPT_DNS_CACHE_TIMEOUT, 300L);
+  t->guard = &options_.guard;
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETDATA, t);
+  curl_easy_setopt(easy, CURLOPT_OPENSOCKETFUNCTION,
+                   +[](void* user, curlsocktype purpose, curl_sockaddr* address) -> curl_socket_t {
+                     auto* tr = static_cast<Transfer*>(user);
+                     if (purpose == CURLSOCKTYPE_IPCXN && !tr->guard->Allows(&address->addr)) {
+                       tr->blocked = true;
+                       return CURL_SOCKET_BAD;  // curl tries the next address, if any
+                     }
+                     return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
+                   });
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, t);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION,
                    +[](char* data, size_t size, size_t nmemb, void* user) -> size_t {
@@ -189,11 +203,17 @@ void CurlFetcher::Finish(Transfer* t, int curl_code) {
   curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &effective);
   t->result.http_status = static_cast<int>(status);
   if (effective != nullptr) t->result.effective_url = effective;
+  char* location = nullptr;
+  curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &location);
+  if (location != nullptr) t->result.redirect_url = location;
   t->result.bytes = static_cast<int64_t>(t->result.body.size());
   if (code == CURLE_ABORTED_BY_CALLBACK) {
     t->result.error = FetchError::kCancelled;
   } else if (code == CURLE_WRITE_ERROR && t->over_limit) {
     t->result.error = FetchError::kTooLarge;
+  } else if (code == CURLE_COULDNT_CONNECT && t->blocked) {
+    t->result.error = FetchError::kBlockedAddress;
+    t->result.error_message = "refused to connect: a loopback, private or link-local address (the SSRF guard)";
   } else {
     t->result.error = ErrorClass(code);
   }

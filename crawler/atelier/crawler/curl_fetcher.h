@@ -1,12 +1,16 @@
 // CurlFetcher: the real Fetcher, on one libcurl multi handle driven by one
 // event-loop thread (no thread per request).
 //
-// - http and https only (redirects too), at most 5 redirects;
+// - http and https only; redirects are not followed but returned
+//   (FetchResult::redirect_url), so the caller's politeness sees every hop;
 // - HTTP/2 multiplexing and connection reuse where the server offers them;
 // - DNS cache, TLS sessions and connections shared by every transfer (CURLSH);
 // - bodies above FetchRequest::max_bytes are cut off in the write callback
 //   (or refused from Content-Length) and reported as kTooLarge;
-// - a whole-request timeout per request.
+// - a whole-request timeout per request;
+// - every connection (each redirect hop, each address tried) is checked
+//   against the AddressGuard at connect time, after DNS: a refused address
+//   is never connected to (kBlockedAddress when no address of the hop is left).
 //
 // Thread safety: Start() may be called from any thread; callbacks run on the
 // event-loop thread. The destructor cancels outstanding requests (their
@@ -21,13 +25,14 @@
 #include <unordered_set>
 
 #include "absl/status/statusor.h"
+#include "atelier/crawler/address_guard.h"
 #include "atelier/crawler/fetcher.h"
 
 namespace atelier::crawler {
 
 struct CurlFetcherOptions {
   std::string user_agent = "atelier-crawler/0.1 (+https://github.com/atelier)";
-  int max_redirects = 5;
+  AddressGuard guard;  // default: no loopback/private/link-local addresses
 };
 
 class CurlFetcher final : public Fetcher {

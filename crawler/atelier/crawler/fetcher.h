@@ -19,7 +19,7 @@ namespace atelier::crawler {
 
 struct FetchRequest {
   std::string url;
-  absl::Duration timeout = absl::Seconds(30);  // whole request, redirects included
+  absl::Duration timeout = absl::Seconds(30);  // whole request
   int64_t max_bytes = 50'000'000;              // larger bodies are cut off: kTooLarge
 };
 
@@ -30,9 +30,10 @@ enum class FetchError {
   kConnection,        // DNS, refused, reset, TLS or other network failures
   kTruncated,         // the body ended before its declared length
   kTooLarge,          // the body exceeded max_bytes and was cut off
-  kTooManyRedirects,  // more than the redirect limit
+  kTooManyRedirects,  // more than the redirect limit (set by the caller that follows them)
   kBadUrl,            // malformed URL or a scheme other than http/https
   kCancelled,         // the fetcher shut down before the request finished
+  kBlockedAddress,    // every address of a hop is one the AddressGuard refuses
 };
 absl::string_view FetchErrorName(FetchError error);
 
@@ -43,7 +44,11 @@ struct FetchResult {
   // Response headers of the final response, names lower-cased.
   std::map<std::string, std::string> headers;
   std::string body;
-  std::string effective_url;  // after redirects
+  std::string effective_url;  // the URL that answered
+  // A redirect (3xx with Location) is not followed: this is its target,
+  // absolute. The caller follows it as a request of its own, so politeness
+  // sees the host of every hop.
+  std::string redirect_url;
   int64_t bytes = 0;          // body bytes received (all attempts' bytes are summed by callers)
 };
 

@@ -25,13 +25,10 @@ bool HostLimiter::TryAcquire(const std::string& host, absl::Time now, absl::Time
     *retry_at = absl::InfiniteFuture();
     return false;
   }
-  if (limits_.requests_per_second > 0) {
-    if (now > h.refilled) {
-      h.tokens = std::min(burst, h.tokens + absl::ToDoubleSeconds(now - h.refilled) * limits_.requests_per_second);
-      h.refilled = now;
-    }
+  if (const double rate = RateOf(h); rate > 0) {
+    Refill(h, now);
     if (h.tokens < 1.0) {
-      const double wait_s = (1.0 - h.tokens) / limits_.requests_per_second;
+      const double wait_s = (1.0 - h.tokens) / rate;
       // Round up to the microsecond so the token is really there at retry_at.
       *retry_at = now + absl::Microseconds(static_cast<int64_t>(std::ceil(wait_s * 1e6)));
       return false;
@@ -52,6 +49,41 @@ void HostLimiter::PauseUntil(const std::string& host, absl::Time until) {
   std::lock_guard<std::mutex> l(mu_);
   HostState& h = hosts_[host];
   h.paused_until = std::max(h.paused_until, until);
+}
+
+void HostLimiter::Refill(HostState& h, absl::Time now) const {
+  const double rate = RateOf(h);
+  if (rate > 0 && h.refilled != absl::InfinitePast() && now > h.refilled) {
+    h.tokens = std::min(std::max(1.0, limits_.burst), h.tokens + absl::ToDoubleSeconds(now - h.refilled) * rate);
+    h.refilled = now;
+  }
+}
+
+void HostLimiter::Throttle(const std::string& host, absl::Time now) {
+  std::lock_guard<std::mutex> l(mu_);
+  HostState& h = hosts_[host];
+  if (h.throttled_rate > 0 && now - h.throttled_at < limits_.throttle_cooldown) return;
+  const double limit = limits_.requests_per_second > 0 ? limits_.requests_per_second : limits_.unlimited_base;
+  Refill(h, now);  // tokens earned at the old rate
+  const double current = h.throttled_rate > 0 ? h.throttled_rate : limit;
+  h.throttled_rate = std::max(limit / 64, current * 0.75);
+  h.throttled_at = now;
+}
+
+void HostLimiter::Succeeded(const std::string& host) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = hosts_.find(host);
+  if (it == hosts_.end() || it->second.throttled_rate <= 0) return;
+  HostState& h = it->second;
+  const double limit = limits_.requests_per_second > 0 ? limits_.requests_per_second : limits_.unlimited_base;
+  h.throttled_rate *= 1.0 + 1.0 / 16;
+  if (h.throttled_rate >= limit) h.throttled_rate = 0;  // recovered
+}
+
+double HostLimiter::Rate(const std::string& host) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = hosts_.find(host);
+  return it == hosts_.end() ? limits_.requests_per_second : RateOf(it->second);
 }
 
 int HostLimiter::InFlight(const std::string& host) const {

@@ -1,7 +1,15 @@
 // HostLimiter: per-host politeness shared by everything one worker fetches
 // (all its shards): at most `max_in_flight` requests in flight per host and a
 // token bucket of `requests_per_second` (bucket size `burst`) per host, plus
-// host-wide pauses (Retry-After, Met API throttling).
+// host-wide pauses (block pages without Retry-After, e.g. Met API throttling).
+//
+// AutoThrottle: Throttle() (a 429/503) lowers the host's rate by a quarter,
+// at most once per `throttle_cooldown`, never below 1/64 of the configured
+// rate; every answered request (Succeeded) raises it by 1/16 until it is back
+// at the configured rate. So a host that refuses most requests slows down
+// quickly, and one that refuses a few now and then hardly at all. A host
+// without a configured rate starts from `unlimited_base` requests per second
+// when throttled.
 //
 // Time comes from the caller (`now`), so it runs on any Clock. Thread-safe.
 #pragma once
@@ -19,6 +27,8 @@ struct HostLimits {
   int max_in_flight = 16;
   double requests_per_second = 80;  // <= 0: no rate limit
   double burst = 1;                 // tokens the bucket holds (>= 1)
+  absl::Duration throttle_cooldown = absl::Seconds(1);
+  double unlimited_base = 10;
 };
 
 class HostLimiter {
@@ -33,6 +43,12 @@ class HostLimiter {
   void Release(const std::string& host);
   // Closes the host until `until` (extends, never shortens, a pause).
   void PauseUntil(const std::string& host, absl::Time until);
+  // The host said "too many requests": lower its rate (AutoThrottle above).
+  void Throttle(const std::string& host, absl::Time now);
+  // The host answered a request: a throttled rate recovers a little.
+  void Succeeded(const std::string& host);
+  // The host's current request rate (<= 0: unlimited).
+  double Rate(const std::string& host) const;
 
   int InFlight(const std::string& host) const;
   const HostLimits& limits() const { return limits_; }
@@ -43,7 +59,13 @@ class HostLimiter {
     double tokens = 0;
     absl::Time refilled = absl::InfinitePast();
     absl::Time paused_until = absl::InfinitePast();
+    double throttled_rate = 0;  // 0: not throttled
+    absl::Time throttled_at = absl::InfinitePast();
   };
+  double RateOf(const HostState& h) const {  // mu_ held
+    return h.throttled_rate > 0 ? h.throttled_rate : limits_.requests_per_second;
+  }
+  void Refill(HostState& h, absl::Time now) const;  // mu_ held
   const HostLimits limits_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, HostState> hosts_;

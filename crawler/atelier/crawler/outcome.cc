@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -28,6 +29,18 @@ std::optional<absl::Time> ParseRetryAfter(const std::string& value, absl::Time n
   return std::nullopt;
 }
 
+bool IsThrottleAnswer(const FetchResult& result, Expected expected) {
+  if (result.error != FetchError::kNone) return false;
+  if (expected == Expected::kJson && result.http_status == 403) return true;
+  if (result.http_status != 200) return false;
+  const absl::string_view body = absl::StripLeadingAsciiWhitespace(result.body);
+  if (expected == Expected::kJson) return !absl::StartsWith(body, "{");
+  if (auto it = result.headers.find("content-type"); it != result.headers.end()) {
+    if (absl::StartsWithIgnoreCase(absl::StripLeadingAsciiWhitespace(it->second), "text/html")) return true;
+  }
+  return absl::StartsWithIgnoreCase(body, "<!doctype html") || absl::StartsWithIgnoreCase(body, "<html");
+}
+
 Classification ClassifyFetch(const FetchResult& result, absl::Time now) {
   Classification c;
   switch (result.error) {
@@ -43,6 +56,7 @@ Classification ClassifyFetch(const FetchResult& result, absl::Time now) {
     case FetchError::kTooLarge:
     case FetchError::kTooManyRedirects:
     case FetchError::kBadUrl:
+    case FetchError::kBlockedAddress:
       c.verdict = Verdict::kFail;
       c.reason = std::string(FetchErrorName(result.error));
       return c;

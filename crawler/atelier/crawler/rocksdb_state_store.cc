@@ -44,7 +44,10 @@ std::string ShardPrefix(char kind, uint64_t shard) { return absl::StrFormat("%c/
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
-  return absl::InternalError(absl::StrCat("worker state: ", what, ": ", s.ToString()));
+  const std::string message = absl::StrCat("worker state: ", what, ": ", s.ToString());
+  if (s.IsNoSpace()) return absl::ResourceExhaustedError(message);  // as ErrnoToStatus(ENOSPC)
+  if (s.IsIOError()) return absl::UnavailableError(message);        // as ErrnoToStatus(EIO)
+  return absl::InternalError(message);
 }
 
 std::filesystem::path SpoolDir(const std::filesystem::path& dir, uint64_t shard) {
@@ -156,7 +159,7 @@ class SpoolFiles {
 
  private:
   static absl::Status Error(absl::string_view what, const std::filesystem::path& path) {
-    return absl::InternalError(absl::StrCat("worker state: ", what, " ", path.string(), ": ", std::strerror(errno)));
+    return absl::ErrnoToStatus(errno, absl::StrCat("worker state: ", what, " ", path.string()));
   }
 
   const std::filesystem::path dir_;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "atelier/common/status_macros.h"
+#include "atelier/crawler/disk_fault.h"
 #include "atelier/dataset/shard_paths.h"
 #include "atelier/dataset/shard_writer.h"
 #include "spdlog/spdlog.h"
@@ -29,18 +30,23 @@ v1::ShardStats ComputeShardStats(const std::vector<v1::ItemResult>& results) {
 }
 
 dataset::ShardStats ToDatasetStats(const v1::ShardStats& stats, uint64_t shard_id, int attempt,
-                                   const std::string& worker_id, const std::vector<v1::ItemResult>& results) {
+                                   const std::string& worker_id, const std::vector<v1::ItemResult>& results,
+                                   absl::Duration fetch_time) {
   dataset::ShardStats out;
   out.shard_index = shard_id;
   out.items_total = stats.items();
   out.ok = stats.ok();
   out.dead = stats.dead();
   out.failed = stats.failed();
+  out.samples = stats.samples();
   for (const auto& r : results) {
     if (r.outcome() == v1::ITEM_OUTCOME_DEAD) out.dead_by_reason[r.reason()] += 1;
     if (r.outcome() == v1::ITEM_OUTCOME_FAILED) out.errors_by_reason[r.reason()] += 1;
   }
   out.bytes_downloaded = stats.bytes_downloaded();
+  out.bytes_written = stats.bytes_written();
+  out.duration_ms = stats.duration_ms();
+  out.fetch_seconds = absl::ToDoubleSeconds(fetch_time);
   out.wall_seconds = static_cast<double>(stats.duration_ms()) / 1000.0;
   out.attempt = attempt;
   out.worker_id = worker_id;
@@ -86,12 +92,12 @@ absl::StatusOr<CommitOutcome> CommitShard(const CommitRequest& request, Coordina
   std::set<std::string> keys;
   for (const auto& item : lease.items()) keys.insert(item.key());
 
-  ASSIGN_OR_RETURN(std::vector<v1::ItemResult> all_results, store.ListItems(shard));
+  ASSIGN_OR_RETURN(std::vector<v1::ItemResult> all_results, store.ListItems(shard), MarkDiskFault(_.status));
   std::vector<v1::ItemResult> results;
   for (auto& r : all_results) {
     if (keys.count(r.key()) > 0) results.push_back(std::move(r));
   }
-  ASSIGN_OR_RETURN(std::vector<dataset::Sample> samples, store.LoadSamples(shard));
+  ASSIGN_OR_RETURN(std::vector<dataset::Sample> samples, store.LoadSamples(shard), MarkDiskFault(_.status));
   v1::ShardStats stats = ComputeShardStats(results);
   stats.set_duration_ms(absl::ToInt64Milliseconds(clock.Now() - request.leased_at));
 
@@ -102,14 +108,15 @@ absl::StatusOr<CommitOutcome> CommitShard(const CommitRequest& request, Coordina
     RemoveStaleShard(request.data_root, shard, lease.fencing_token());
     auto writer = dataset::ShardWriter::Open(request.data_root, shard);
     if (absl::IsAlreadyExists(writer.status())) continue;  // a stale worker published meanwhile
-    if (!writer.ok()) return writer.status();
+    if (!writer.ok()) return MarkDiskFault(writer.status());
     for (const auto& sample : samples) {
       absl::Status added = (*writer)->Add(sample);
-      if (!added.ok()) return Annotate(added, absl::StrCat("shard ", shard, ": adding ", sample.meta.key));
+      if (!added.ok()) return MarkDiskFault(Annotate(added, absl::StrCat("shard ", shard, ": adding ", sample.meta.key)));
     }
-    auto done = (*writer)->Commit(ToDatasetStats(stats, shard, lease.attempt(), request.worker_id, results));
+    // The tar alone: stats.json is written only once the coordinator accepted this tar.
+    auto done = (*writer)->Commit();
     if (absl::IsAlreadyExists(done.status())) continue;
-    if (!done.ok()) return done.status();
+    if (!done.ok()) return MarkDiskFault(done.status());
     committed = *std::move(done);
   }
   if (!committed.has_value()) {
@@ -134,7 +141,14 @@ absl::StatusOr<CommitOutcome> CommitShard(const CommitRequest& request, Coordina
     // Our file stays: the current lease holder replaces it when it commits.
     return CommitOutcome::kLeaseLost;
   }
-  RETURN_IF_ERROR(store.MarkCommitted(shard));
+  absl::Status stats_written = dataset::WriteShardStats(
+      request.data_root,
+      ToDatasetStats(stats, shard, lease.attempt(), request.worker_id, results, request.fetch_time));
+  if (!stats_written.ok()) {
+    // The shard is accepted; its figures are also in the coordinator's record.
+    spdlog::warn("shard {}: accepted, but its stats file was not written: {}", shard, stats_written.ToString());
+  }
+  RETURN_IF_ERROR(MarkDiskFault(store.MarkCommitted(shard)));
   return CommitOutcome::kAccepted;
 }
 

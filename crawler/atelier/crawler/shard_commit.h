@@ -1,6 +1,8 @@
 // Committing a crawled shard: the samples kept in the StateStore are written
-// with dataset::ShardWriter (temporary name, fsync, rename, stats.json) and the
-// shard is completed at the coordinator with its results, stats and dead links.
+// with dataset::ShardWriter (temporary name, fsync, no-replace rename) and the
+// shard is completed at the coordinator with its results, stats and dead links;
+// only when the coordinator accepted it is shards/NNNNNN.stats.json written, so
+// a stale worker never writes (or overwrites) the accepted shard's stats.
 //
 // Fencing (see docs/crawler.md, "Lost leases and stale shard files"): right
 // before publishing, the lease is renewed with a Heartbeat; only a worker whose
@@ -33,12 +35,14 @@ struct CommitRequest {
   std::filesystem::path data_root;
   const v1::LeaseShardResponse* lease = nullptr;
   absl::Time leased_at;  // for the shard's duration
+  absl::Duration fetch_time;  // HTTP request time of this lease, summed over requests
 };
 
 // Per-shard counters from the final item results.
 v1::ShardStats ComputeShardStats(const std::vector<v1::ItemResult>& results);
 dataset::ShardStats ToDatasetStats(const v1::ShardStats& stats, uint64_t shard_id, int attempt,
-                                   const std::string& worker_id, const std::vector<v1::ItemResult>& results);
+                                   const std::string& worker_id, const std::vector<v1::ItemResult>& results,
+                                   absl::Duration fetch_time);
 
 absl::StatusOr<CommitOutcome> CommitShard(const CommitRequest& request, CoordinatorClient& client,
                                           StateStore& store, Clock& clock);

@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "atelier/crawler/disk_fault.h"
 #include "atelier/dataset/sample_key.h"
 #include "atelier/dataset/sha256.h"
 
@@ -172,7 +173,7 @@ absl::Status ShardCrawler::Begin(uint64_t shard_id, const std::vector<v1::WorkIt
 }
 
 void ShardCrawler::Schedule(Task task, absl::Time at) {
-  queue_.emplace(std::make_pair(at, sequence_++), std::move(task));
+  (at == absl::InfinitePast() ? fresh_ : timed_).emplace(std::make_pair(at, sequence_++), std::move(task));
 }
 
 bool ShardCrawler::Done() const { return remaining_ == 0; }
@@ -193,6 +194,7 @@ void ShardCrawler::Launch(Task task) {
   ++in_flight_;
   ++counters_.fetches;
   in_flight_hosts_.insert(task.host);
+  task.started = clock_.Now();
   FetchRequest request;
   request.url = task.url;
   request.timeout = config_.timeout;
@@ -223,12 +225,18 @@ absl::Time ShardCrawler::Step() {
   const absl::Time now = clock_.Now();
   absl::Time next = absl::InfiniteFuture();
   std::unordered_map<std::string, absl::Time> blocked;  // hosts that said no in this step
-  for (auto it = queue_.begin(); it != queue_.end();) {
+  if (LaunchFrom(timed_, now, blocked, next)) LaunchFrom(fresh_, now, blocked, next);
+  return next;
+}
+
+bool ShardCrawler::LaunchFrom(Queue& queue, absl::Time now, std::unordered_map<std::string, absl::Time>& blocked,
+                              absl::Time& next) {
+  for (auto it = queue.begin(); it != queue.end();) {
     if (it->first.first > now) {
       next = std::min(next, it->first.first);
       break;
     }
-    if (in_flight_ >= config_.concurrency) break;  // a completion will wake us
+    if (in_flight_ >= config_.concurrency) return false;  // a completion will wake us
     const std::string& host = it->second.host;
     if (blocked.count(host) > 0) {
       ++it;
@@ -242,10 +250,10 @@ absl::Time ShardCrawler::Step() {
       continue;
     }
     Task task = std::move(it->second);
-    it = queue_.erase(it);
+    it = queue.erase(it);
     Launch(std::move(task));
   }
-  return next;
+  return true;
 }
 
 absl::Status ShardCrawler::Run(const std::function<void()>& on_tick, absl::Duration tick) {
@@ -275,14 +283,19 @@ void ShardCrawler::HandleCompletion(Task task, FetchResult result) {
   --in_flight_;
   limiter_.Release(task.host);
   if (auto it = in_flight_hosts_.find(task.host); it != in_flight_hosts_.end()) in_flight_hosts_.erase(it);
+  if (result.error == FetchError::kNone && result.http_status >= 200 && result.http_status < 300) {
+    limiter_.Succeeded(task.host);
+  }
   Item& item = items_[task.item];
   if (item.final) return;
-  ++task.tries;
   ++item.attempts;
   item.bytes += result.bytes;
   counters_.bytes += result.bytes;
   item.last_http = result.http_status;
   const absl::Time now = clock_.Now();
+  counters_.fetch_us += absl::ToInt64Microseconds(now - task.started);
+  if (FollowRedirect(task, result, now)) return;
+  ++task.tries;
   if (task.slot < 0) {
     HandleMetObject(task, item, result, now);
   } else {
@@ -290,9 +303,34 @@ void ShardCrawler::HandleCompletion(Task task, FetchResult result) {
   }
 }
 
+bool ShardCrawler::FollowRedirect(const Task& task, FetchResult& result, absl::Time now) {
+  const int status = result.http_status;
+  const bool redirect = status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+  if (result.error != FetchError::kNone || !redirect || result.redirect_url.empty()) return false;
+  if (task.hops >= config_.max_redirects) {
+    result.error = FetchError::kTooManyRedirects;
+    return false;
+  }
+  Task hop = task;
+  hop.url = result.redirect_url;
+  hop.host = HostOfUrl(hop.url);
+  ++hop.hops;
+  if (hop.host.empty() || !(absl::StartsWithIgnoreCase(hop.url, "http://") ||
+                            absl::StartsWithIgnoreCase(hop.url, "https://"))) {
+    result.error = FetchError::kBadUrl;
+    return false;
+  }
+  Schedule(std::move(hop), now);
+  return true;
+}
+
 void ShardCrawler::HandleMetObject(Task& task, Item& item, const FetchResult& result, absl::Time now) {
   Classification c = ClassifyFetch(result, now);
-  const bool blocked_403 = result.error == FetchError::kNone && result.http_status == 403;
+  if (IsThrottleAnswer(result, Expected::kJson)) {
+    c.verdict = Verdict::kRetry;
+    c.reason = result.http_status == 403 ? "http_403" : "invalid_json";
+    Throttled(task, c, now);
+  }
   if (c.verdict == Verdict::kSuccess) {
     auto object = ParseMetObject(result.body, config_.met_label_fields);
     if (object.ok()) {
@@ -327,15 +365,10 @@ void ShardCrawler::HandleMetObject(Task& task, Item& item, const FetchResult& re
       }
       return;
     }
-    // A block page (HTML) or broken JSON: the API is throttling us.
+    // A JSON object that is not a Met object (or broken JSON after its '{').
     c.verdict = Verdict::kRetry;
     c.reason = "invalid_json";
-  }
-  if (blocked_403 || c.reason == "invalid_json") {
-    const absl::Time until = now + config_.met_throttle_pause;
-    limiter_.PauseUntil(task.host, until);
-    c.verdict = Verdict::kRetry;
-    c.not_before = until;
+    Throttled(task, c, now);
   }
   if (c.verdict == Verdict::kDead) {
     FinishItem(item, v1::ITEM_OUTCOME_DEAD, c.reason);
@@ -348,7 +381,12 @@ void ShardCrawler::HandleMetObject(Task& task, Item& item, const FetchResult& re
 void ShardCrawler::HandleImage(Task& task, Item& item, FetchResult& result, absl::Time now) {
   Slot& slot = item.slots[task.slot];
   slot.http_status = result.http_status;
-  const Classification c = ClassifyFetch(result, now);
+  Classification c = ClassifyFetch(result, now);
+  if (IsThrottleAnswer(result, Expected::kImage)) {
+    c.verdict = Verdict::kRetry;
+    c.reason = "block_page";
+    Throttled(task, c, now);
+  }
   switch (c.verdict) {
     case Verdict::kSuccess:
       if (pool_ != nullptr) {
@@ -408,14 +446,18 @@ void ShardCrawler::ApplyProcessed(const Task& task, ProcessOutcome p) {
   SlotDone(item, task.slot);
 }
 
+void ShardCrawler::Throttled(const Task& task, Classification& c, absl::Time now) {
+  const absl::Time until = now + config_.throttle_pause;
+  limiter_.PauseUntil(task.host, until);
+  c.not_before = until;
+}
+
 bool ShardCrawler::Retry(Task& task, const Classification& c, absl::Time now) {
   if (task.tries > config_.retries) return false;
   absl::Time at = now + BackoffDelay(config_.backoff, task.tries, rng_);
-  if (c.not_before.has_value()) {
-    const absl::Time server_time = std::min(*c.not_before, now + config_.max_retry_after);
-    at = std::max(at, server_time);
-    if (c.throttle_host) limiter_.PauseUntil(task.host, server_time);
-  }
+  // Retry-After is this URL's due time; the host only slows down (AutoThrottle).
+  if (c.not_before.has_value()) at = std::max(at, std::min(*c.not_before, now + config_.max_retry_after));
+  if (c.throttle_host) limiter_.Throttle(task.host, now);
   Schedule(task, at);
   return true;
 }
@@ -475,7 +517,7 @@ void ShardCrawler::FinishItem(Item& item, v1::ItemOutcome outcome, const std::st
   }
   r.set_samples_written(static_cast<int32_t>(samples.size()));
   absl::Status status = store_.PutItem(shard_id_, r, samples, dead_links);
-  if (!status.ok() && error_.ok()) error_ = status;
+  if (!status.ok() && error_.ok()) error_ = MarkDiskFault(status);
   item.final = true;
   item.slots.clear();
   --remaining_;

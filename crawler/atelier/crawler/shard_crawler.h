@@ -2,7 +2,8 @@
 //
 // Drives a Fetcher under the worker's HostLimiter (politeness), classifies
 // every attempt (outcome.h), retries with backoff + full jitter or Retry-After,
-// resolves Met objects into their images, validates/resizes every image through
+// follows redirects as requests of their own (politeness counts the host of
+// every hop), resolves Met objects into their images, validates/resizes every image through
 // the ImageProcessor, and writes each item to the StateStore the moment it is
 // final (with its samples and dead links). Items already final in the store are
 // never fetched again.
@@ -27,6 +28,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -47,11 +49,13 @@ struct CrawlConfig {
   int retries = 4;       // retries after the first attempt, per URL
   absl::Duration timeout = absl::Seconds(30);
   int64_t max_bytes = 50'000'000;
+  int max_redirects = 5;  // hops followed per request; more: "too_many_redirects"
   std::string met_api = "https://collectionapi.metmuseum.org/public/collection/v1";
   std::vector<std::string> met_label_fields;
   BackoffPolicy backoff;
-  // How long a Met API host is left alone after a non-JSON answer or a 403.
-  absl::Duration met_throttle_pause = absl::Seconds(60);
+  // How long a host is left alone after a throttling answer without
+  // Retry-After (IsThrottleAnswer: a block page from the Met API or an image host).
+  absl::Duration throttle_pause = absl::Seconds(60);
   // Retry-After values above this are clamped (a server asking for a day).
   absl::Duration max_retry_after = absl::Minutes(10);
   // Threads that decode/resize/encode fetched images. 0: on the thread that
@@ -63,6 +67,7 @@ struct CrawlConfig {
 // Live counters of the current shard (read from any thread).
 struct CrawlCounters {
   std::atomic<int64_t> done{0}, ok{0}, dead{0}, failed{0}, samples{0}, bytes{0}, fetches{0};
+  std::atomic<int64_t> fetch_us{0};  // time in HTTP requests, summed over requests
 };
 
 class ShardCrawler {
@@ -106,15 +111,23 @@ class ShardCrawler {
     std::string url;
     std::string host;
     int tries = 0;  // attempts made for this URL
+    int hops = 0;   // redirects followed to reach `url`
+    absl::Time started;  // when the current request was started
   };
   struct Inbox;
   struct Pool;
 
   void Launch(Task task);
   void HandleCompletion(Task task, FetchResult result);
+  // A 3xx with a target: schedules the next hop (its own host's politeness)
+  // and returns true; marks `result` too_many_redirects / bad_url instead
+  // when it cannot be followed.
+  bool FollowRedirect(const Task& task, FetchResult& result, absl::Time now);
   void HandleMetObject(Task& task, Item& item, const FetchResult& result, absl::Time now);
   void HandleImage(Task& task, Item& item, FetchResult& result, absl::Time now);
   void ApplyProcessed(const Task& task, ProcessOutcome outcome);
+  // A block page (IsThrottleAnswer): pauses the host and sets c.not_before.
+  void Throttled(const Task& task, Classification& c, absl::Time now);
   // Schedules a retry of `task` or, when out of retries, returns false.
   bool Retry(Task& task, const Classification& c, absl::Time now);
   void SlotDone(Item& item, int slot);
@@ -136,7 +149,13 @@ class ShardCrawler {
   int remaining_ = 0;  // items not final
   int in_flight_ = 0;
   uint64_t sequence_ = 0;
-  std::map<std::pair<absl::Time, uint64_t>, Task> queue_;  // (not before, sequence) -> task
+  // (not before, sequence) -> task. Requests with a due time of their own
+  // (retries, a Met object's images) go before untried URLs once due.
+  using Queue = std::map<std::pair<absl::Time, uint64_t>, Task>;
+  Queue timed_, fresh_;
+  // Starts what politeness allows from `queue`; false when the concurrency cap is reached.
+  bool LaunchFrom(Queue& queue, absl::Time now, std::unordered_map<std::string, absl::Time>& blocked,
+                  absl::Time& next);
   std::multiset<std::string> in_flight_hosts_;  // host slots to give back if destroyed early
   std::vector<v1::ItemResult> new_results_;
   CrawlCounters counters_;

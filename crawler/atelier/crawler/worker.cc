@@ -11,6 +11,7 @@
 #include "atelier/common/status_macros.h"
 #include "atelier/crawler/coordinator_client.h"
 #include "atelier/crawler/curl_fetcher.h"
+#include "atelier/crawler/disk_fault.h"
 #include "atelier/crawler/host_limiter.h"
 #include "atelier/crawler/image_processor.h"
 #include "atelier/crawler/progress.h"
@@ -23,8 +24,6 @@
 namespace atelier::crawler {
 
 namespace {
-
-constexpr absl::Duration kGiveUpAfter = absl::Minutes(2);  // coordinator unreachable
 
 std::string Hostname() {
   char buf[256] = {0};
@@ -46,10 +45,30 @@ bool LeaseLost(const absl::Status& status) { return absl::IsFailedPrecondition(s
 }  // namespace
 
 struct Worker::Impl {
-  Impl(WorkerOptions o, Clock& c, std::unique_ptr<Fetcher> f) : options(std::move(o)), clock(c), fetcher(std::move(f)) {}
+  Impl(WorkerOptions o, Clock& c, std::unique_ptr<Fetcher> f)
+      : options(std::move(o)),
+        clock(c),
+        fetcher(std::move(f)),
+        client(std::make_unique<CoordinatorClient>(options.coordinator, ClientOptions(options), clock)) {}
+  static CoordinatorClientOptions ClientOptions(const WorkerOptions& o) {
+    CoordinatorClientOptions c;
+    c.rpc_timeout = o.rpc_timeout;
+    c.outage_budget = o.outage_budget;
+    return c;
+  }
 
   absl::Status Run(std::atomic<bool>& stop);
   absl::Status CrawlShard(const v1::LeaseShardResponse& lease, std::atomic<bool>& stop);
+  // A full disk or an I/O error: release the lease, wait a backoff, carry on.
+  absl::Status WaitOutDiskFault(const v1::LeaseShardResponse& lease, const absl::Status& fault,
+                                std::atomic<bool>& stop) {
+    const absl::Duration delay = BackoffDelay(options.disk_backoff, ++disk_faults, rng);
+    spdlog::warn("shard {}: cannot write: {}; released the lease, trying again in {}", lease.shard_id(),
+                 fault.ToString(), absl::FormatDuration(absl::Trunc(delay, absl::Milliseconds(1))));
+    Release(lease, absl::StrCat("disk: ", fault.message()));
+    Pause(delay, stop);
+    return absl::OkStatus();
+  }
   absl::Status Setup(const v1::CrawlSettings& settings);
   // Waits `d` on the clock or until Stop().
   void Pause(absl::Duration d, std::atomic<bool>& stop) {
@@ -69,13 +88,15 @@ struct Worker::Impl {
   WorkerOptions options;
   Clock& clock;
   std::unique_ptr<Fetcher> fetcher;
+  std::unique_ptr<CoordinatorClient> client;  // created first: Stop() cancels its waits
   std::unique_ptr<StateStore> store;
-  std::unique_ptr<CoordinatorClient> client;
   std::unique_ptr<HostLimiter> limiter;
   std::unique_ptr<ImageProcessor> processor;
   CrawlConfig config;
   std::string worker_id, worker_name, data_root;
   absl::Duration heartbeat_interval = absl::Seconds(10);
+  int disk_faults = 0;  // in a row, for the backoff
+  std::mt19937_64 rng{std::random_device{}()};
 
   std::mutex mu;  // guards current; the mutex of Pause's waits
   std::condition_variable cv;
@@ -89,6 +110,7 @@ Worker::~Worker() = default;
 
 void Worker::Stop() {
   stop_.store(true);
+  impl_->client->Cancel();
   std::lock_guard<std::mutex> l(impl_->mu);
   if (impl_->current != nullptr) impl_->current->RequestStop();
   impl_->cv.notify_all();
@@ -106,7 +128,7 @@ absl::Status Worker::Impl::Setup(const v1::CrawlSettings& s) {
   if (s.max_bytes() > 0) config.max_bytes = s.max_bytes();
   if (!s.met_api().empty()) config.met_api = s.met_api();
   config.met_label_fields.assign(s.met_label_fields().begin(), s.met_label_fields().end());
-  if (s.throttle_pause_ms() > 0) config.met_throttle_pause = absl::Milliseconds(s.throttle_pause_ms());
+  if (s.throttle_pause_ms() > 0) config.throttle_pause = absl::Milliseconds(s.throttle_pause_ms());
   HostLimits limits;
   if (s.per_host_concurrency() > 0) limits.max_in_flight = s.per_host_concurrency();
   if (s.per_host_requests_per_second() > 0) limits.requests_per_second = s.per_host_requests_per_second();
@@ -135,7 +157,12 @@ absl::Status Worker::Impl::Setup(const v1::CrawlSettings& s) {
   auto cleaned = dataset::CleanStaleTemporaries(data_root);
   if (cleaned.ok() && *cleaned > 0) spdlog::info("removed {} stale shard temporaries", *cleaned);
   if (fetcher == nullptr) {
-    ASSIGN_OR_RETURN(std::unique_ptr<CurlFetcher> curl, CurlFetcher::Create());
+    std::vector<std::string> allowed = options.allowed_networks;
+    allowed.insert(allowed.end(), s.allowed_networks().begin(), s.allowed_networks().end());
+    CurlFetcherOptions curl_options;
+    ASSIGN_OR_RETURN(curl_options.guard,
+                     AddressGuard::Create(options.allow_private_networks || s.allow_private_networks(), allowed));
+    ASSIGN_OR_RETURN(std::unique_ptr<CurlFetcher> curl, CurlFetcher::Create(std::move(curl_options)));
     fetcher = std::move(curl);
   }
   return absl::OkStatus();
@@ -154,44 +181,26 @@ absl::Status Worker::Impl::Run(std::atomic<bool>& stop) {
     }
   }
   RETURN_IF_ERROR(store->PutMeta("worker_name", worker_name));
-  client = std::make_unique<CoordinatorClient>(options.coordinator, options.rpc_timeout);
-
   v1::RegisterWorkerRequest reg;
   reg.set_hostname(Hostname());
   reg.set_pid(static_cast<int32_t>(getpid()));
   reg.set_concurrency(options.concurrency);
   reg.set_worker_name(worker_name);
-  absl::Time unreachable_since = clock.Now();
-  v1::RegisterWorkerResponse registered;
-  while (true) {
-    if (stop.load()) return absl::OkStatus();
-    auto r = client->RegisterWorker(reg);
-    if (r.ok()) {
-      registered = *std::move(r);
-      break;
-    }
-    if (clock.Now() - unreachable_since > kGiveUpAfter) return r.status();
-    spdlog::warn("register: {} (retrying)", r.status().ToString());
-    Pause(absl::Seconds(1), stop);
-  }
-  worker_id = registered.worker_id();
+  // The client retries an unreachable coordinator for the outage budget.
+  auto registered = client->RegisterWorker(reg);
+  if (stop.load()) return absl::OkStatus();
+  RETURN_IF_ERROR(registered.status());
+  worker_id = registered->worker_id();
   spdlog::info("registered with {} as {} (name {}), job '{}'", options.coordinator, worker_id, worker_name,
-               registered.job_name());
-  RETURN_IF_ERROR(Setup(registered.settings()));
+               registered->job_name());
+  RETURN_IF_ERROR(Setup(registered->settings()));
 
-  unreachable_since = absl::InfiniteFuture();
   while (!stop.load()) {
     v1::LeaseShardRequest request;
     request.set_worker_id(worker_id);
     auto lease = client->LeaseShard(request);
-    if (!lease.ok()) {
-      if (unreachable_since == absl::InfiniteFuture()) unreachable_since = clock.Now();
-      if (clock.Now() - unreachable_since > kGiveUpAfter) return lease.status();
-      spdlog::warn("lease: {} (retrying)", lease.status().ToString());
-      Pause(absl::Seconds(1), stop);
-      continue;
-    }
-    unreachable_since = absl::InfiniteFuture();
+    if (stop.load()) break;
+    RETURN_IF_ERROR(lease.status());
     if (!lease->has_shard()) {
       if (lease->job_done()) {
         spdlog::info("job done; exiting");
@@ -255,7 +264,8 @@ absl::Status Worker::Impl::CrawlShard(const v1::LeaseShardResponse& lease, std::
       hb.set_worker_id(worker_id);
       hb.set_shard_id(shard);
       hb.set_fencing_token(lease.fencing_token());
-      auto response = client->Heartbeat(hb);
+      // One attempt: the crawl goes on while the coordinator is away.
+      auto response = client->Heartbeat(hb, CoordinatorClient::Retry::kOnce);
       if (response.ok() && !response->ok()) {
         lose("heartbeat refused");
       } else if (!response.ok()) {
@@ -280,6 +290,7 @@ absl::Status Worker::Impl::CrawlShard(const v1::LeaseShardResponse& lease, std::
     return absl::OkStatus();
   }
   if (lease_lost) return store->DiscardShard(shard);
+  if (IsDiskFault(status)) return WaitOutDiskFault(lease, status, stop);
   if (!status.ok()) {
     Release(lease, std::string(status.message()));
     return status;
@@ -289,7 +300,14 @@ absl::Status Worker::Impl::CrawlShard(const v1::LeaseShardResponse& lease, std::
   request.data_root = data_root;
   request.lease = &lease;
   request.leased_at = leased_at;
+  request.fetch_time = absl::Microseconds(crawler.counters().fetch_us.load());
   auto outcome = CommitShard(request, *client, *store, clock);
+  if (!outcome.ok() && stop.load()) {
+    spdlog::info("shard {}: stopping before the commit finished; releasing the lease", shard);
+    Release(lease, "sigterm");
+    return absl::OkStatus();
+  }
+  if (!outcome.ok() && IsDiskFault(outcome.status())) return WaitOutDiskFault(lease, outcome.status(), stop);
   if (!outcome.ok()) {
     spdlog::error("shard {}: commit failed: {}", shard, outcome.status().ToString());
     Release(lease, "commit failed");
@@ -299,6 +317,7 @@ absl::Status Worker::Impl::CrawlShard(const v1::LeaseShardResponse& lease, std::
     spdlog::warn("shard {}: CompleteShard refused (lease lost); discarding its output", shard);
     return store->DiscardShard(shard);
   }
+  disk_faults = 0;
   spdlog::info("shard {}: committed ({} ok, {} dead, {} failed, {} samples)", shard, crawler.counters().ok.load(),
                crawler.counters().dead.load(), crawler.counters().failed.load(), crawler.counters().samples.load());
   return absl::OkStatus();

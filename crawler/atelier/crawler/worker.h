@@ -3,7 +3,10 @@
 // ShardCrawler (heartbeats and progress reports from its tick), commits it
 // (shard_commit.h) and completes it. A lost lease discards the shard's output.
 // Stop() (SIGTERM) stops fetching at once, commits nothing half-written,
-// releases the lease and makes Run() return OK.
+// releases the lease and makes Run() return OK. A coordinator that cannot be
+// reached is retried for `outage_budget` (coordinator_client.h); a full disk
+// or an I/O error while writing releases the lease and is waited out
+// (disk_fault.h).
 //
 // Thread safety: Run() on one thread; Stop() from any thread.
 #pragma once
@@ -13,11 +16,13 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "atelier/common/clock.h"
 #include "atelier/crawler/fetcher.h"
+#include "atelier/crawler/outcome.h"
 
 namespace atelier::crawler {
 
@@ -28,11 +33,17 @@ struct WorkerOptions {
   int concurrency = 64;     // fetches in flight
   std::string name;         // stable worker name; empty: remembered in the state dir
   bool tty = false;         // live progress line instead of log lines
-  absl::Duration rpc_timeout = absl::Seconds(10);
+  absl::Duration rpc_timeout = absl::Seconds(10);     // one coordinator RPC attempt
+  absl::Duration outage_budget = absl::Minutes(2);  // coordinator unreachable this long: Run() fails
   absl::Duration idle_poll = absl::Seconds(1);         // when no shard is pending
   absl::Duration progress_interval = absl::Seconds(2);  // ReportProgress period
   int process_threads = 0;  // decode/resize threads; 0: one per CPU core
   bool fetch_only = false;  // store fetched images unchanged (benchmarks)
+  // The SSRF guard (address_guard.h), on top of the job's crawl settings.
+  bool allow_private_networks = false;
+  std::vector<std::string> allowed_networks;  // CIDRs
+  // Wait after a full disk / I/O error before leasing again (disk_fault.h).
+  BackoffPolicy disk_backoff{absl::Seconds(1), absl::Seconds(60)};
 };
 
 class Worker {

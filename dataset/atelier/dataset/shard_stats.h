@@ -21,8 +21,12 @@ namespace atelier::dataset {
 struct ShardStats {
   uint64_t shard_index = 0;
   int64_t items_total = 0, ok = 0, dead = 0, failed = 0;
+  int64_t samples = 0;      // samples in the tar (>= ok for Met objects with several images)
+  int64_t duration_ms = 0;  // wall time from lease to commit (wall_seconds, in ms)
   std::map<std::string, int64_t> dead_by_reason, errors_by_reason;
   int64_t bytes_downloaded = 0, bytes_written = 0;
+  // fetch_seconds: time spent in HTTP requests, summed over requests (so it
+  // can exceed wall_seconds when requests overlap).
   double fetch_seconds = 0, wall_seconds = 0;
   int attempt = 0;
   std::string worker_id;

@@ -191,7 +191,7 @@ absl::Status ShardWriter::FinishFile() {
   return status;
 }
 
-absl::StatusOr<CommittedShard> ShardWriter::Commit(const ShardStats& stats) {
+absl::StatusOr<CommittedShard> ShardWriter::Commit() {
   if (done_) {
     return absl::FailedPreconditionError(
         absl::StrCat(final_path_.string(), ": the writer is already committed or aborted"));
@@ -205,12 +205,23 @@ absl::StatusOr<CommittedShard> ShardWriter::Commit(const ShardStats& stats) {
   done_ = true;
   CommittedShard shard{final_path_, ShardStatsPath(root_, index_), tar_.bytes_written(),
                        sha256_.FinishHex(), samples_};
+  RETURN_IF_ERROR(FsyncDirectory(final_path_.parent_path()));
+  return shard;
+}
+
+absl::StatusOr<CommittedShard> ShardWriter::Commit(const ShardStats& stats) {
+  ASSIGN_OR_RETURN(CommittedShard shard, Commit());
   ShardStats final_stats = stats;
   final_stats.shard_index = index_;
   final_stats.bytes_written = static_cast<int64_t>(shard.bytes);
-  RETURN_IF_ERROR(WriteFileAtomically(shard.stats_path, ShardStatsToJson(final_stats)));
-  RETURN_IF_ERROR(FsyncDirectory(final_path_.parent_path()));
+  RETURN_IF_ERROR(WriteShardStats(root_, final_stats));
   return shard;
+}
+
+absl::Status WriteShardStats(const fs::path& dataset_root, const ShardStats& stats) {
+  const fs::path path = ShardStatsPath(dataset_root, stats.shard_index);
+  RETURN_IF_ERROR(WriteFileAtomically(path, ShardStatsToJson(stats)));
+  return FsyncDirectory(path.parent_path());
 }
 
 void ShardWriter::Abort() {

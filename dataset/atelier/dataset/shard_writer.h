@@ -44,6 +44,10 @@ struct CommittedShard {
   int64_t samples = 0;
 };
 
+// Writes root/shards/NNNNNN.stats.json for stats.shard_index atomically
+// (temporary + fsync + rename over an existing file) and fsyncs the directory.
+absl::Status WriteShardStats(const std::filesystem::path& dataset_root, const ShardStats& stats);
+
 class ShardWriter {
  public:
   // Creates root/shards if missing. AlreadyExists if the shard is already committed.
@@ -60,6 +64,9 @@ class ShardWriter {
   // the outcome. If only the stats file or the directory fsync fails, the error
   // is returned but the .tar stays committed.
   absl::StatusOr<CommittedShard> Commit(const ShardStats& stats);
+  // Commits the .tar alone (no stats file; see WriteShardStats), for writers
+  // that may only describe the shard once someone else accepted it.
+  absl::StatusOr<CommittedShard> Commit();
 
   // Removes the temporary; no-op once committed or aborted.
   void Abort();

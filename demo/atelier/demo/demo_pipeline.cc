@@ -149,7 +149,7 @@ absl::Status DemoPipeline::Crawl() {
     ASSIGN_OR_RETURN(pid_t pid,
                      processes_.Start({Executable("atelier-crawler"), "--coordinator", address, "--state",
                                        (work_ / "state" / name).string(), "--data", (work_ / "data").string(),
-                                       "--name", name},
+                                       "--name", name, "--allow-private-networks"},
                                       {}, work_ / "logs" / (name + ".log")));
     crawlers.push_back(pid);
   }

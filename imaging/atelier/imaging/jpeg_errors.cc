@@ -20,12 +20,13 @@ constexpr int kMaxProgressiveScans = 1000;
   std::longjmp(err->jump, 1);
 }
 
-// Warnings (level -1) are tolerated except a premature end of data, which is
-// a truncated file: libjpeg would pad it with grey and carry on.
+// Warnings (level -1) are tolerated, except entropy-coded data cut short by
+// the end of the file: libjpeg would pad it with grey and carry on.
 void JpegEmitMessage(j_common_ptr cinfo, int msg_level) {
   if (msg_level >= 0) return;  // trace messages
-  if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
-    auto* err = reinterpret_cast<JpegErrorManager*>(cinfo->err);
+  auto* err = reinterpret_cast<JpegErrorManager*>(cinfo->err);
+  if (cinfo->err->msg_code == JWRN_JPEG_EOF) err->ran_out = true;
+  if (cinfo->err->msg_code == JWRN_HIT_MARKER && err->ran_out) {
     err->truncated = true;
     (*cinfo->err->format_message)(cinfo, err->message);
     std::longjmp(err->jump, 1);

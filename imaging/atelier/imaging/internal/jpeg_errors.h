@@ -17,13 +17,17 @@ namespace atelier::imaging::internal {
 struct JpegErrorManager {
   jpeg_error_mgr pub;
   std::jmp_buf jump;
-  bool truncated = false;  // a premature end of data was reported
+  bool truncated = false;  // the data ended before the scan data did
+  bool ran_out = false;    // libjpeg's "premature end of JPEG file" warning was seen
   char message[JMSG_LENGTH_MAX] = {};
 };
 
 // Installs handlers into err->pub: errors longjmp to err->jump with the
-// message saved; warnings are counted, except "premature end of JPEG file",
-// which is a truncated file and longjmps like an error.
+// message saved; warnings are counted. Running out of data ("premature end of
+// JPEG file") alone is not an error: it is also what a file missing only its
+// final EOI marker gives, after the last scan's data was read. A truncated
+// file is the decoder then needing bits that are not there ("premature end of
+// data segment" after the end of the data), which longjmps as an error.
 void InstallErrorManager(JpegErrorManager* err);
 
 // A progress monitor that refuses (longjmps) more than 1000 progressive scans:
