@@ -60,6 +60,8 @@ crawl:
   lease_ttl_s: 45
   max_attempts: 5
   throttle_pause_s: 2.5
+  allow_private_networks: true
+  allowed_networks: [10.1.0.0/16]
 )");
     http_.Add("http://met.invalid/v1/search?q=dress",
               HttpResponse{200, "application/json", R"({"total":2,"objectIDs":[42,43]})"});
@@ -241,6 +243,9 @@ TEST_F(JobIngestTest, SettingsComeFromTheSpec) {
   v1::CrawlSettings s = CrawlSettingsFromSpec(spec);
   EXPECT_EQ(s.lease_ttl_ms(), 45000);
   EXPECT_EQ(s.throttle_pause_ms(), 2500);
+  EXPECT_TRUE(s.allow_private_networks());
+  ASSERT_EQ(s.allowed_networks_size(), 1);
+  EXPECT_EQ(s.allowed_networks(0), "10.1.0.0/16");
   EXPECT_LT(s.heartbeat_interval_ms(), s.lease_ttl_ms());
   EXPECT_EQ(s.met_api(), "http://met.invalid/v1");
   ASSERT_EQ(s.met_label_fields_size(), 1);

@@ -110,6 +110,7 @@ crawl:
   resize: {mode: center_crop, size: 32}
   per_host: {concurrency: 8, requests_per_second: 500}
   lease_ttl_s: 20
+  allow_private_networks: true  # the origin is on loopback
 YAML
 
 echo "== crawl.sbatch"

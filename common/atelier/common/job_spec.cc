@@ -197,6 +197,8 @@ void ParseCrawl(const YAML::Node& node, YamlErrors& errors, CrawlSpec& crawl) {
   if (f.Double("throttle_pause_s", crawl.throttle_pause_s)) {
     f.CheckRange("throttle_pause_s", crawl.throttle_pause_s, 0, 3600);
   }
+  f.Bool("allow_private_networks", crawl.allow_private_networks);
+  f.StringList("allowed_networks", crawl.allowed_networks);
   f.Finish();
 }
 

@@ -74,6 +74,11 @@ struct CrawlSpec {
   // Pause of a host after it answered like a throttling CDN (HTML or broken
   // JSON from an API, no Retry-After): the Met's CDN blocks for about a minute.
   double throttle_pause_s = 60;
+  // The crawler refuses to connect to loopback, link-local, private,
+  // unique-local and unspecified addresses unless this is true or the address
+  // is in one of allowed_networks (CIDRs, e.g. "10.1.0.0/16").
+  bool allow_private_networks = false;
+  std::vector<std::string> allowed_networks;
 };
 
 struct JobSpec {
