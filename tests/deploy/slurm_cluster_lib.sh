@@ -2,7 +2,10 @@
 # A throwaway single-node Slurm cluster for tests, built from Debian's
 # slurm-wlm and munge. Source this file, then:
 #
-#   slurm_cluster_start DIR   # munged + slurmctld + slurmd, all state in DIR
+#   slurm_cluster_start DIR [SELECT_PARAMS]
+#                             # munged + slurmctld + slurmd, all state in DIR;
+#                             # SELECT_PARAMS: SelectTypeParameters (default
+#                             # CR_Core; CR_Core_Memory makes memory consumable)
 #   sbatch ...; squeue ...    # SLURM_CONF points at DIR/etc/slurm.conf
 #   slurm_cluster_stop        # kills every daemon it started (call from a trap)
 #
@@ -15,24 +18,12 @@
 
 slurm_cluster_pids=()
 
-# Prints a TCP port that is free on 127.0.0.1 right now.
-slurm_cluster_free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Waits until COMMAND... succeeds, up to SECONDS; returns 1 on timeout.
-slurm_cluster_wait_for() {
-  local seconds="$1"; shift
-  local i
-  for ((i = 0; i < seconds * 4; i++)); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.25
-  done
-  return 1
-}
+# deploy_free_port, deploy_wait_for.
+# shellcheck source=tests/deploy/deploy_test_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/deploy_test_lib.sh"
 
 slurm_cluster_start() {
-  local dir="$1"
+  local dir="$1" select_params="${2:-CR_Core}"
   local name; name="$(hostname -s)"
   local tool
   for tool in munged slurmctld slurmd sbatch scontrol; do
@@ -58,16 +49,16 @@ slurm_cluster_start() {
   munged --force --key-file="$dir/munge/munge.key" --socket="$dir/munge/munge.sock" \
     --pid-file="$dir/munge/munged.pid" --log-file="$dir/log/munged.log" \
     --seed-file="$dir/munge/munged.seed" || { echo "slurm_cluster: munged failed:" >&2; cat "$dir/log/munged.log" >&2; return 1; }
-  slurm_cluster_wait_for 10 test -s "$dir/munge/munged.pid" || { echo "slurm_cluster: munged wrote no pid" >&2; return 1; }
+  deploy_wait_for 10 test -s "$dir/munge/munged.pid" || { echo "slurm_cluster: munged wrote no pid" >&2; return 1; }
   slurm_cluster_pids+=("$(cat "$dir/munge/munged.pid")")
 
   # The node's real shape, as slurmd sees it.
   local node_line
   node_line="$(slurmd -C | grep '^NodeName=' | sed "s/^NodeName=[^ ]*/NodeName=$name/")"
   local ctld_port slurmd_port
-  ctld_port="$(slurm_cluster_free_port)"
-  slurmd_port="$(slurm_cluster_free_port)"
-  while [ "$slurmd_port" = "$ctld_port" ]; do slurmd_port="$(slurm_cluster_free_port)"; done
+  ctld_port="$(deploy_free_port)"
+  slurmd_port="$(deploy_free_port)"
+  while [ "$slurmd_port" = "$ctld_port" ]; do slurmd_port="$(deploy_free_port)"; done
 
   cat >"$dir/etc/slurm.conf" <<CONF
 ClusterName=atelier-test
@@ -94,7 +85,7 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 SelectType=select/cons_tres
-SelectTypeParameters=CR_Core
+SelectTypeParameters=$select_params
 MpiDefault=none
 SwitchType=switch/none
 ReturnToService=2
@@ -117,14 +108,14 @@ CONF
   export SLURM_CONF="$dir/etc/slurm.conf"
 
   slurmctld -f "$SLURM_CONF" -i || { echo "slurm_cluster: slurmctld failed:" >&2; cat "$dir/log/slurmctld.log" >&2; return 1; }
-  slurm_cluster_wait_for 20 test -s "$dir/run/slurmctld.pid" || { echo "slurm_cluster: slurmctld wrote no pid" >&2; cat "$dir/log/slurmctld.log" >&2; return 1; }
+  deploy_wait_for 20 test -s "$dir/run/slurmctld.pid" || { echo "slurm_cluster: slurmctld wrote no pid" >&2; cat "$dir/log/slurmctld.log" >&2; return 1; }
   slurm_cluster_pids+=("$(cat "$dir/run/slurmctld.pid")")
   slurmd -f "$SLURM_CONF" || { echo "slurm_cluster: slurmd failed:" >&2; cat "$dir/log/slurmd.log" >&2; return 1; }
-  slurm_cluster_wait_for 20 test -s "$dir/run/slurmd-$name.pid" || { echo "slurm_cluster: slurmd wrote no pid" >&2; cat "$dir/log/slurmd.log" >&2; return 1; }
+  deploy_wait_for 20 test -s "$dir/run/slurmd-$name.pid" || { echo "slurm_cluster: slurmd wrote no pid" >&2; cat "$dir/log/slurmd.log" >&2; return 1; }
   slurm_cluster_pids+=("$(cat "$dir/run/slurmd-$name.pid")")
 
   # Ready when the node is idle.
-  if ! slurm_cluster_wait_for 60 bash -c "sinfo -h -N -o '%t' | grep -qx idle"; then
+  if ! deploy_wait_for 60 bash -c "sinfo -h -N -o '%t' | grep -qx idle"; then
     echo "slurm_cluster: node never became idle:" >&2
     sinfo -N -l >&2 || true
     tail -n 30 "$dir/log/slurmctld.log" "$dir/log/slurmd.log" >&2 || true
@@ -141,7 +132,7 @@ slurm_cluster_stop() {
   done
   for ((i = ${#slurm_cluster_pids[@]} - 1; i >= 0; i--)); do
     pid="${slurm_cluster_pids[$i]}"
-    slurm_cluster_wait_for 10 bash -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null || true
+    deploy_wait_for 10 bash -c "! kill -0 $pid" || kill -KILL "$pid" 2>/dev/null || true
   done
   slurm_cluster_pids=()
 }
@@ -160,4 +151,52 @@ slurm_cluster_wait_job() {
   done
   echo "TIMEOUT_WAITING"
   return 1
+}
+
+# The preemption round trip of a running train.sbatch job JOB (run directory
+# RUN, log LOG): waits for its first checkpoint, signals it with
+# `scancel SCANCEL_ARGS... JOB`, then requires that train.sbatch requeued it on
+# exit 75, that the requeued run resumed from exactly the checkpoint written on
+# the signal and wrote a later one; finally cancels the job. Sets
+# slurm_cluster_resumed_step. Returns 1 with a message on the first failure.
+slurm_cluster_preempt_and_resume() {
+  local job="$1" run="$2" log="$3"; shift 3
+  local signal_ckpt signal_step resumed_line
+  slurm_cluster_resume_fail() { echo "FAIL: $*" >&2; return 1; }
+  deploy_wait_for 300 test -s "$run/checkpoints/latest" || { slurm_cluster_resume_fail "job $job wrote no checkpoint"; return 1; }
+  scancel "$@" "$job"
+  deploy_wait_for 120 bash -c "scontrol show job $job | grep -q 'Restarts=1'" \
+    || { slurm_cluster_resume_fail "job $job was not requeued after scancel $*"; return 1; }
+  signal_ckpt="$(tr -d '[:space:]' <"$run/checkpoints/latest")"
+  signal_ckpt="${signal_ckpt##*/}"
+  # The requeued job starts again once its old credential expires (the
+  # cluster's cred_expire, 15 s here; Slurm's default is 120 s).
+  deploy_wait_for 300 grep -q "resumed from" "$log" || { slurm_cluster_resume_fail "requeued job $job did not resume"; return 1; }
+  resumed_line="$(grep "resumed from" "$log" | head -n1)"
+  echo "$resumed_line"
+  [[ "$resumed_line" == *"$signal_ckpt"* ]] \
+    || { slurm_cluster_resume_fail "requeued job resumed from something other than the checkpoint written on the signal ($signal_ckpt)"; return 1; }
+  signal_step="${signal_ckpt//[!0-9]/}"
+  signal_step=$((10#$signal_step))
+  [[ "$resumed_line" =~ step\ ([0-9]+) ]] || { slurm_cluster_resume_fail "no step in: $resumed_line"; return 1; }
+  [ "${BASH_REMATCH[1]}" -eq "$signal_step" ] \
+    || { slurm_cluster_resume_fail "resumed at step ${BASH_REMATCH[1]}, checkpoint is step $signal_step"; return 1; }
+  grep -q "checkpoint written on signal; requeueing" "$log" \
+    || { slurm_cluster_resume_fail "train.sbatch did not requeue on exit code 75"; return 1; }
+  grep -q "restart 1" "$log" || { slurm_cluster_resume_fail "no second start of job $job in its log"; return 1; }
+  slurm_cluster_later_checkpoint() {
+    local f step
+    for f in "$run"/checkpoints/ckpt-*.pt; do
+      step="${f##*/ckpt-}"; step="${step%.pt}"
+      if [ "$((10#$step))" -gt "$signal_step" ]; then return 0; fi
+    done
+    return 1
+  }
+  deploy_wait_for 300 slurm_cluster_later_checkpoint \
+    || { slurm_cluster_resume_fail "resumed job wrote no checkpoint after step $signal_step"; return 1; }
+  # Not asserted: a cancelled train.sbatch job can be requeued once more (its
+  # ranks checkpoint on the cancel's SIGTERM and exit 75); the caller's
+  # cleanup cancels everything when the cluster stops.
+  scancel "$job"
+  slurm_cluster_resumed_step="$signal_step"
 }
