@@ -118,6 +118,33 @@ TEST(ShardCommand, LsOnTruncatedShardKeepsIntactSamplesAndFails) {
   EXPECT_THAT(result.output, HasSubstr("intact samples"));
 }
 
+// A WebDataset shard atelier did not write: img2dataset's layout written by
+// Python's tarfile, without atelier's sha256 (issue 16: it was refused).
+TEST(ShardCommand, LsAndCatReadAForeignImg2datasetShard) {
+  TempDir dir("cli");
+  const auto shard = dir / "00000.tar";
+  auto written = RunCommand({"/usr/bin/python3", ATELIER_IMG2DATASET_SCRIPT, shard.string()});
+  ASSERT_EQ(written.exit_code, 0) << written.output;
+  auto result = RunCommand({Atelier(), "shard", "ls", shard.string()});
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_THAT(result.output, HasSubstr("000000000"));
+  EXPECT_THAT(result.output, HasSubstr("part.v1/000000003"));
+  EXPECT_THAT(result.output, HasSubstr("webp"));
+  EXPECT_THAT(result.output, HasSubstr("6 samples"));
+  auto cat = RunCommand({Atelier(), "shard", "cat", shard.string(), "000000002"});
+  ASSERT_EQ(cat.exit_code, 0) << cat.output;
+  EXPECT_THAT(cat.output, HasSubstr("\"caption\": \"a painting number 2\""));
+  EXPECT_THAT(cat.output, HasSubstr("\"status\": \"success\""));
+}
+
+TEST(ShardCommand, LsNamesAnEmptyShardAndFails) {
+  TempDir dir("cli");
+  ::atelier::testing::WriteFileOrDie(dir / "000001.tar", "");
+  auto result = RunCommand({Atelier(), "shard", "ls", (dir / "000001.tar").string()});
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.output, HasSubstr("000001.tar: empty file"));
+}
+
 TEST(ShardCommand, LsMissingFileNamesIt) {
   auto result = RunCommand({Atelier(), "shard", "ls", "/nonexistent/000001.tar"});
   EXPECT_EQ(result.exit_code, 1);

@@ -41,9 +41,9 @@ TEST(ShardPathsTest, ListShardsReturnsCommittedShardsByIndex) {
                            "notes.txt", "42.tar"}) {
     WriteFileOrDie(dir / name, "x");
   }
-  fs::create_directories(dir / "000005.tar");
+  fs::create_directories(dir / "000005.tar");  // listed: the reader names it as unreadable
   ASSERT_OK_AND_ASSIGN(auto shards, ListShards(root.path()));
-  EXPECT_THAT(shards, ElementsAre(dir / "000002.tar", dir / "000010.tar", dir / "1000000.tar"));
+  EXPECT_THAT(shards, ElementsAre(dir / "000002.tar", dir / "000005.tar", dir / "000010.tar", dir / "1000000.tar"));
 }
 
 TEST(ShardPathsTest, ListShardsNamesAMissingDirectory) {

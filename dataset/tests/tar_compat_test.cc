@@ -84,5 +84,38 @@ with tarfile.open(sys.argv[1], mode="r:") as tar:
   EXPECT_EQ(result.output, expected);
 }
 
+// Our shards grouped by WebDataset's key rule (webdataset's base_plus_ext and
+// group_by_keys, in Python: Debian has no python3-webdataset): one image and
+// one .json per key, the JSON's key and sha256 those of the group.
+TEST(ShardTarCompatTest, WebDatasetKeyRuleGroupsOurShardsIntoImageAndJson) {
+  TempDir root("compat");
+  ASSERT_OK_AND_ASSIGN(CommittedShard shard, test_data::WriteTestShard(root.path(), 0, kSamples));
+  constexpr char kScript[] = R"py(
+import hashlib, json, re, sys, tarfile
+samples = []
+with tarfile.open(sys.argv[1], mode="r|*") as stream:
+    for info in stream:
+        match = re.match(r"^((?:.*/|)[^.]+)[.]([^/]*)$", info.name)
+        key, ext = match.group(1), match.group(2).lower()
+        if not samples or samples[-1]["__key__"] != key:
+            samples.append({"__key__": key})
+        assert ext not in samples[-1], info.name
+        samples[-1][ext] = stream.extractfile(info).read()
+for s in samples:
+    meta = json.loads(s["json"])
+    image = [ext for ext in s if ext not in ("__key__", "json")]
+    print(s["__key__"], image[0], meta["key"] == s["__key__"],
+          meta["sha256"] == hashlib.sha256(s[image[0]]).hexdigest())
+)py";
+  const auto result = RunCommand({"/usr/bin/python3", "-c", kScript, shard.tar_path.string()});
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  std::string expected;
+  for (int i = 0; i < kSamples; ++i) {
+    const Sample sample = test_data::MakeSample(i);
+    absl::StrAppend(&expected, sample.meta.key, " ", std::string(ImageExtension(sample.format)), " True True\n");
+  }
+  EXPECT_EQ(result.output, expected);
+}
+
 }  // namespace
 }  // namespace atelier::dataset

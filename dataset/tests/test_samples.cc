@@ -112,6 +112,23 @@ void WriteTruncatedCopy(const std::filesystem::path& from, const std::filesystem
   atelier::testing::WriteFileOrDie(to, bytes.substr(0, length));
 }
 
+ShardRead ReadShard(const std::filesystem::path& shard, ShardReaderOptions options) {
+  ShardRead result;
+  auto reader = ShardReader::Open(shard, std::move(options));
+  if (!reader.ok()) {
+    result.status = reader.status();
+    return result;
+  }
+  while (true) {
+    auto sample = (*reader)->Next();
+    if (!sample.ok()) result.status = sample.status();
+    if (!sample.ok() || !sample->has_value()) break;
+    result.samples.push_back(std::move(**sample));
+  }
+  result.report = (*reader)->report();
+  return result;
+}
+
 std::vector<std::string> FileNames(const std::filesystem::path& dir) {
   std::vector<std::string> names;
   std::error_code error;

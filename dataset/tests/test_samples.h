@@ -11,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "atelier/dataset/image_format.h"
 #include "atelier/dataset/sample.h"
+#include "atelier/dataset/shard_reader.h"
 #include "atelier/dataset/shard_writer.h"
 
 namespace atelier::dataset::test_data {
@@ -41,6 +42,15 @@ absl::Status WriteTar(const std::filesystem::path& path,
 // Copies the first `length` bytes of `from` to `to`.
 void WriteTruncatedCopy(const std::filesystem::path& from, const std::filesystem::path& to,
                         uint64_t length);
+
+struct ShardRead {
+  std::vector<Sample> samples;
+  ReadReport report;
+  absl::Status status;  // ShardReader's error (open or I/O), else OK
+};
+
+// Every sample ShardReader gives for `shard`, and its report.
+ShardRead ReadShard(const std::filesystem::path& shard, ShardReaderOptions options = {});
 
 // Names of the entries of `dir`, sorted; empty if it does not exist.
 std::vector<std::string> FileNames(const std::filesystem::path& dir);

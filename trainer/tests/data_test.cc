@@ -70,10 +70,35 @@ TEST(DataTest, CorruptSampleIsSkippedAndCounted) {
   options.image_size = 8;
   ASSERT_OK_AND_ASSIGN(ImageSet set, LoadDatasetRoot(dir.path(), options));
   EXPECT_EQ(set.size(), 2);
-  EXPECT_EQ(set.corrupt, 1);
-  ASSERT_EQ(set.corrupt_examples.size(), 1u);
-  EXPECT_NE(set.corrupt_examples[0].find("bad-1"), std::string::npos);
+  EXPECT_EQ(set.read_report.skipped_by_reason, (std::map<std::string, int64_t>{{"undecodable", 1}}));
+  ASSERT_EQ(set.read_report.examples.size(), 1u);
+  EXPECT_NE(set.read_report.examples[0].find("bad-1"), std::string::npos);
   EXPECT_EQ(set.keys, (std::vector<std::string>{"ok-0", "ok-2"}));
+}
+
+// One bad sample costs one sample, and shards that give nothing are named.
+TEST(DataTest, LoaderCountsBadSamplesByReasonAndNamesEmptyAndUnreadableShards) {
+  TempDir dir;
+  WriteShard(dir.path(), 0, {PngSample("a-0", {{"label", "a"}}, SolidImage(8, 1, 2, 3)),
+                             PngSample("a-1", {{"label", "b"}}, SolidImage(8, 9, 2, 3))});
+  WriteShard(dir.path(), 1, {PngSample("b-0", {{"label", "a"}}, SolidImage(8, 1, 2, 3)),
+                             PngSample("b-1", {{"label", "b"}}, SolidImage(8, 9, 2, 3)),
+                             PngSample("b-2", {{"label", "b"}}, SolidImage(8, 9, 9, 3))});
+  const std::filesystem::path shards = dir / "shards";
+  std::string bytes = ::atelier::testing::ReadFileOrEmpty(shards / "000001.tar");
+  const size_t hash = bytes.find("\"sha256\":\"") + 10;  // b-0's: a stale hash
+  bytes[hash] = bytes[hash] == '0' ? '1' : '0';
+  ::atelier::testing::WriteFileOrDie(shards / "000001.tar", bytes);
+  ::atelier::testing::WriteFileOrDie(shards / "000002.tar", "");
+  std::filesystem::create_directories(shards / "000003.tar");
+  LoadOptions options;
+  options.image_size = 8;
+  ASSERT_OK_AND_ASSIGN(ImageSet set, LoadDatasetRoot(dir.path(), options));
+  EXPECT_EQ(set.keys, (std::vector<std::string>{"a-0", "a-1", "b-1", "b-2"}));
+  EXPECT_EQ(set.read_report.skipped_by_reason, (std::map<std::string, int64_t>{{"sha256_mismatch", 1}}));
+  ASSERT_EQ(set.read_report.bad_shards.size(), 2u);
+  EXPECT_NE(set.read_report.bad_shards[0].find("000002.tar: empty file"), std::string::npos);
+  EXPECT_NE(set.read_report.bad_shards[1].find("000003.tar: unreadable"), std::string::npos);
 }
 
 TEST(DataTest, TargetsFollowTheLabelSpace) {

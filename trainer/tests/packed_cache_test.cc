@@ -31,7 +31,7 @@ void ExpectSameImages(const ImageSet& a, const ImageSet& b) {
   EXPECT_EQ(a.channels, b.channels);
   EXPECT_EQ(a.keys, b.keys);
   EXPECT_EQ(a.labels, b.labels);
-  EXPECT_EQ(a.corrupt, b.corrupt);
+  EXPECT_EQ(a.read_report, b.read_report);
   EXPECT_EQ(std::memcmp(a.pixel_data(), b.pixel_data(), static_cast<size_t>(a.size() * a.image_bytes())), 0);
 }
 
@@ -117,6 +117,16 @@ TEST(PackedCacheTest, ANewShardMakesTheCacheStaleAndItIsRebuilt) {
   ASSERT_OK_AND_ASSIGN(ImageSet second, LoadWithPackedCache(dir / "data", Options(12), dir / "cache", &use));
   EXPECT_EQ(use, CacheUse::kBuilt);
   EXPECT_EQ(second.size(), 9);
+}
+
+TEST(PackedCacheTest, AnotherLabelFieldIsAnotherFingerprint) {
+  TempDir dir;
+  testing::WriteShard(dir / "data", 0, testing::ColourSamples(1, 16, 1, "a"));
+  LoadOptions by_url = Options(12);
+  by_url.label_fields = {{"u", dataset::LabelField::Kind::kJsonPath, "url"}};
+  ASSERT_OK_AND_ASSIGN(std::string plain, DatasetFingerprint(dir / "data", Options(12)));
+  ASSERT_OK_AND_ASSIGN(std::string labelled, DatasetFingerprint(dir / "data", by_url));
+  EXPECT_NE(plain, labelled) << "labels from another field must not map a cache built with the old ones";
 }
 
 TEST(PackedCacheTest, ADamagedCacheIsReportedAndRebuilt) {

@@ -5,6 +5,7 @@
 #include "atelier/common/status_matchers.h"
 #include "atelier/testing/subprocess.h"
 #include "atelier/testing/temp_dir.h"
+#include "atelier/imaging/image.h"
 #include "atelier/trainer/device_context.h"
 #include "atelier/trainer/model_file.h"
 #include "atelier/trainer/trainer.h"
@@ -191,6 +192,78 @@ TEST(TrainingTest, CudaDeviceInACpuBuildFailsNamingTheBuildOption) {
   }());
   EXPECT_EQ(bad_precision.exit_code, 2) << bad_precision.output;
   EXPECT_THAT(bad_precision.output, ::testing::HasSubstr("--precision"));
+}
+
+// A foreign WebDataset shard (img2dataset's layout written by Python's
+// tarfile, in a plain folder as img2dataset leaves it): training reads it with
+// labels from the .cls member and from a top-level JSON field.
+TEST(TrainingTest, TrainsOnAnImg2datasetShardWithLabelsFromClsOrAJsonField) {
+  TempDir dir;
+  std::vector<std::string> script = {"/usr/bin/python3", ATELIER_IMG2DATASET_SCRIPT, (dir / "foreign" / "00000.tar").string()};
+  fs::create_directories(dir / "images");
+  fs::create_directories(dir / "foreign");
+  int n = 0;
+  for (const dataset::Sample& sample : testing::ColourSamples(12, 12, 3)) {
+    auto decoded = imaging::DecodeImage(sample.image_bytes);
+    ASSERT_TRUE(decoded.ok()) << decoded.status();
+    auto jpeg = imaging::EncodeJpeg(decoded->image, 95);
+    ASSERT_TRUE(jpeg.ok()) << jpeg.status();
+    const fs::path file = dir / "images" / (std::to_string(n++) + ".jpg");
+    ::atelier::testing::WriteFileOrDie(file, *jpeg);
+    script.push_back(file.string() + "=" + sample.meta.labels.at("colour"));
+  }
+  auto written = RunCommand(script);
+  ASSERT_EQ(written.exit_code, 0) << written.output;
+
+  struct Case {
+    std::string label_field, head;
+    std::vector<std::string> classes;
+  };
+  for (const Case& c : {Case{"colour=.cls", "colour", {"0", "1", "2"}}, Case{"style", "style", {"blue", "green", "red"}}}) {
+    SCOPED_TRACE(c.label_field);
+    const fs::path run = dir / ("run-" + c.head);
+    auto args = TrainArgs(dir / "foreign", run, 2);
+    args.insert(args.end(), {"--label-field", c.label_field});
+    auto result = RunCommand(args);
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    auto summary = nlohmann::json::parse(ReadFileOrEmpty(run / "summary.json"));
+    EXPECT_EQ(summary["samples"], 36);
+    EXPECT_EQ(summary["skipped"], 0);
+    EXPECT_EQ(summary["unknown_labels"], 0);
+    ASSERT_TRUE(summary["eval"].contains(c.head)) << summary.dump(2);
+    auto model = LoadModelFile(run / "model.pt");
+    ASSERT_TRUE(model.ok()) << model.status();
+    ASSERT_EQ((*model)->config.labels.heads.size(), 1u);
+    EXPECT_EQ((*model)->config.labels.heads[0].classes, c.classes);
+
+    auto eval = RunCommand({BinaryPath("atelier-trainer").string(), "evaluate", "--checkpoint", run.string(),
+                            "--data", (dir / "foreign" / "00000.tar").string(), "--label-field", c.label_field,
+                            "--json"});
+    ASSERT_EQ(eval.exit_code, 0) << eval.output;
+    auto report = nlohmann::json::parse(eval.output.substr(eval.output.find('{')));
+    EXPECT_EQ(report["samples"], 36);
+    EXPECT_EQ(report["unknown_labels"], 0);
+  }
+}
+
+// The summary of a run counts skipped samples by reason and names the shards that gave nothing.
+TEST(TrainingTest, SummaryCountsSkippedSamplesByReasonAndNamesEmptyShards) {
+  TempDir dir;
+  testing::WriteShard(dir / "data", 0, testing::ColourSamples(12, 12, 1));
+  const fs::path shard = dir / "data" / "shards" / "000000.tar";
+  std::string bytes = ReadFileOrEmpty(shard);
+  bytes[bytes.find("\"labels\"")] = 'X';  // the first sample's JSON no longer parses
+  ::atelier::testing::WriteFileOrDie(shard, bytes);
+  ::atelier::testing::WriteFileOrDie(dir / "data" / "shards" / "000001.tar", "");
+  auto result = RunCommand(TrainArgs(dir / "data", dir / "run", 1));
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  auto summary = nlohmann::json::parse(ReadFileOrEmpty(dir / "run" / "summary.json"));
+  EXPECT_EQ(summary["samples"], 35);
+  EXPECT_EQ(summary["skipped"], 1);
+  EXPECT_EQ(summary["skipped_by_reason"], nlohmann::json({{"invalid_json", 1}}));
+  ASSERT_EQ(summary["bad_shards"].size(), 1u);
+  EXPECT_THAT(summary["bad_shards"][0].get<std::string>(), ::testing::HasSubstr("000001.tar"));
+  EXPECT_THAT(result.output, ::testing::HasSubstr("000001.tar")) << "the log names the empty shard";
 }
 
 TEST(TrainingTest, BadArgumentsFailClearly) {

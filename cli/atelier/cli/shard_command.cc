@@ -1,12 +1,13 @@
 // `atelier shard ls FILE` and `atelier shard cat FILE KEY`: look inside a
-// WebDataset shard without Python. `ls` prints one line per intact sample and,
-// for a damaged shard, the error that stopped the listing (exit code 1).
+// WebDataset shard, atelier's or foreign (img2dataset...), without Python.
+// `ls` prints one line per intact sample and, when samples were skipped or
+// the shard gave none, a summary of what was skipped and why (exit code 1).
+// `cat` prints the sample's .json as stored.
 #include <cstdio>
 #include <iostream>
 
 #include "absl/strings/str_format.h"
 #include "atelier/cli/commands.h"
-#include "atelier/dataset/sample.h"
 #include "atelier/dataset/shard_reader.h"
 
 namespace atelier::cli {
@@ -28,9 +29,9 @@ int ListShardCommand(const std::string& file, bool json_lines) {
       std::cout << absl::StrFormat("%-32s %-5s %10d %12d\n", s.key, s.image_format, s.image_bytes, s.offset);
     }
   }
-  if (!listing->error.ok()) {
-    std::cerr << "atelier shard ls: " << listing->samples.size() << " intact samples, then: "
-              << listing->error.message() << "\n";
+  const dataset::ReadReport& report = listing->report;
+  if (report.skipped() > 0 || !report.bad_shards.empty()) {
+    std::cerr << "atelier shard ls: " << listing->samples.size() << " intact samples; " << report.Summary() << "\n";
     return 1;
   }
   if (!json_lines) std::cerr << listing->samples.size() << " samples\n";
@@ -38,12 +39,12 @@ int ListShardCommand(const std::string& file, bool json_lines) {
 }
 
 int CatSampleCommand(const std::string& file, const std::string& key) {
-  auto meta = dataset::ReadSampleMeta(file, key);
-  if (!meta.ok()) {
-    std::cerr << "atelier shard cat: " << meta.status().message() << "\n";
+  auto json = dataset::ReadSampleJson(file, key);
+  if (!json.ok()) {
+    std::cerr << "atelier shard cat: " << json.status().message() << "\n";
     return 1;
   }
-  std::cout << dataset::SampleMetaToJson(*meta) << "\n";
+  std::cout << *json << "\n";
   return 0;
 }
 
@@ -53,14 +54,14 @@ void AddShardCommand(CLI::App& app, int& exit_code) {
   auto* shard = app.add_subcommand("shard", "look inside a WebDataset shard (.tar)");
   shard->require_subcommand(1);
 
-  auto* ls = shard->add_subcommand("ls", "list the samples of a shard: key, image type, size, offset");
+  auto* ls = shard->add_subcommand("ls", "list the samples of a shard (atelier's or any WebDataset tar): key, image type, size, offset");
   auto file = std::make_shared<std::string>();
   auto json_lines = std::make_shared<bool>(false);
   ls->add_option("FILE", *file, "shard file, e.g. data/shards/000000.tar")->required();
   ls->add_flag("--json", *json_lines, "one JSON object per sample instead of a table");
   ls->callback([file, json_lines, &exit_code] { exit_code = ListShardCommand(*file, *json_lines); });
 
-  auto* cat = shard->add_subcommand("cat", "print one sample's metadata (its .json) as JSON");
+  auto* cat = shard->add_subcommand("cat", "print one sample's .json as stored");
   auto cat_file = std::make_shared<std::string>();
   auto key = std::make_shared<std::string>();
   cat->add_option("FILE", *cat_file, "shard file")->required();

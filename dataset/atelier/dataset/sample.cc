@@ -2,6 +2,7 @@
 
 #include "atelier/common/status_macros.h"
 #include "atelier/dataset/internal/json_fields.h"
+#include "atelier/dataset/internal/sample_json.h"
 #include "nlohmann/json.hpp"
 
 namespace atelier::dataset {
@@ -22,11 +23,14 @@ std::string SampleMetaToJson(const SampleMeta& meta) {
   return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-absl::StatusOr<SampleMeta> SampleMetaFromJson(std::string_view json, std::string_view origin) {
-  ASSIGN_OR_RETURN(nlohmann::json object, internal::ParseJsonObject(json, origin));
+namespace internal {
+
+absl::StatusOr<SampleMeta> SampleMetaFromObject(const nlohmann::json& object, std::string_view origin,
+                                                std::string_view default_key) {
   SampleMeta meta;
+  meta.key = std::string(default_key);
   internal::JsonFields fields(object, origin);
-  fields.Get("key", meta.key, /*required=*/true);
+  fields.Get("key", meta.key, /*required=*/default_key.empty());
   fields.Get("source", meta.source);
   fields.Get("url", meta.url);
   fields.Get("labels", meta.labels);
@@ -39,6 +43,13 @@ absl::StatusOr<SampleMeta> SampleMetaFromJson(std::string_view json, std::string
   fields.Get("extra", meta.extra);
   RETURN_IF_ERROR(fields.status());
   return meta;
+}
+
+}  // namespace internal
+
+absl::StatusOr<SampleMeta> SampleMetaFromJson(std::string_view json, std::string_view origin) {
+  ASSIGN_OR_RETURN(nlohmann::json object, internal::ParseJsonObject(json, origin));
+  return internal::SampleMetaFromObject(object, origin, "");
 }
 
 }  // namespace atelier::dataset

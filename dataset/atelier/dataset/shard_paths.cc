@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "atelier/common/status_macros.h"
 
 namespace fs = std::filesystem;
 
@@ -64,7 +65,7 @@ absl::StatusOr<std::vector<fs::path>> ListShards(const fs::path& dataset_root) {
   std::vector<std::pair<uint64_t, fs::path>> shards;
   for (; it != fs::directory_iterator(); it.increment(error)) {
     const std::optional<uint64_t> index = ShardIndexFromFileName(it->path().filename().string());
-    if (index.has_value() && it->is_regular_file(error)) shards.emplace_back(*index, it->path());
+    if (index.has_value()) shards.emplace_back(*index, it->path());
   }
   if (error) return FsError(error, "cannot list shard directory", dir);
   std::sort(shards.begin(), shards.end());
@@ -72,6 +73,30 @@ absl::StatusOr<std::vector<fs::path>> ListShards(const fs::path& dataset_root) {
   paths.reserve(shards.size());
   for (auto& [index, path] : shards) paths.push_back(std::move(path));
   return paths;
+}
+
+absl::StatusOr<std::vector<fs::path>> FindShards(const fs::path& data) {
+  std::error_code error;
+  const fs::file_status status = fs::status(data, error);
+  if (!fs::exists(status)) return absl::NotFoundError(absl::StrCat(data.string(), " does not exist"));
+  if (!fs::is_directory(status)) return std::vector<fs::path>{data};
+  if (fs::is_directory(ShardsDir(data), error)) {
+    ASSIGN_OR_RETURN(std::vector<fs::path> shards, ListShards(data));
+    if (shards.empty()) return absl::NotFoundError(absl::StrCat("no shards under ", ShardsDir(data).string()));
+    return shards;
+  }
+  std::vector<fs::path> shards;
+  fs::directory_iterator it(data, error);
+  if (error) return FsError(error, "cannot list", data);
+  for (; it != fs::directory_iterator(); it.increment(error)) {
+    if (it->path().extension() == ".tar") shards.push_back(it->path());
+  }
+  if (error) return FsError(error, "cannot list", data);
+  if (shards.empty()) {
+    return absl::NotFoundError(absl::StrCat(data.string(), " holds neither shards/ nor *.tar files"));
+  }
+  std::sort(shards.begin(), shards.end());
+  return shards;
 }
 
 absl::StatusOr<int> CleanStaleTemporaries(const fs::path& dataset_root, std::chrono::seconds min_age) {

@@ -3,6 +3,9 @@
 //   ShardPath(root, 42)       -> root/shards/000042.tar   (at least 6 digits)
 //   ShardStatsPath(root, 42)  -> root/shards/000042.stats.json
 //   ListShards(root)          -> committed shards (NNNNNN.tar), by index
+//   FindShards(data)          -> the shards `data` names (train/evaluate --data):
+//       a shard file; a dataset root's shards/NNNNNN.tar; or every *.tar in a
+//       directory (e.g. img2dataset's output folder: 00000.tar, ...), by name
 //   CleanStaleTemporaries(root, min_age)
 //       removes NNNNNN.tar.tmp-* and NNNNNN.stats.json.tmp-* files (ShardWriter's
 //       temporaries) last modified at least `min_age` ago; returns how many.
@@ -34,8 +37,15 @@ std::filesystem::path ShardStatsPath(const std::filesystem::path& dataset_root, 
 std::optional<uint64_t> ShardIndexFromFileName(std::string_view file_name);
 
 // Committed shards under root/shards, sorted by index. NotFound naming the
-// directory if root/shards does not exist.
+// directory if root/shards does not exist. Every NNNNNN.tar name is listed,
+// even one that is not a regular file, so that readers name it rather than
+// leave it out without a word.
 absl::StatusOr<std::vector<std::filesystem::path>> ListShards(const std::filesystem::path& dataset_root);
+
+// ListShards(data) when data/shards is a directory; [data] when `data` is not
+// a directory; else the *.tar entries of `data`, sorted by name. NotFound
+// naming `data` if it does not exist or names no shard.
+absl::StatusOr<std::vector<std::filesystem::path>> FindShards(const std::filesystem::path& data);
 
 // 0 if root/shards does not exist (nothing to clean).
 absl::StatusOr<int> CleanStaleTemporaries(const std::filesystem::path& dataset_root,

@@ -129,12 +129,7 @@ absl::StatusOr<UstarHeader> DecodeUstarHeader(std::string_view block) {
   header.name = std::string(CString(block, kNameOff, kNameLen));
   const std::string_view prefix = CString(block, kPrefixOff, kPrefixLen);
   if (!prefix.empty() && magic[5] == '\0') header.name = absl::StrCat(std::string(prefix), "/", header.name);
-  const char type = block[kTypeOff];
-  if (type != '0' && type != '\0') {
-    return absl::UnimplementedError(absl::StrCat("tar entry \"", Shown(header.name), "\" has type '",
-                                                 Shown(std::string_view(&type, 1)),
-                                                 "'; only regular files are supported"));
-  }
+  header.type = block[kTypeOff];
   if (header.name.empty()) return absl::DataLossError("tar header has an empty name");
   const std::string_view size_field = block.substr(kSizeOff, kSizeLen);
   const std::optional<uint64_t> size = ParseOctal(size_field);

@@ -5,8 +5,10 @@
 // size and mtime in octal, checksum = unsigned byte sum with the checksum field
 // counted as spaces. Decoding accepts what POSIX and GNU tar write for regular
 // files: "ustar\0"+"00" or GNU "ustar  " magic, signed or unsigned checksums,
-// octal numbers padded with spaces or NULs, and a prefix field joined with "/".
-// Errors carry no file or offset: callers add them. Pure functions, thread-safe.
+// octal numbers padded with spaces or NULs, and a prefix field joined with "/";
+// the entry type is returned as is (TarReader decides what to do with links,
+// directories and pax or GNU extension headers). Errors carry no file or
+// offset: callers add them. Pure functions, thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -34,12 +36,12 @@ absl::StatusOr<std::string> EncodeUstarHeader(std::string_view name, uint64_t si
 struct UstarHeader {
   std::string name;
   uint64_t size = 0;
+  char type = '0';  // the typeflag byte: '0' or '\0' regular file, 'x' pax, 'L' GNU long name...
 };
 
 bool IsZeroBlock(std::string_view block);
 
-// DataLoss for a bad checksum, magic or number field; Unimplemented for entry
-// types other than a regular file (links, directories, pax or GNU extensions).
+// DataLoss for a bad checksum, magic, size field or an empty name.
 absl::StatusOr<UstarHeader> DecodeUstarHeader(std::string_view block);
 
 }  // namespace atelier::dataset

@@ -24,11 +24,6 @@ struct RawSample {
   std::string origin;
 };
 
-void NoteCorrupt(ImageSet& set, const std::string& what) {
-  ++set.corrupt;
-  if (set.corrupt_examples.size() < 10) set.corrupt_examples.push_back(what);
-}
-
 // Decodes `raw` in parallel and appends the good ones (3 channels) to `set`.
 void DecodeInto(std::vector<RawSample>& raw, int threads, ImageSet& set) {
   const size_t image_bytes = size_t(set.image_size) * set.image_size * 3;
@@ -53,7 +48,7 @@ void DecodeInto(std::vector<RawSample>& raw, int threads, ImageSet& set) {
   for (auto& t : pool) t.join();
   for (size_t i = 0; i < raw.size(); ++i) {
     if (!decoded[i]) {
-      NoteCorrupt(set, absl::StrCat(raw[i].origin, ": ", errors[i]));
+      set.read_report.Skip(dataset::SkipReason::kUndecodable, absl::StrCat(raw[i].origin, ": ", errors[i]));
       continue;
     }
     set.pixels.insert(set.pixels.end(), decoded[i]->begin(), decoded[i]->begin() + image_bytes);
@@ -103,19 +98,25 @@ absl::StatusOr<std::vector<uint8_t>> DecodeToSquare(const std::string& bytes, in
   return std::move(square.rgb);
 }
 
-absl::StatusOr<ImageSet> LoadDatasetRoot(const fs::path& root, const LoadOptions& options) {
+absl::StatusOr<ImageSet> LoadDatasetRoot(const fs::path& data, const LoadOptions& options) {
   RETURN_IF_ERROR(CheckOptions(options));
-  ASSIGN_OR_RETURN(auto shards, dataset::ListShards(root), _.prefix("dataset root"));
-  if (shards.empty()) return absl::NotFoundError(absl::StrCat("no shards under ", root.string(), "/shards"));
+  ASSIGN_OR_RETURN(auto shards, dataset::FindShards(data), _.prefix("--data"));
   ImageSet set;
   set.image_size = options.image_size;
+  dataset::ShardReaderOptions reader_options;
+  reader_options.label_fields = options.label_fields;
   for (const fs::path& shard : shards) {
-    ASSIGN_OR_RETURN(auto reader, dataset::ShardReader::Open(shard));
+    auto reader = dataset::ShardReader::Open(shard, reader_options);
+    if (!reader.ok()) {
+      set.read_report.NameShard(absl::StrCat(shard.string(), ": unreadable: ", reader.status().message()));
+      continue;
+    }
     std::vector<RawSample> raw;
     while (true) {
-      auto next = reader->Next();
+      auto next = (*reader)->Next();
       if (!next.ok()) {
-        NoteCorrupt(set, std::string(next.status().message()));
+        set.read_report.NameShard(absl::StrCat(shard.string(), ": read error after ", raw.size(),
+                                               " samples: ", next.status().message()));
         break;
       }
       if (!next->has_value()) break;
@@ -123,6 +124,7 @@ absl::StatusOr<ImageSet> LoadDatasetRoot(const fs::path& root, const LoadOptions
       raw.push_back({sample.meta.key, std::move(sample.meta.labels), std::move(sample.image_bytes),
                      absl::StrCat(shard.filename().string(), ": ", sample.meta.key)});
     }
+    set.read_report.Merge((*reader)->report());
     DecodeInto(raw, options.threads, set);
   }
   FinishChannels(set, options.channels);

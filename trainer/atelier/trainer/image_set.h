@@ -1,6 +1,7 @@
 // Loading samples into memory at training resolution (the "packed cache").
 //
-// Samples are streamed shard by shard (dataset::ShardReader, SHA-256 verified);
+// Samples are streamed shard by shard (dataset::ShardReader: atelier's shards
+// or any WebDataset tar, see dataset::FindShards for what --data may name);
 // each shard's images are decoded by a pool of `threads` decode threads
 // (imaging::DecodeImage: libjpeg-turbo with DCT scaling to >= image_size,
 // libpng, libwebp), centre-cropped and resized to image_size x image_size, and
@@ -11,9 +12,10 @@
 // (R+G+B)/3 (exactly the grey value for grey images); channels == 0 (auto)
 // picks 1 when every decoded image is grey (R == G == B everywhere), else 3.
 //
-// A sample that cannot be decoded is skipped and counted in `corrupt`; a shard
-// that is damaged mid-way keeps the samples before the damage and counts one in
-// `corrupt` too. Neither is fatal. Not thread-safe (call from one thread).
+// One bad sample costs one sample: the reader's skips (tar damage, invalid
+// JSON, sha256 mismatch...) and images that do not decode are counted by
+// reason in `read_report`, and shards that gave no sample (empty, unreadable)
+// are named there. None of it is fatal. Not thread-safe (call from one thread).
 //
 // The pixels live either in `pixels` (decoded by this process) or in `mapped`
 // (a read-only memory map of a packed cache file, see packed_cache.h); image()
@@ -28,6 +30,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "atelier/dataset/label_fields.h"
+#include "atelier/dataset/read_report.h"
 
 namespace atelier::trainer {
 
@@ -38,8 +42,7 @@ struct ImageSet {
   std::shared_ptr<const uint8_t> mapped;  // the same layout in a mapped packed cache (then pixels is empty)
   std::vector<std::string> keys;
   std::vector<std::map<std::string, std::string>> labels;
-  int64_t corrupt = 0;
-  std::vector<std::string> corrupt_examples;  // up to 10 "origin: reason" lines
+  dataset::ReadReport read_report;  // skipped samples by reason, shards that gave none
 
   int64_t size() const { return static_cast<int64_t>(keys.size()); }
   int64_t image_bytes() const { return int64_t{image_size} * image_size * channels; }
@@ -51,10 +54,13 @@ struct LoadOptions {
   int image_size = 64;
   int channels = 0;  // 0 = auto, 1 or 3
   int threads = 2;
+  // Where labels come from (--label-field); empty: the JSON's "labels" (and a .cls member).
+  std::vector<dataset::LabelField> label_fields;
 };
 
-// All samples under root/shards.
-absl::StatusOr<ImageSet> LoadDatasetRoot(const std::filesystem::path& root, const LoadOptions& options);
+// All samples of the shards `data` names (dataset::FindShards): a dataset
+// root, a folder of *.tar files or one shard.
+absl::StatusOr<ImageSet> LoadDatasetRoot(const std::filesystem::path& data, const LoadOptions& options);
 
 // DIR/<class>/<image files>: labels {head: class folder name}.
 absl::StatusOr<ImageSet> LoadFolder(const std::filesystem::path& dir, const std::string& head,

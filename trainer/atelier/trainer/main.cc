@@ -189,7 +189,7 @@ int RunPredict(const std::string& checkpoint, const std::vector<std::string>& im
 
 int RunEvaluate(const std::string& checkpoint, const std::string& data, const std::string& folder,
                 const std::string& head, const std::string& split, SplitOptions split_options, bool json,
-                int threads) {
+                int threads, const std::vector<dataset::LabelField>& label_fields) {
   if (data.empty() == folder.empty()) return Fail(absl::InvalidArgumentError("give exactly one of --data or --folder"));
   auto model = LoadModelFile(checkpoint);
   if (!model.ok()) return Fail(model.status());
@@ -198,6 +198,7 @@ int RunEvaluate(const std::string& checkpoint, const std::string& data, const st
   load.image_size = config.image_size;
   load.channels = config.in_channels;
   load.threads = threads;
+  load.label_fields = label_fields;
   std::string folder_head = head.empty() ? config.labels.heads[0].name : head;
   auto set = data.empty() ? LoadFolder(folder, folder_head, load) : LoadDatasetRoot(data, load);
   if (!set.ok()) return Fail(set.status());
@@ -210,7 +211,9 @@ int RunEvaluate(const std::string& checkpoint, const std::string& data, const st
   auto result = Evaluate(*model, *set, targets, indices, {}, 256, nullptr);
   if (!result.ok()) return Fail(result.status());
   nlohmann::json out = {{"samples", indices.size()},
-                        {"corrupt_skipped", set->corrupt},
+                        {"skipped", set->read_report.skipped()},
+                        {"skipped_by_reason", set->read_report.skipped_by_reason},
+                        {"bad_shards", set->read_report.bad_shards},
                         {"unknown_labels", unknown},
                         {"split", split}};
   for (size_t h = 0; h < config.labels.heads.size(); ++h) {
@@ -222,9 +225,8 @@ int RunEvaluate(const std::string& checkpoint, const std::string& data, const st
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
-  std::printf("%lld samples (%lld corrupt skipped, %lld labels of unknown classes)\n",
-              static_cast<long long>(indices.size()), static_cast<long long>(set->corrupt),
-              static_cast<long long>(unknown));
+  std::printf("%lld samples (%lld labels of unknown classes); data: %s\n", static_cast<long long>(indices.size()),
+              static_cast<long long>(unknown), set->read_report.Summary().c_str());
   for (size_t h = 0; h < config.labels.heads.size(); ++h) {
     const auto& hc = config.labels.heads[h];
     const Confusion& c = result->confusion[h];
@@ -282,7 +284,11 @@ int Main(int argc, char** argv) {
   int connect_timeout = 300;
   std::string coordinator, run_name, device = "auto";
   int coordinator_world = 0;
-  train->add_option("--data", data, "dataset root")->required();
+  train->add_option("--data", data, "dataset root, folder of WebDataset .tar files, or one .tar")->required();
+  std::string label_fields_text;
+  const char* kLabelFieldHelp = "labels from HEAD=SOURCE,...: SOURCE .EXT is a member (.cls, .txt), else a dotted "
+                                "JSON path (e.g. style, labels.media); default: the JSON's \"labels\" and .cls";
+  train->add_option("--label-field", label_fields_text, kLabelFieldHelp);
   train->add_option("--out", out, "run directory")->required();
   train->add_option("--heads", heads_text, "comma-separated heads (default: every label key)");
   train->add_option("--head-weights", weights_text, "loss weights, e.g. media=1,emotion=0.5");
@@ -359,7 +365,8 @@ int Main(int argc, char** argv) {
   SplitOptions split_options;
   int eval_threads = 2;
   evaluate->add_option("--checkpoint", checkpoint, "model.pt, checkpoint file or run directory")->required();
-  evaluate->add_option("--data", eval_data, "dataset root");
+  evaluate->add_option("--data", eval_data, "dataset root, folder of WebDataset .tar files, or one .tar");
+  evaluate->add_option("--label-field", label_fields_text, kLabelFieldHelp);
   evaluate->add_option("--folder", eval_folder, "folder of class subfolders");
   evaluate->add_option("--head", eval_head, "head the --folder classes belong to (default: the first)");
   evaluate->add_option("--split", split, "all | train | val | test (with the training split options)")
@@ -376,6 +383,12 @@ int Main(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (absl::Status s = InitLogging("trainer", log_level); !s.ok()) return Fail(s);
+  std::vector<dataset::LabelField> label_fields;
+  if (!label_fields_text.empty()) {
+    auto parsed = dataset::ParseLabelFields(label_fields_text);
+    if (!parsed.ok()) return Fail(parsed.status());
+    label_fields = *std::move(parsed);
+  }
   try {
     if (import->parsed()) {
       import_options.data_root = data_root;
@@ -384,6 +397,7 @@ int Main(int argc, char** argv) {
     }
     if (train->parsed()) {
       t.data_root = data;
+      t.label_fields = label_fields;
       t.out_dir = out;
       t.batch_norm = !no_bn;
       t.bucket_bytes = int64_t{bucket_mb} << 20;
@@ -411,7 +425,8 @@ int Main(int argc, char** argv) {
     }
     if (predict->parsed()) return RunPredict(checkpoint, images, json, top, dump);
     if (evaluate->parsed()) {
-      return RunEvaluate(checkpoint, eval_data, eval_folder, eval_head, split, split_options, json, eval_threads);
+      return RunEvaluate(checkpoint, eval_data, eval_folder, eval_head, split, split_options, json, eval_threads,
+                         label_fields);
     }
   } catch (const std::exception& e) {
     return Fail(absl::InternalError(e.what()));

@@ -82,14 +82,15 @@ fs::path PackedCachePath(const fs::path& cache_dir, const LoadOptions& options) 
 }
 
 absl::StatusOr<std::string> DatasetFingerprint(const fs::path& root, const LoadOptions& options) {
-  ASSIGN_OR_RETURN(auto shards, dataset::ListShards(root), _.prefix("dataset root"));
-  if (shards.empty()) return absl::NotFoundError(absl::StrCat("no shards under ", root.string(), "/shards"));
+  ASSIGN_OR_RETURN(auto shards, dataset::FindShards(root), _.prefix("--data"));
   dataset::Sha256 hash;
   hash.Update(absl::StrCat("image_size=", options.image_size, "\n"));
+  hash.Update(absl::StrCat("label_fields=", dataset::LabelFieldsToString(options.label_fields), "\n"));
   for (const fs::path& shard : shards) {
     struct stat st {};
     if (::stat(shard.c_str(), &st) != 0) {
-      return absl::UnavailableError(absl::StrCat("cannot stat ", shard.string(), ": ", std::strerror(errno)));
+      hash.Update(absl::StrCat(shard.filename().string(), " unreadable\n"));  // the loader names it
+      continue;
     }
     hash.Update(absl::StrCat(shard.filename().string(), " ", st.st_size, " ", st.st_mtim.tv_sec, ".",
                              st.st_mtim.tv_nsec, "\n"));
@@ -104,8 +105,9 @@ absl::Status WritePackedCache(const ImageSet& set, const std::string& fingerprin
   header["channels"] = set.channels;
   header["count"] = set.size();
   header["fingerprint"] = fingerprint;
-  header["corrupt"] = set.corrupt;
-  header["corrupt_examples"] = set.corrupt_examples;
+  header["skipped_by_reason"] = set.read_report.skipped_by_reason;
+  header["skip_examples"] = set.read_report.examples;
+  header["bad_shards"] = set.read_report.bad_shards;
   header["keys"] = set.keys;
   header["labels"] = set.labels;
   const std::string text = header.dump();
@@ -164,8 +166,9 @@ absl::StatusOr<ImageSet> MapPackedCache(const fs::path& file, const std::string&
     set.image_size = header.at("image_size").get<int>();
     set.channels = header.at("channels").get<int>();
     count = header.at("count").get<int64_t>();
-    set.corrupt = header.at("corrupt").get<int64_t>();
-    set.corrupt_examples = header.at("corrupt_examples").get<std::vector<std::string>>();
+    set.read_report.skipped_by_reason = header.at("skipped_by_reason").get<std::map<std::string, int64_t>>();
+    set.read_report.examples = header.at("skip_examples").get<std::vector<std::string>>();
+    set.read_report.bad_shards = header.at("bad_shards").get<std::vector<std::string>>();
     set.keys = header.at("keys").get<std::vector<std::string>>();
     set.labels = header.at("labels").get<std::vector<std::map<std::string, std::string>>>();
   } catch (const nlohmann::json::exception& e) {

@@ -180,6 +180,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
   load.image_size = saved_config ? saved_config->image_size : options.image_size;
   load.channels = saved_config ? saved_config->in_channels : options.channels;
   load.threads = options.decode_threads;
+  load.label_fields = options.label_fields;
   ImageSet set;
   if (options.cache_dir.empty()) {
     ASSIGN_OR_RETURN(set, LoadDatasetRoot(options.data_root, load));
@@ -189,8 +190,8 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
     ASSIGN_OR_RETURN(set, LoadWithPackedCache(options.data_root, load, options.cache_dir));
     if (writer) RETURN_IF_ERROR(collective.Barrier());
   }
-  if (set.corrupt > 0) {
-    spdlog::warn("skipped {} corrupt sample(s); first: {}", set.corrupt, set.corrupt_examples.front());
+  if (set.read_report.skipped() > 0 || !set.read_report.bad_shards.empty()) {
+    spdlog::warn("data: {}", set.read_report.Summary());
   }
   LabelSpace space;
   if (saved_config) {
@@ -236,9 +237,9 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
                                                    " samples, fewer than one batch of ", options.batch_size));
   }
   if (writer) {
-    spdlog::info("data: {} samples ({} train, {} val, {} test), {} corrupt skipped, {} unknown labels; "
+    spdlog::info("data: {} samples ({} train, {} val, {} test), {} skipped, {} unknown labels; "
                  "{} channel(s) of {}x{}; heads: {}",
-                 set.size(), train_idx.size(), val_idx.size(), test_idx.size(), set.corrupt, unknown, set.channels,
+                 set.size(), train_idx.size(), val_idx.size(), test_idx.size(), set.read_report.skipped(), unknown, set.channels,
                  set.image_size, set.image_size, nh);
   }
 
@@ -447,7 +448,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
         result.exit_code = kExitCheckpointedOnSignal;
         result.epochs_done = state.epoch;
         result.global_step = state.global_step;
-        result.corrupt_skipped = set.corrupt;
+        result.samples_skipped = set.read_report.skipped();
         return result;
       }
       if (options.checkpoint_every_steps > 0 && state.global_step % options.checkpoint_every_steps == 0 &&
@@ -545,8 +546,10 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
                               {"train", train_idx.size()},
                               {"val", val_idx.size()},
                               {"test", test_idx.size()},
-                              {"corrupt_skipped", set.corrupt},
-                              {"corrupt_examples", set.corrupt_examples},
+                              {"skipped", set.read_report.skipped()},
+                              {"skipped_by_reason", set.read_report.skipped_by_reason},
+                              {"skip_examples", set.read_report.examples},
+                              {"bad_shards", set.read_report.bad_shards},
                               {"unknown_labels", unknown},
                               {"channels", set.channels},
                               {"image_size", set.image_size},
@@ -565,7 +568,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
   RETURN_IF_ERROR(collective.Barrier());
   result.epochs_done = state.epoch;
   result.global_step = state.global_step;
-  result.corrupt_skipped = set.corrupt;
+  result.samples_skipped = set.read_report.skipped();
   return result;
 }
 

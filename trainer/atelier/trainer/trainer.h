@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "atelier/dataset/label_fields.h"
 #include "atelier/trainer/augment.h"
 #include "atelier/trainer/collective.h"
 #include "atelier/trainer/labels.h"
@@ -58,6 +59,7 @@ struct TrainOptions {
   std::filesystem::path data_root;
   std::filesystem::path out_dir;
   std::vector<std::string> heads;               // empty = every label key
+  std::vector<dataset::LabelField> label_fields;  // --label-field; empty = the JSON's "labels" (and .cls)
   std::map<std::string, double> head_weights;   // default 1
   int image_size = 64;
   int channels = 0;  // 0 auto, 1, 3
@@ -110,7 +112,7 @@ struct TrainResult {
   int exit_code = 0;  // 0, or kExitCheckpointedOnSignal
   int epochs_done = 0;
   int64_t global_step = 0;
-  int64_t corrupt_skipped = 0;
+  int64_t samples_skipped = 0;  // by the reader or the decoder (ImageSet::read_report)
 };
 
 void InstallStopHandlers();
