@@ -1,6 +1,8 @@
 // Resume you can trust: changed options are refused by name (unless
 // --override), a damaged `latest` resumes from the newest valid checkpoint,
 // and errors about damaged files are one line.
+#include <algorithm>
+
 #include "atelier/common/status_matchers.h"
 #include "atelier/testing/subprocess.h"
 #include "atelier/testing/temp_dir.h"
@@ -74,14 +76,21 @@ TEST(ResumeTest, ChangedOptionsAreRefusedBeforeTrainingUnlessOverridden) {
            {"--batch-size", "4"}, {"--lr", "0.01"}, {"--image-size", "16"}, {"--backbone", "resnet18"}}) {
     SCOPED_TRACE(change.first);
     auto args = TrainArgs(dir / "data", dir / "run");
-    args.insert(args.end(), {change.first, change.second, "--resume"});
+    auto flag = std::find(args.begin(), args.end(), change.first);
+    if (flag != args.end()) {
+      *(flag + 1) = change.second;
+    } else {
+      args.insert(args.end(), {change.first, change.second});
+    }
+    args.push_back("--resume");
     auto refused = RunCommand(args);
     EXPECT_EQ(refused.exit_code, 1) << refused.output;
     EXPECT_THAT(refused.output, ::testing::HasSubstr(change.first));
     EXPECT_EQ(ReadFileOrEmpty(dir / "run" / "metrics.jsonl"), metrics);
   }
   auto args = TrainArgs(dir / "data", dir / "run");
-  args.insert(args.end(), {"--batch-size", "4", "--resume", "--override", "batch-size"});
+  *(std::find(args.begin(), args.end(), "--batch-size") + 1) = "4";
+  args.insert(args.end(), {"--resume", "--override", "batch-size"});
   auto allowed = RunCommand(args);
   EXPECT_EQ(allowed.exit_code, 0) << allowed.output;
 }
