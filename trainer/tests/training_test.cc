@@ -144,8 +144,9 @@ TEST(TrainingTest, Bf16ChannelsLastDevicePathLearnsAndWritesPortableCheckpoints)
     EXPECT_TRUE(t.device().is_cpu()) << name;
   }
   // A plain fp32 host-path run continues from its checkpoint.
+  // Training longer and in fp32 change recorded options: allowed explicitly.
   auto more = TrainArgs(dir / "data", dir / "run", 7);
-  more.push_back("--resume");
+  more.insert(more.end(), {"--resume", "--override", "epochs,precision"});
   auto resumed = RunCommand(more);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_EQ(Metrics(dir / "run").size(), 7u);
@@ -165,7 +166,7 @@ TEST(TrainingTest, TrainsOnTheGpuAndResumesOnTheCpu) {
   auto summary = nlohmann::json::parse(ReadFileOrEmpty(dir / "run" / "summary.json"));
   EXPECT_GT(summary["eval"]["colour"]["accuracy"].get<double>(), 0.9) << summary.dump(2);
   auto more = TrainArgs(dir / "data", dir / "run", 7);
-  more.insert(more.end(), {"--resume", "--device", "cpu"});
+  more.insert(more.end(), {"--resume", "--device", "cpu", "--override", "epochs,precision"});
   auto cpu = RunCommand(more);
   ASSERT_EQ(cpu.exit_code, 0) << cpu.output;
   EXPECT_EQ(Metrics(dir / "run").size(), 7u);

@@ -21,6 +21,9 @@ class AdamW {
   // One update with learning rate `lr` from the parameters' current gradients.
   void Step(double lr);
   void ZeroGrad();
+  // Per-parameter multipliers of the learning rate (default 1); a parameter
+  // with scale 0 is left alone entirely (no update, no decay, no moments).
+  void set_lr_scales(std::vector<double> scales) { lr_scales_ = std::move(scales); }
 
   int64_t steps() const { return steps_; }
   std::vector<torch::Tensor>& exp_avg() { return m_; }
@@ -30,6 +33,7 @@ class AdamW {
 
  private:
   std::vector<torch::Tensor> params_, m_, v_;
+  std::vector<double> lr_scales_;
   AdamWOptions options_;
   int64_t steps_ = 0;
 };

@@ -30,6 +30,7 @@
 #include "atelier/trainer/inference.h"
 #include "atelier/trainer/launcher_env.h"
 #include "atelier/trainer/model_file.h"
+#include "atelier/trainer/torch_file.h"
 #include "atelier/trainer/trainer.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
@@ -172,16 +173,18 @@ int RunPredict(const std::string& checkpoint, const std::vector<std::string>& im
   }
   if (json) std::printf("%s\n", out.dump(2).c_str());
   if (!dump.empty()) {
-    // The exact input tensor and logits, for comparing with another runtime.
+    // The exact input tensor, features and logits, for comparing with another runtime.
     c10::impl::GenericDict d(c10::StringType::get(), c10::AnyType::get());
     d.insert("input", inputs);
     torch::NoGradGuard no_grad;
+    d.insert("features", (*model)->Features(inputs));
     auto logits = (*model)->forward(inputs);
     c10::List<torch::Tensor> list;
     for (auto& l : logits) list.push_back(l);
     d.insert("logits", list);
-    std::vector<char> bytes = torch::pickle_save(c10::IValue(d));
-    absl::Status s = WriteFileAtomically(dump, std::string(bytes.begin(), bytes.end()));
+    auto bytes = WriteTorchFile(c10::IValue(d));
+    if (!bytes.ok()) return Fail(bytes.status());
+    absl::Status s = WriteFileAtomically(dump, *bytes);
     if (!s.ok()) return Fail(s);
   }
   return 0;
@@ -294,6 +297,23 @@ int Main(int argc, char** argv) {
   train->add_option("--head-weights", weights_text, "loss weights, e.g. media=1,emotion=0.5");
   train->add_option("--image-size", t.image_size, "training resolution (square)");
   train->add_option("--channels", t.channels, "0 = auto (1 if all images are grey), 1 or 3");
+  train->add_option("--backbone", t.backbone, "small-cnn | resnet18 | resnet34 | resnet50 | mobilenet_v3_small "
+                    "(torchvision's names and layout)")
+      ->capture_default_str();
+  train->add_option("--init", t.init, "initial backbone weights: a torchvision state_dict .pth "
+                    "(torch.save(model.state_dict())) or an atelier model.pt/checkpoint; new heads");
+  train->add_option("--normalize", t.normalize, "auto | none | imagenet (auto: imagenet with a torchvision --init)")
+      ->check(CLI::IsMember({"auto", "none", "imagenet"}))
+      ->capture_default_str();
+  train->add_option("--freeze-backbone-epochs", t.freeze_backbone_epochs,
+                    "train only the heads for the first N epochs")
+      ->capture_default_str();
+  train->add_option("--backbone-lr-scale", t.backbone_lr_scale,
+                    "the backbone's learning rate relative to --lr (after any frozen epochs)")
+      ->capture_default_str();
+  std::vector<std::string> overrides;
+  train->add_option("--override", overrides, "with --resume: accept a changed recorded option (e.g. epochs)")
+      ->delimiter(',');
   train->add_option("--width", t.width, "channels of the first stage");
   train->add_option("--depth", t.depth, "number of stages");
   train->add_option("--dropout", t.dropout, "dropout before the heads");
@@ -401,6 +421,7 @@ int Main(int argc, char** argv) {
       t.out_dir = out;
       t.batch_norm = !no_bn;
       t.bucket_bytes = int64_t{bucket_mb} << 20;
+      t.overrides.insert(overrides.begin(), overrides.end());
       t.bf16 = precision == "bf16";
       if (augment_on != "auto") t.augment_on_device = augment_on == "device";
       t.augment = !no_augment;
@@ -429,7 +450,7 @@ int Main(int argc, char** argv) {
                          label_fields);
     }
   } catch (const std::exception& e) {
-    return Fail(absl::InternalError(e.what()));
+    return Fail(absl::InternalError(TorchErrorMessage(e)));
   }
   return 2;
 }

@@ -1,5 +1,7 @@
 #include "atelier/trainer/model.h"
 
+#include "absl/strings/str_cat.h"
+
 namespace atelier::trainer {
 namespace nn = torch::nn;
 
@@ -37,31 +39,53 @@ torch::Tensor StemImpl::forward(torch::Tensor x) {
   return torch::relu(x);
 }
 
-ClassifierImpl::ClassifierImpl(const ModelConfig& cfg) : config(cfg) {
-  stem = register_module("stem", Stem(cfg.in_channels, cfg.width, cfg.batch_norm));
-  stages = register_module("stages", nn::ModuleList());
-  int channels = cfg.width;
-  for (int i = 0; i < cfg.depth; ++i) {
-    int out = cfg.width << i;
-    stages->push_back(Stage(channels, out, cfg.batch_norm));
-    channels = out;
+BackboneConfig BackboneConfigOf(const ModelConfig& config) {
+  return {config.backbone, config.in_channels, config.width, config.depth, config.batch_norm};
+}
+
+absl::Status ValidateModelConfig(const ModelConfig& config) {
+  if (config.normalize != "none" && config.normalize != "imagenet") {
+    return absl::InvalidArgumentError(absl::StrCat("normalize must be none or imagenet, not '", config.normalize, "'"));
   }
+  if (config.labels.heads.empty()) return absl::InvalidArgumentError("the model has no heads");
+  return ValidateBackboneConfig(BackboneConfigOf(config));
+}
+
+ClassifierImpl::ClassifierImpl(const ModelConfig& cfg) : config(cfg) {
+  backbone = MakeBackbone(BackboneConfigOf(cfg));
+  for (const auto& child : backbone->named_children()) register_module(child.key(), child.value());
   dropout = register_module("dropout", nn::Dropout(cfg.dropout));
   heads = register_module("heads", nn::ModuleList());
   for (const auto& head : cfg.labels.heads) {
-    nn::Linear linear(channels, static_cast<int64_t>(head.classes.size()));
+    nn::Linear linear(backbone->feature_dim(), static_cast<int64_t>(head.classes.size()));
     heads->push_back(linear);
     head_layers.push_back(linear);
   }
 }
 
-std::vector<torch::Tensor> ClassifierImpl::forward(torch::Tensor x) {
-  x = stem(x);
-  for (auto& stage : *stages) x = stage->as<StageImpl>()->forward(x);
-  x = x.mean({2, 3});
-  x = dropout(x);
+torch::Tensor ClassifierImpl::Features(torch::Tensor x) {
+  if (config.normalize == "imagenet") {
+    // ImageNet statistics (torchvision's transforms); grey: their averages.
+    const bool grey = x.size(1) == 1;
+    auto opts = torch::TensorOptions(torch::kFloat32).device(x.device());
+    torch::Tensor mean = grey ? torch::tensor({0.449f}, opts) : torch::tensor({0.485f, 0.456f, 0.406f}, opts);
+    torch::Tensor std = grey ? torch::tensor({0.226f}, opts) : torch::tensor({0.229f, 0.224f, 0.225f}, opts);
+    x = (x - mean.view({1, -1, 1, 1}).to(x.scalar_type())) / std.view({1, -1, 1, 1}).to(x.scalar_type());
+  }
+  return backbone->Features(x);
+}
+
+std::vector<torch::Tensor> ClassifierImpl::forward(torch::Tensor x, bool train_backbone) {
+  torch::Tensor features;
+  if (train_backbone) {
+    features = Features(x);
+  } else {
+    torch::NoGradGuard no_grad;
+    features = Features(x);
+  }
+  features = dropout(features);
   std::vector<torch::Tensor> out;
-  for (auto& head : head_layers) out.push_back(head(x));
+  for (auto& head : head_layers) out.push_back(head(features));
   return out;
 }
 

@@ -1,6 +1,9 @@
-// The classifier: a CNN of depthwise-separable convolutions with batch norm,
-// max pooling and dropout, and one linear head per label.
+// The classifier: input normalisation, a backbone (backbones.h: atelier's
+// small CNN or a torchvision architecture with torchvision's names), dropout,
+// and one linear head per label ("heads.<i>").
 //
+// The small CNN ("small-cnn", the default): depthwise-separable convolutions
+// with batch norm, max pooling:
 //   stem:      conv3x3(C -> w) [+ BN] + ReLU
 //   stage i:   SepConv(c_in -> w*2^i) ; SepConv(w*2^i -> w*2^i) ; MaxPool 2x2
 //              (i = 0..depth-1; SepConv = depthwise 3x3, pointwise 1x1 [+ BN] + ReLU)
@@ -8,8 +11,11 @@
 //   heads[h]:  Linear(w*2^(depth-1) -> classes of head h)
 //
 // Input: float [N, C, S, S] = pixel / 255 (C = 1 grey or 3 RGB, channel 0 red).
-// Parameter names (state_dict) match bench/trainer/atelier_model.py, the
-// PyTorch twin that loads model.pt. Not thread-safe (a torch::nn::Module).
+// With normalize "imagenet" (a torchvision init) the model itself subtracts
+// the ImageNet mean and divides by its std (grey: their averages) first.
+// State_dict names: the backbone's (no prefix, so torchvision's own) plus
+// heads.<i>.weight/bias; they match bench/trainer/atelier_model.py, the PyTorch
+// twin that loads model.pt. Not thread-safe (a torch::nn::Module).
 #pragma once
 
 #include <string>
@@ -17,11 +23,15 @@
 
 #include <torch/torch.h>
 
+#include "absl/status/status.h"
+#include "atelier/trainer/backbones.h"
 #include "atelier/trainer/labels.h"
 
 namespace atelier::trainer {
 
 struct ModelConfig {
+  std::string backbone = "small-cnn";  // BackboneNames()
+  std::string normalize = "none";      // "none" | "imagenet"
   int in_channels = 3;
   int image_size = 64;
   int width = 32;
@@ -55,18 +65,29 @@ struct StemImpl : torch::nn::Module {
 TORCH_MODULE(Stem);
 
 struct ClassifierImpl : torch::nn::Module {
+  // The config must be valid (ValidateModelConfig).
   explicit ClassifierImpl(const ModelConfig& config);
-  // Logits per head, in config.labels.heads order.
-  std::vector<torch::Tensor> forward(torch::Tensor x);
+  // Logits per head, in config.labels.heads order. train_backbone=false runs
+  // the backbone without autograd (frozen: only the heads get gradients).
+  std::vector<torch::Tensor> forward(torch::Tensor x, bool train_backbone = true);
+  // The backbone's features of x (normalised first as configured): the input
+  // of the heads.
+  torch::Tensor Features(torch::Tensor x);
+  // Parameters of the backbone (everything but the heads).
+  std::vector<torch::Tensor> BackboneParameters() { return backbone->parameters(); }
 
   ModelConfig config;
-  Stem stem{nullptr};
-  torch::nn::ModuleList stages{nullptr};
+  // Not registered itself: its children are registered directly, so their
+  // state_dict names carry no prefix.
+  std::shared_ptr<Backbone> backbone;
   torch::nn::Dropout dropout{nullptr};
   torch::nn::ModuleList heads{nullptr};
   std::vector<torch::nn::Linear> head_layers;
 };
 TORCH_MODULE(Classifier);
+
+BackboneConfig BackboneConfigOf(const ModelConfig& config);
+absl::Status ValidateModelConfig(const ModelConfig& config);
 
 // Parameters and buffers by state_dict name, in registration order.
 std::vector<std::pair<std::string, torch::Tensor>> StateDict(torch::nn::Module& module);

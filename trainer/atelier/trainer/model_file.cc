@@ -4,14 +4,20 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "atelier/common/status_macros.h"
+#include "atelier/dataset/sha256.h"
+#include "atelier/trainer/torch_file.h"
+#include "spdlog/spdlog.h"
 
 namespace atelier::trainer {
 namespace fs = std::filesystem;
@@ -29,6 +35,8 @@ c10::List<std::string> StringList(const std::vector<std::string>& values) {
 
 GenericDict ConfigToDict(const ModelConfig& config) {
   GenericDict d = NewDict();
+  d.insert("backbone", config.backbone);
+  d.insert("normalize", config.normalize);
   d.insert("in_channels", int64_t{config.in_channels});
   d.insert("image_size", int64_t{config.image_size});
   d.insert("width", int64_t{config.width});
@@ -54,11 +62,14 @@ std::vector<std::string> ToStrings(const c10::IValue& v) {
 
 ModelConfig ConfigFromDict(const GenericDict& d) {
   ModelConfig config;
+  // Files written before backbones were selectable hold the small CNN.
+  if (d.contains("backbone")) config.backbone = d.at("backbone").toStringRef();
+  if (d.contains("normalize")) config.normalize = d.at("normalize").toStringRef();
   config.in_channels = static_cast<int>(d.at("in_channels").toInt());
   config.image_size = static_cast<int>(d.at("image_size").toInt());
   config.width = static_cast<int>(d.at("width").toInt());
   config.depth = static_cast<int>(d.at("depth").toInt());
-  config.dropout = d.at("dropout").toDouble();
+  config.dropout = ToDouble(d.at("dropout"));
   config.batch_norm = d.at("batch_norm").toBool();
   GenericDict classes = d.at("classes").toGenericDict();
   for (const std::string& head : ToStrings(d.at("heads"))) {
@@ -74,6 +85,10 @@ torch::Tensor ToCpuCopy(const torch::Tensor& t) {
   return cpu.data_ptr() == t.data_ptr() ? cpu.clone() : cpu;  // never share storage with the model
 }
 
+std::string ShapeText(const torch::Tensor& t) {
+  return absl::StrCat("[", absl::StrJoin(t.sizes(), ","), "]");
+}
+
 GenericDict StateToDict(Classifier& model) {
   GenericDict d(c10::StringType::get(), c10::TensorType::get());
   for (auto& [name, tensor] : StateDict(*model)) d.insert(name, ToCpuCopy(tensor));
@@ -86,7 +101,8 @@ void LoadStateDict(Classifier& model, const GenericDict& state, const std::strin
     if (!state.contains(name)) throw std::runtime_error(absl::StrCat(origin, ": no tensor '", name, "'"));
     torch::Tensor saved = state.at(name).toTensor();
     if (saved.sizes() != tensor.sizes()) {
-      throw std::runtime_error(absl::StrCat(origin, ": tensor '", name, "' has the wrong shape"));
+      throw std::runtime_error(absl::StrCat(origin, ": tensor '", name, "' has shape ", ShapeText(saved),
+                                            ", the model's is ", ShapeText(tensor)));
     }
     tensor.copy_(saved);
   }
@@ -100,28 +116,83 @@ absl::StatusOr<std::string> ReadBytes(const fs::path& path) {
   return std::move(out).str();
 }
 
+// Feeds every value of `v` (dict entries in order, list items, tensors with
+// dtype, shape and bytes, strings, numbers) into the hash; a dict's "checksum"
+// entry is left out.
+void HashValue(dataset::Sha256& h, const c10::IValue& v) {
+  auto tag = [&](char t) { h.Update(std::string_view(&t, 1)); };
+  auto u64 = [&](uint64_t x) { h.Update(std::string_view(reinterpret_cast<const char*>(&x), sizeof(x))); };
+  if (v.isTensor()) {
+    torch::Tensor t = v.toTensor().contiguous();
+    tag('T');
+    u64(static_cast<uint64_t>(t.scalar_type()));
+    u64(static_cast<uint64_t>(t.dim()));
+    for (int64_t s : t.sizes()) u64(static_cast<uint64_t>(s));
+    h.Update(std::string_view(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size()));
+  } else if (v.isGenericDict()) {
+    tag('D');
+    for (const auto& entry : v.toGenericDict()) {
+      if (entry.key().isString() && entry.key().toStringRef() == "checksum") continue;
+      HashValue(h, entry.key());
+      HashValue(h, entry.value());
+    }
+    tag('d');
+  } else if (v.isList()) {
+    tag('L');
+    for (const auto& item : v.toListRef()) HashValue(h, item);
+    tag('l');
+  } else if (v.isString()) {
+    tag('S');
+    u64(v.toStringRef().size());
+    h.Update(v.toStringRef());
+  } else if (v.isBool()) {
+    tag(v.toBool() ? 't' : 'f');
+  } else if (v.isInt()) {
+    tag('I');
+    u64(static_cast<uint64_t>(v.toInt()));
+  } else if (v.isDouble()) {
+    HashValue(h, torch::tensor(v.toDouble(), torch::kFloat64));  // as WriteTorchFile stores it
+  } else if (v.isNone()) {
+    tag('N');
+  } else {
+    throw std::runtime_error(absl::StrCat("cannot checksum a ", v.tagKind()));
+  }
+}
+
+std::string Checksum(const GenericDict& d) {
+  dataset::Sha256 h;
+  HashValue(h, c10::IValue(d));
+  return absl::StrCat("sha256:", h.FinishHex());
+}
+
 absl::StatusOr<GenericDict> ReadDict(const fs::path& path) {
   ASSIGN_OR_RETURN(std::string bytes, ReadBytes(path));
+  if (bytes.empty()) return absl::DataLossError(absl::StrCat(path.string(), ": empty file"));
+  ASSIGN_OR_RETURN(c10::IValue value, ReadTorchFile(bytes, path.string()));
   try {
-    c10::IValue value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
     if (!value.isGenericDict()) return absl::InvalidArgumentError(absl::StrCat(path.string(), ": not a dict"));
     GenericDict d = value.toGenericDict();
     if (!d.contains("format") || !d.contains("config") || !d.contains("state_dict")) {
       return absl::InvalidArgumentError(absl::StrCat(path.string(), ": not an atelier model or checkpoint"));
     }
+    // Files written before checksums were added have none.
+    if (d.contains("checksum") && d.at("checksum").toStringRef() != Checksum(d)) {
+      return absl::DataLossError(absl::StrCat(path.string(), ": checksum mismatch (the file is damaged)"));
+    }
     return d;
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": cannot read: ", e.what()));
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": ", TorchErrorMessage(e)));
   }
 }
 
-absl::Status WriteDict(const fs::path& path, const GenericDict& d) {
+absl::Status WriteDict(const fs::path& path, GenericDict d) {
   try {
-    std::vector<char> bytes = torch::pickle_save(c10::IValue(d));
-    return WriteFileAtomically(path, std::string(bytes.begin(), bytes.end()));
+    d.insert_or_assign("checksum", Checksum(d));
   } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("cannot serialize ", path.string(), ": ", e.what()));
+    return absl::InternalError(absl::StrCat("cannot checksum ", path.string(), ": ", TorchErrorMessage(e)));
   }
+  ASSIGN_OR_RETURN(std::string bytes, WriteTorchFile(c10::IValue(d)), _.prefix(path.string()));
+  return WriteFileAtomically(path, bytes);
 }
 
 }  // namespace
@@ -175,7 +246,7 @@ absl::StatusOr<ModelConfig> ReadModelConfig(const fs::path& path) {
   try {
     return ConfigFromDict(d.at("config").toGenericDict());
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": bad config: ", e.what()));
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": bad config: ", TorchErrorMessage(e)));
   }
 }
 
@@ -185,19 +256,23 @@ absl::StatusOr<Classifier> LoadModelFile(const fs::path& given) {
   if (fs::is_directory(given, ec)) {
     path = given / "model.pt";
     if (!fs::exists(path)) {
-      auto latest = CheckpointStore(given / "checkpoints", 1).Latest();
+      ASSIGN_OR_RETURN(std::optional<fs::path> latest, FindResumeCheckpoint(CheckpointStore(given / "checkpoints", 1)));
       if (!latest) return absl::NotFoundError(absl::StrCat(given.string(), " has no model.pt nor checkpoints"));
       path = *latest;
     }
   }
   ASSIGN_OR_RETURN(GenericDict d, ReadDict(path));
   try {
-    Classifier model(ConfigFromDict(d.at("config").toGenericDict()));
+    ModelConfig config = ConfigFromDict(d.at("config").toGenericDict());
+    if (absl::Status valid = ValidateModelConfig(config); !valid.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(path.string(), ": ", valid.message()));
+    }
+    Classifier model(config);
     LoadStateDict(model, d.at("state_dict").toGenericDict(), path.string());
     model->eval();
     return model;
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": ", e.what()));
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": ", TorchErrorMessage(e)));
   }
 }
 
@@ -209,7 +284,7 @@ absl::Status SaveCheckpoint(const fs::path& path, Classifier& model, AdamW& opti
   d.insert("state_dict", StateToDict(model));
   GenericDict opt = NewDict();
   opt.insert("steps", optimizer.steps());
-  c10::List<torch::Tensor> m, v;
+  c10::impl::GenericList m(c10::AnyType::get()), v(c10::AnyType::get());
   for (const auto& t : optimizer.exp_avg()) m.push_back(ToCpuCopy(t));
   for (const auto& t : optimizer.exp_avg_sq()) v.push_back(ToCpuCopy(t));
   opt.insert("exp_avg", m);
@@ -225,19 +300,19 @@ absl::StatusOr<std::string> LoadCheckpoint(const fs::path& path, Classifier& mod
     LoadStateDict(model, d.at("state_dict").toGenericDict(), path.string());
     GenericDict opt = d.at("optimizer").toGenericDict();
     optimizer.set_steps(opt.at("steps").toInt());
-    auto m = opt.at("exp_avg").toTensorList();
-    auto v = opt.at("exp_avg_sq").toTensorList();
+    const auto& m = opt.at("exp_avg").toListRef();
+    const auto& v = opt.at("exp_avg_sq").toListRef();
     if (m.size() != optimizer.exp_avg().size() || v.size() != optimizer.exp_avg_sq().size()) {
       return absl::InvalidArgumentError(absl::StrCat(path.string(), ": optimizer state does not match the model"));
     }
     torch::NoGradGuard no_grad;
     for (size_t i = 0; i < m.size(); ++i) {
-      optimizer.exp_avg()[i].copy_(m.get(i));
-      optimizer.exp_avg_sq()[i].copy_(v.get(i));
+      optimizer.exp_avg()[i].copy_(m[i].toTensor());
+      optimizer.exp_avg_sq()[i].copy_(v[i].toTensor());
     }
     return d.at("trainer").toStringRef();
   } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": ", e.what()));
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": ", TorchErrorMessage(e)));
   }
 }
 
@@ -269,6 +344,28 @@ std::optional<fs::path> CheckpointStore::Pointer(const char* name) const {
 }
 
 std::optional<fs::path> CheckpointStore::Latest() const { return Pointer("latest"); }
+
+std::vector<fs::path> CheckpointStore::ResumeCandidates(std::string* pointer_problem) const {
+  std::vector<fs::path> out;
+  std::error_code ec;
+  const bool has_pointer = fs::exists(dir_ / "latest", ec);
+  std::optional<fs::path> latest = Latest();
+  if (latest) out.push_back(*latest);
+  if (pointer_problem != nullptr) {
+    pointer_problem->clear();
+    if (has_pointer && !latest) *pointer_problem = absl::StrCat((dir_ / "latest").string(), " names no existing file");
+  }
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir_, ec)) {
+    std::string file = entry.path().filename().string();
+    if (absl::StartsWith(file, "ckpt-") && absl::EndsWith(file, ".pt")) names.push_back(file);
+  }
+  std::sort(names.rbegin(), names.rend());  // newest (highest step) first
+  for (const auto& name : names) {
+    if (!latest || dir_ / name != *latest) out.push_back(dir_ / name);
+  }
+  return out;
+}
 std::optional<fs::path> CheckpointStore::Best() const { return Pointer("best"); }
 
 absl::Status CheckpointStore::Commit(int64_t global_step, bool is_best) {
@@ -286,6 +383,129 @@ absl::Status CheckpointStore::Commit(int64_t global_step, bool is_best) {
   int keep = std::max(1, keep_last_);
   for (int i = 0; i + keep < static_cast<int>(checkpoints.size()); ++i) {
     if (checkpoints[i] != best && checkpoints[i] != name) fs::remove(dir_ / checkpoints[i], ec);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace atelier::trainer
+
+namespace atelier::trainer {
+
+absl::StatusOr<std::string> ReadCheckpointState(const fs::path& path) {
+  ASSIGN_OR_RETURN(GenericDict d, ReadDict(path));
+  try {
+    return d.at("trainer").toStringRef();
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": no trainer state: ", TorchErrorMessage(e)));
+  }
+}
+
+absl::Status VerifyCheckpoint(const fs::path& path) {
+  ASSIGN_OR_RETURN(GenericDict d, ReadDict(path));
+  if (!d.contains("optimizer") || !d.contains("trainer")) {
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": a model file, not a training checkpoint"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<fs::path>> FindResumeCheckpoint(const CheckpointStore& store) {
+  std::string pointer_problem;
+  std::vector<fs::path> candidates = store.ResumeCandidates(&pointer_problem);
+  if (!pointer_problem.empty()) spdlog::warn("{}", pointer_problem);
+  std::vector<std::string> rejected;
+  for (const fs::path& candidate : candidates) {
+    absl::Status valid = VerifyCheckpoint(candidate);
+    if (valid.ok()) {
+      if (!rejected.empty() || !pointer_problem.empty()) {
+        spdlog::warn("resuming from {}, the newest valid checkpoint", candidate.string());
+      }
+      return candidate;
+    }
+    spdlog::warn("skipping checkpoint: {}", std::string(valid.message()));
+    rejected.push_back(std::string(valid.message()));
+  }
+  if (candidates.empty() && pointer_problem.empty()) return std::nullopt;
+  return absl::DataLossError(absl::StrCat("no valid checkpoint to resume from in ", store.dir().string(), ": ",
+                                          rejected.empty() ? pointer_problem : absl::StrJoin(rejected, "; ")));
+}
+
+absl::StatusOr<InitWeights> ReadInitWeights(const fs::path& path) {
+  ASSIGN_OR_RETURN(std::string bytes, ReadBytes(path));
+  ASSIGN_OR_RETURN(c10::IValue value, ReadTorchFile(bytes, path.string()));
+  InitWeights init;
+  init.path = path;
+  try {
+    if (!value.isGenericDict()) return absl::InvalidArgumentError(absl::StrCat(path.string(), ": not a state_dict"));
+    GenericDict d = value.toGenericDict();
+    if (d.contains("format") && d.contains("state_dict") && d.contains("config")) {
+      // An atelier model or checkpoint: its backbone, without its heads.
+      ASSIGN_OR_RETURN(GenericDict checked, ReadDict(path));
+      ModelConfig config = ConfigFromDict(checked.at("config").toGenericDict());
+      init.atelier = true;
+      init.backbone = config.backbone;
+      init.normalize = config.normalize;
+      d = checked.at("state_dict").toGenericDict();
+    }
+    for (const auto& entry : d) {
+      if (!entry.key().isString() || !entry.value().isTensor()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(path.string(), ": not a state_dict (an entry is not a named tensor)"));
+      }
+      init.tensors.emplace_back(entry.key().toStringRef(), entry.value().toTensor());
+    }
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(path.string(), ": ", TorchErrorMessage(e)));
+  }
+  return init;
+}
+
+absl::Status ApplyInitWeights(const InitWeights& init, Classifier& model) {
+  const std::string origin = init.path.string();
+  if (init.atelier && init.backbone != model->config.backbone) {
+    return absl::InvalidArgumentError(absl::StrCat(origin, " holds a ", init.backbone, " backbone, not ",
+                                                   model->config.backbone));
+  }
+  // Names the new heads replace: atelier's heads, torchvision's classifier.
+  const std::string skipped = init.atelier ? "heads." : ReplacedClassifierPrefix(model->config.backbone);
+  std::map<std::string, torch::Tensor> wanted;
+  for (auto& [name, tensor] : StateDict(*model)) {
+    if (!absl::StartsWith(name, "heads.")) wanted.emplace(name, tensor);
+  }
+  std::vector<std::string> unexpected;
+  torch::NoGradGuard no_grad;
+  std::map<std::string, torch::Tensor> found;
+  for (const auto& [name, tensor] : init.tensors) {
+    if (!skipped.empty() && absl::StartsWith(name, skipped)) continue;
+    auto it = wanted.find(name);
+    if (it == wanted.end()) {
+      unexpected.push_back(name);
+      continue;
+    }
+    if (tensor.sizes() != it->second.sizes()) {
+      return absl::InvalidArgumentError(absl::StrCat(origin, ": '", name, "' has shape ", ShapeText(tensor), ", the ",
+                                                     model->config.backbone, " backbone's is ",
+                                                     ShapeText(it->second)));
+    }
+    found.emplace(name, tensor);
+  }
+  std::vector<std::string> missing;
+  for (const auto& [name, tensor] : wanted) {
+    if (!found.count(name)) missing.push_back(name);
+  }
+  auto first = [](const std::vector<std::string>& names) {
+    std::vector<std::string> shown(names.begin(), names.begin() + std::min<size_t>(names.size(), 3));
+    return absl::StrCat(absl::StrJoin(shown, ", "), names.size() > 3 ? absl::StrCat(" and ", names.size() - 3, " more") : "");
+  };
+  if (!missing.empty() || !unexpected.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        origin, " does not match the ", model->config.backbone, " backbone",
+        missing.empty() ? "" : absl::StrCat("; missing: ", first(missing)),
+        unexpected.empty() ? "" : absl::StrCat("; unexpected: ", first(unexpected))));
+  }
+  try {
+    for (auto& [name, tensor] : found) wanted.at(name).copy_(tensor);
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(origin, ": ", TorchErrorMessage(e)));
   }
   return absl::OkStatus();
 }

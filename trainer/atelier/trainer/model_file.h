@@ -1,14 +1,20 @@
-// Saving and loading models and training checkpoints.
+// Saving and loading models and training checkpoints, and initial weights.
 //
-// Both are written with torch::pickle_save, i.e. in torch.save's zip format, so
-// Python's torch.load reads them: a dict
+// Both are written in torch.save's zip format without TorchScript type tags
+// (torch_file.h), so Python's torch.load reads them, also with
+// weights_only=True: a dict
 //   {"format": "atelier-model-v1" | "atelier-checkpoint-v1",
-//    "config": {"in_channels", "image_size", "width", "depth", "dropout",
-//               "batch_norm", "heads": [names], "classes": {head: [names]}},
+//    "config": {"backbone", "normalize", "in_channels", "image_size", "width",
+//               "depth", "dropout", "batch_norm", "heads": [names],
+//               "classes": {head: [names]}},
 //    "state_dict": {parameter/buffer name: tensor},
 //    # checkpoints only:
 //    "optimizer": {"steps": int, "exp_avg": [tensors], "exp_avg_sq": [tensors]},
-//    "trainer": JSON text (epoch, step, data position, metrics so far, RNG seed)}
+//    "trainer": JSON text (epoch, step, data position, metrics so far, RNG
+//               seed, the options that change the computation),
+//    "checksum": "sha256:<hex>" over everything else, in order}
+// Loading verifies the checksum (DataLoss on a mismatch); files without one
+// (written before it existed) and files re-saved by Python's torch.save load.
 // Files are written atomically: a temporary "<name>.tmp-<pid>" in the same
 // directory, fsync, rename. LibTorch exceptions become statuses naming the file.
 //
@@ -22,6 +28,8 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -46,6 +54,33 @@ absl::Status SaveCheckpoint(const std::filesystem::path& path, Classifier& model
 absl::StatusOr<std::string> LoadCheckpoint(const std::filesystem::path& path, Classifier& model, AdamW& optimizer);
 // The model config stored in a checkpoint or model file.
 absl::StatusOr<ModelConfig> ReadModelConfig(const std::filesystem::path& path);
+// The trainer's JSON state stored in a checkpoint.
+absl::StatusOr<std::string> ReadCheckpointState(const std::filesystem::path& path);
+// OK when `path` is a readable training checkpoint with a matching checksum.
+absl::Status VerifyCheckpoint(const std::filesystem::path& path);
+
+// Initial weights for `train --init`: a torchvision state_dict .pth
+// (torch.save(model.state_dict())) or an atelier model/checkpoint.
+struct InitWeights {
+  std::filesystem::path path;
+  bool atelier = false;           // an atelier file (else a plain state_dict)
+  std::string backbone, normalize;  // atelier files only
+  std::vector<std::pair<std::string, torch::Tensor>> tensors;
+};
+absl::StatusOr<InitWeights> ReadInitWeights(const std::filesystem::path& path);
+// Copies the backbone's tensors into `model` with strict names: every backbone
+// tensor must be in the file with its shape, and the file may hold nothing
+// else but the layer the new heads replace (torchvision's fc / classifier.3,
+// atelier's heads). InvalidArgument naming the mismatching tensors.
+absl::Status ApplyInitWeights(const InitWeights& init, Classifier& model);
+
+class CheckpointStore;
+
+// The checkpoint to resume from: the first of store.ResumeCandidates() that
+// VerifyCheckpoint accepts (warning about each one skipped); nullopt when the
+// store holds no checkpoint and no `latest`; DataLoss when it holds some but
+// none is valid (a run never silently restarts from step 0).
+absl::StatusOr<std::optional<std::filesystem::path>> FindResumeCheckpoint(const CheckpointStore& store);
 
 class CheckpointStore {
  public:
@@ -59,6 +94,11 @@ class CheckpointStore {
   absl::Status Commit(int64_t global_step, bool is_best);
   std::optional<std::filesystem::path> Latest() const;
   std::optional<std::filesystem::path> Best() const;
+  // What to try on resume, in order: the file `latest` names (when it exists),
+  // then every ckpt-*.pt, newest first. Sets *pointer_problem when a `latest`
+  // pointer exists but names no existing file.
+  std::vector<std::filesystem::path> ResumeCandidates(std::string* pointer_problem) const;
+  const std::filesystem::path& dir() const { return dir_; }
 
  private:
   std::optional<std::filesystem::path> Pointer(const char* name) const;

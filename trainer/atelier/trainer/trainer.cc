@@ -10,6 +10,7 @@
 #include <numeric>
 #include <mutex>
 #include <random>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -28,6 +29,7 @@
 #include "atelier/trainer/model.h"
 #include "atelier/trainer/model_file.h"
 #include "atelier/trainer/report.h"
+#include "atelier/trainer/resume_options.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
 
@@ -89,24 +91,22 @@ struct RunState {
   std::vector<EpochRecord> history;
   double best_metric = -1e300;
   bool has_best = false;
+  nlohmann::json options;  // ComputationOptions of the run
 
   std::string ToJson(uint64_t seed) const {
     nlohmann::json history_json = nlohmann::json::array();
     for (const auto& r : history) history_json.push_back(r.ToJson());
     return nlohmann::json{{"epoch", epoch},     {"step_in_epoch", step_in_epoch}, {"global_step", global_step},
                           {"seed", seed},       {"accumulator", acc.ToJson()},    {"history", history_json},
-                          {"best_metric", best_metric}, {"has_best", has_best}}
+                          {"best_metric", best_metric}, {"has_best", has_best}, {"options", options}}
         .dump();
   }
 };
 
-absl::StatusOr<RunState> ParseRunState(const std::string& text, uint64_t seed) {
+// The options were checked before (CheckResumeOptions).
+absl::StatusOr<RunState> ParseRunState(const std::string& text) {
   try {
     auto j = nlohmann::json::parse(text);
-    if (j.at("seed").get<uint64_t>() != seed) {
-      return absl::FailedPreconditionError(absl::StrCat("the checkpoint was made with --seed ",
-                                                        j.at("seed").get<uint64_t>(), ", not ", seed));
-    }
     RunState s;
     s.epoch = j.at("epoch").get<int>();
     s.step_in_epoch = j.at("step_in_epoch").get<int64_t>();
@@ -168,17 +168,41 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
   }
   RETURN_IF_ERROR(collective.Barrier());
   std::optional<fs::path> resume_from;
-  if (options.resume) resume_from = store.Latest();
+  if (options.resume) {
+    ASSIGN_OR_RETURN(resume_from, FindResumeCheckpoint(store));
+  }
+  const bool torchvision = IsTorchvisionBackbone(options.backbone);
+  RETURN_IF_ERROR(ValidateBackboneConfig({options.backbone, options.channels == 1 ? 1 : 3, options.width,
+                                          options.depth, options.batch_norm}));
+  if (options.freeze_backbone_epochs < 0 || !(options.backbone_lr_scale >= 0)) {
+    return absl::InvalidArgumentError("--freeze-backbone-epochs and --backbone-lr-scale must be >= 0");
+  }
+  const nlohmann::json computation = ComputationOptions(options);
 
   // Data and labels.
   std::optional<ModelConfig> saved_config;
+  std::optional<InitWeights> init;
   if (resume_from) {
     ASSIGN_OR_RETURN(ModelConfig c, ReadModelConfig(*resume_from));
     saved_config = c;
+    ASSIGN_OR_RETURN(std::string saved_state, ReadCheckpointState(*resume_from));
+    try {
+      RETURN_IF_ERROR(CheckResumeOptions(nlohmann::json::parse(saved_state), computation, options.overrides));
+    } catch (const nlohmann::json::exception& e) {
+      return absl::InvalidArgumentError(absl::StrCat(resume_from->string(), ": bad trainer state: ", e.what()));
+    }
+  } else if (!options.init.empty()) {
+    ASSIGN_OR_RETURN(InitWeights w, ReadInitWeights(options.init));
+    init = std::move(w);
   }
+  std::string normalize = options.normalize;
+  if (normalize == "auto") normalize = init ? (init->atelier ? init->normalize : "imagenet") : "none";
+  const bool keep_saved_size = saved_config && !options.overrides.count("image-size");
+  const bool keep_saved_channels = saved_config && !options.overrides.count("channels");
   LoadOptions load;
-  load.image_size = saved_config ? saved_config->image_size : options.image_size;
-  load.channels = saved_config ? saved_config->in_channels : options.channels;
+  load.image_size = keep_saved_size ? saved_config->image_size : options.image_size;
+  load.channels = keep_saved_channels ? saved_config->in_channels
+                                      : (options.channels == 0 && torchvision ? 3 : options.channels);
   load.threads = options.decode_threads;
   load.label_fields = options.label_fields;
   ImageSet set;
@@ -245,6 +269,8 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
 
   // Model and optimizer.
   ModelConfig config;
+  config.backbone = saved_config ? saved_config->backbone : options.backbone;
+  config.normalize = saved_config ? saved_config->normalize : normalize;
   config.in_channels = set.channels;
   config.image_size = set.image_size;
   config.width = saved_config ? saved_config->width : options.width;
@@ -252,6 +278,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
   config.dropout = saved_config ? saved_config->dropout : options.dropout;
   config.batch_norm = saved_config ? saved_config->batch_norm : options.batch_norm;
   config.labels = space;
+  RETURN_IF_ERROR(ValidateModelConfig(config));
   // Initial weights from the seed; the lock keeps ranks that are threads of one
   // process (tests) from sharing the global generator while doing it.
   static std::mutex init_mu;
@@ -259,6 +286,11 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
   torch::manual_seed(options.seed);
   Classifier model(config);
   init_lock.unlock();
+  if (init) {
+    RETURN_IF_ERROR(ApplyInitWeights(*init, model));
+    if (writer) spdlog::info("{} backbone initialised from {} (normalize: {})", config.backbone, init->path.string(),
+                             config.normalize);
+  }
   try {
     model->to(device);
     if (options.channels_last) ToChannelsLast(*model);
@@ -269,6 +301,22 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
   AdamWOptions adam;
   adam.weight_decay = options.weight_decay;
   AdamW optimizer(params, adam);
+  // Learning-rate scales of the parameters in an epoch: the heads always 1,
+  // the backbone 0 while frozen, then --backbone-lr-scale.
+  std::vector<bool> in_backbone(params.size(), false);
+  {
+    std::set<const void*> backbone_params;
+    for (const auto& p : model->BackboneParameters()) backbone_params.insert(p.unsafeGetTensorImpl());
+    for (size_t i = 0; i < params.size(); ++i) in_backbone[i] = backbone_params.count(params[i].unsafeGetTensorImpl()) > 0;
+  }
+  auto backbone_frozen = [&](int epoch) { return epoch < options.freeze_backbone_epochs; };
+  auto set_lr_scales = [&](int epoch) {
+    std::vector<double> scales(params.size(), 1.0);
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (in_backbone[i]) scales[i] = backbone_frozen(epoch) ? 0.0 : options.backbone_lr_scale;
+    }
+    optimizer.set_lr_scales(std::move(scales));
+  };
   LrSchedule schedule;
   schedule.base_lr = options.lr;
   schedule.min_lr = options.min_lr;
@@ -277,10 +325,12 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
 
   RunState state;
   state.acc = Accumulator(nh);
+  state.options = computation;
   if (resume_from) {
     ASSIGN_OR_RETURN(std::string json, LoadCheckpoint(*resume_from, model, optimizer));
-    ASSIGN_OR_RETURN(state, ParseRunState(json, options.seed));
+    ASSIGN_OR_RETURN(state, ParseRunState(json));
     if (!writer) state.acc = Accumulator(nh);
+    state.options = computation;  // overridden options are recorded with their new values
     if (writer) spdlog::info("resumed from {} (epoch {}, step {})", resume_from->string(), state.epoch, state.global_step);
   }
   {
@@ -340,6 +390,12 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
     };
     Prefetcher prefetch(make, state.step_in_epoch, steps_per_epoch, 2);
     model->train();
+    set_lr_scales(epoch);
+    const bool train_backbone = !backbone_frozen(epoch);
+    if (writer && state.step_in_epoch == 0 && options.freeze_backbone_epochs > 0 &&
+        epoch == options.freeze_backbone_epochs) {
+      spdlog::info("epoch {}: unfreezing the backbone (lr scale {})", epoch + 1, options.backbone_lr_scale);
+    }
     // Progress: a bar redrawn every 250 ms, or a log line every 10 s.
     const auto show_every = options.progress_bar ? std::chrono::milliseconds(250) : std::chrono::milliseconds(10000);
     auto last_shown = Clock::now();
@@ -372,7 +428,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
         torch::Tensor loss;
         {
           AutocastGuard autocast(device.type(), options.bf16);
-          std::vector<torch::Tensor> logits = model->forward(x);
+          std::vector<torch::Tensor> logits = model->forward(x, train_backbone);
           loss = torch::zeros({}, torch::TensorOptions(torch::kFloat32).device(device));
           for (int h = 0; h < nh; ++h) {
             const int64_t k = labelled_count[h];

@@ -41,6 +41,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -62,7 +63,20 @@ struct TrainOptions {
   std::vector<dataset::LabelField> label_fields;  // --label-field; empty = the JSON's "labels" (and .cls)
   std::map<std::string, double> head_weights;   // default 1
   int image_size = 64;
-  int channels = 0;  // 0 auto, 1, 3
+  int channels = 0;  // 0 auto (3 for the torchvision backbones), 1, 3
+  // Backbone (backbones.h) and initial weights (--init: a torchvision
+  // state_dict .pth or an atelier model.pt/checkpoint; empty: random).
+  std::string backbone = "small-cnn";
+  std::filesystem::path init;
+  // "auto" (ImageNet statistics with a torchvision --init, the init's own
+  // setting with an atelier --init, else none), "none" or "imagenet".
+  std::string normalize = "auto";
+  // Epochs at the start that train only the heads; afterwards the backbone
+  // learns at lr * backbone_lr_scale.
+  int freeze_backbone_epochs = 0;
+  double backbone_lr_scale = 1.0;
+  // Recorded options (resume_options.h) that --resume may change.
+  std::set<std::string> overrides;
   int width = 32;
   int depth = 3;
   double dropout = 0.2;
