@@ -38,6 +38,7 @@ struct ImageSet {
   std::shared_ptr<const uint8_t> mapped;  // the same layout in a mapped packed cache (then pixels is empty)
   std::vector<std::string> keys;
   std::vector<std::map<std::string, std::string>> labels;
+  std::vector<std::map<std::string, std::string>> extra;  // the sample JSON's other string fields (groups)
   int64_t corrupt = 0;
   std::vector<std::string> corrupt_examples;  // up to 10 "origin: reason" lines
 
@@ -59,6 +60,10 @@ absl::StatusOr<ImageSet> LoadDatasetRoot(const std::filesystem::path& root, cons
 // DIR/<class>/<image files>: labels {head: class folder name}.
 absl::StatusOr<ImageSet> LoadFolder(const std::filesystem::path& dir, const std::string& head,
                                     const LoadOptions& options);
+
+// The larger side of the first `samples` images of the first shard, from the
+// sample JSON's width/height; 0 when none records it.
+absl::StatusOr<int> SampledImageSide(const std::filesystem::path& root, int samples);
 
 // Decodes image bytes to an image_size x image_size RGB (HWC) buffer.
 absl::StatusOr<std::vector<uint8_t>> DecodeToSquare(const std::string& bytes, int image_size);
