@@ -153,8 +153,10 @@ absl::StatusOr<std::unique_ptr<Collective>> ConnectGloo(const LaunchInfo& launch
   try {
     c10::intrusive_ptr<c10d::Store> store = JoinRendezvousStore(launch, connect_timeout);
     auto options = c10d::ProcessGroupGloo::Options::create();
-    // Connecting the mesh may wait for slow ranks as long as the rendezvous.
-    options->timeout = std::chrono::duration_cast<std::chrono::milliseconds>(connect_timeout);
+    // Gloo's transport waits this long for a peer in every operation (the
+    // per-operation timeouts below are not enough on their own). The mesh is
+    // connected after every rank has joined the store, so it needs no more.
+    options->timeout = std::chrono::duration_cast<std::chrono::milliseconds>(collective_timeout);
     if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname != nullptr && *ifname != '\0') {
       options->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
     } else if (IsLoopback(launch.master_addr)) {
