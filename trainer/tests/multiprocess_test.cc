@@ -1,4 +1,10 @@
 // Two real atelier-trainer processes over Gloo (127.0.0.1) against one.
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
 #include "atelier/common/status_matchers.h"
 #include "atelier/testing/subprocess.h"
 #include "atelier/testing/temp_dir.h"
@@ -61,6 +67,43 @@ TEST(MultiProcessTest, TwoGlooRanksTrainToTheSameWeightsAsOne) {
   EXPECT_EQ(ReadFileOrEmpty(dir / "one" / "metrics.jsonl").size() > 0, true);
   auto one = ReadFileOrEmpty(dir / "one" / "summary.json"), two = ReadFileOrEmpty(dir / "two" / "summary.json");
   EXPECT_EQ(nlohmann::json::parse(one)["eval"], nlohmann::json::parse(two)["eval"]);
+}
+
+
+// Finding 10: a rank that stops answering is named after --collective-timeout
+// (not after the 300 s --connect-timeout).
+TEST(MultiProcessTest, ARankThatStopsAnsweringIsNamedAfterTheCollectiveTimeout) {
+  TempDir dir;
+  testing::WriteShard(dir / "data", 0, testing::ColourSamples(20, 10, 3));
+  std::string port = std::to_string(PickFreePort());
+  std::map<std::string, std::string> env = {{"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", port}};
+  auto env0 = env, env1 = env;
+  env0["RANK"] = "0";
+  env1["RANK"] = "1";
+  auto args = Args(dir / "data", dir / "run");
+  args = [&] {
+    auto a = args;
+    a[std::find(a.begin(), a.end(), "--epochs") - a.begin() + 1] = "1000";
+    a.insert(a.end(), {"--collective-timeout", "3"});
+    return a;
+  }();
+  ChildProcess rank1(args, dir / "rank1.log", env1);
+  ChildProcess rank0(args, dir / "rank0.log", env0);
+  // Wait (bounded) until the ranks train, then freeze rank 1.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (ReadFileOrEmpty(dir / "rank0.log").find("epoch 1 done") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline && rank0.running()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_NE(ReadFileOrEmpty(dir / "rank0.log").find("epoch 1 done"), std::string::npos)
+      << ReadFileOrEmpty(dir / "rank0.log");
+  ASSERT_EQ(kill(rank1.pid(), SIGSTOP), 0);
+  const auto stopped = std::chrono::steady_clock::now();
+  EXPECT_EQ(rank0.Wait(std::chrono::seconds(60)), 1) << ReadFileOrEmpty(dir / "rank0.log");
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped, std::chrono::seconds(30));
+  EXPECT_NE(ReadFileOrEmpty(dir / "rank0.log").find("rank(s) 1 stopped answering"), std::string::npos)
+      << ReadFileOrEmpty(dir / "rank0.log");
+  kill(rank1.pid(), SIGCONT);
 }
 
 }  // namespace

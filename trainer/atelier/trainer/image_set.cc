@@ -20,6 +20,7 @@ namespace {
 struct RawSample {
   std::string key;
   std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> extra;
   std::string bytes;
   std::string origin;
 };
@@ -54,6 +55,7 @@ void DecodeInto(std::vector<RawSample>& raw, int threads, ImageSet& set) {
     set.pixels.insert(set.pixels.end(), decoded[i]->begin(), decoded[i]->begin() + image_bytes);
     set.keys.push_back(std::move(raw[i].key));
     set.labels.push_back(std::move(raw[i].labels));
+    set.extra.push_back(std::move(raw[i].extra));
   }
   raw.clear();
 }
@@ -121,7 +123,8 @@ absl::StatusOr<ImageSet> LoadDatasetRoot(const fs::path& data, const LoadOptions
       }
       if (!next->has_value()) break;
       dataset::Sample& sample = **next;
-      raw.push_back({sample.meta.key, std::move(sample.meta.labels), std::move(sample.image_bytes),
+      raw.push_back({sample.meta.key, std::move(sample.meta.labels), std::move(sample.meta.extra),
+                     std::move(sample.image_bytes),
                      absl::StrCat(shard.filename().string(), ": ", sample.meta.key)});
     }
     set.read_report.Merge((*reader)->report());
@@ -129,6 +132,19 @@ absl::StatusOr<ImageSet> LoadDatasetRoot(const fs::path& data, const LoadOptions
   }
   FinishChannels(set, options.channels);
   return set;
+}
+
+absl::StatusOr<int> SampledImageSide(const fs::path& root, int samples) {
+  ASSIGN_OR_RETURN(auto shards, dataset::ListShards(root), _.prefix("dataset root"));
+  if (shards.empty()) return absl::NotFoundError(absl::StrCat("no shards under ", root.string(), "/shards"));
+  ASSIGN_OR_RETURN(auto reader, dataset::ShardReader::Open(shards.front()));
+  int side = 0;
+  for (int n = 0; n < samples; ++n) {
+    auto next = reader->Next();
+    if (!next.ok() || !next->has_value()) break;
+    side = std::max({side, (*next)->meta.width, (*next)->meta.height});
+  }
+  return side;
 }
 
 absl::StatusOr<ImageSet> LoadFolder(const fs::path& dir, const std::string& head, const LoadOptions& options) {

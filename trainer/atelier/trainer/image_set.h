@@ -43,6 +43,7 @@ struct ImageSet {
   std::vector<std::string> keys;
   std::vector<std::map<std::string, std::string>> labels;
   dataset::ReadReport read_report;  // skipped samples by reason, shards that gave none
+  std::vector<std::map<std::string, std::string>> extra;  // the sample JSON's other string fields (groups)
 
   int64_t size() const { return static_cast<int64_t>(keys.size()); }
   int64_t image_bytes() const { return int64_t{image_size} * image_size * channels; }
@@ -65,6 +66,10 @@ absl::StatusOr<ImageSet> LoadDatasetRoot(const std::filesystem::path& data, cons
 // DIR/<class>/<image files>: labels {head: class folder name}.
 absl::StatusOr<ImageSet> LoadFolder(const std::filesystem::path& dir, const std::string& head,
                                     const LoadOptions& options);
+
+// The larger side of the first `samples` images of the first shard, from the
+// sample JSON's width/height; 0 when none records it.
+absl::StatusOr<int> SampledImageSide(const std::filesystem::path& root, int samples);
 
 // Decodes image bytes to an image_size x image_size RGB (HWC) buffer.
 absl::StatusOr<std::vector<uint8_t>> DecodeToSquare(const std::string& bytes, int image_size);

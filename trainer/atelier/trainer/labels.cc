@@ -6,6 +6,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "atelier/common/status_macros.h"
 
 namespace atelier::trainer {
 
@@ -36,23 +38,6 @@ absl::StatusOr<LabelSpace> DiscoverLabelSpace(const std::vector<std::map<std::st
   return space;
 }
 
-absl::string_view SplitName(Split split) {
-  switch (split) {
-    case Split::kTrain: return "train";
-    case Split::kVal: return "val";
-    case Split::kTest: return "test";
-  }
-  return "train";
-}
-
-absl::Status ValidateSplitOptions(const SplitOptions& options) {
-  if (options.val_ratio < 0 || options.test_ratio < 0 || options.val_ratio + options.test_ratio >= 1.0) {
-    return absl::InvalidArgumentError(absl::StrCat("split ratios val=", options.val_ratio, " test=",
-                                                   options.test_ratio, " must be >= 0 and sum to less than 1"));
-  }
-  return absl::OkStatus();
-}
-
 double KeyUnit(absl::string_view key, uint64_t seed) {
   uint64_t h = 1469598103934665603ull;
   auto mix = [&h](unsigned char c) {
@@ -71,14 +56,9 @@ double KeyUnit(absl::string_view key, uint64_t seed) {
   return static_cast<double>(h >> 11) * 0x1.0p-53;
 }
 
-Split AssignSplit(absl::string_view key, const SplitOptions& options) {
-  double u = KeyUnit(key, options.seed);
-  if (u < options.val_ratio) return Split::kVal;
-  if (u < options.val_ratio + options.test_ratio) return Split::kTest;
-  return Split::kTrain;
-}
+namespace {
 
-absl::StatusOr<BalanceSpec> ParseBalance(absl::string_view text) {
+absl::StatusOr<BalanceSpec> ParseOneBalance(absl::string_view text, absl::string_view whole) {
   BalanceSpec spec;
   if (text == "none" || text.empty()) return spec;
   if (text == "weighted") {
@@ -93,21 +73,53 @@ absl::StatusOr<BalanceSpec> ParseBalance(absl::string_view text) {
       return spec;
     }
   }
-  return absl::InvalidArgumentError(absl::StrCat("--balance '", text, "' is not none, weighted or cap:N (N > 0)"));
+  return absl::InvalidArgumentError(absl::StrCat("--balance '", whole, "': '", text,
+                                                 "' is not none, weighted or cap:N (N > 0); per head: HEAD=SPEC,..."));
 }
 
-std::vector<int64_t> CapPerClass(const std::vector<int64_t>& indices, const std::vector<int>& classes,
-                                 const std::vector<std::string>& keys, int cap, uint64_t seed) {
-  std::map<int, std::vector<std::pair<double, int64_t>>> by_class;
-  for (int64_t i : indices) by_class[classes[i]].push_back({KeyUnit(keys[i], seed ^ 0x9e3779b97f4a7c15ull), i});
-  std::set<int64_t> kept;
-  for (auto& [cls, members] : by_class) {
-    if (cls < 0) {
-      for (auto& m : members) kept.insert(m.second);
-      continue;
+}  // namespace
+
+const BalanceSpec& BalancePlan::For(const std::string& head) const {
+  auto it = per_head.find(head);
+  return it == per_head.end() ? every : it->second;
+}
+
+absl::StatusOr<BalancePlan> ParseBalance(absl::string_view text) {
+  BalancePlan plan;
+  if (!absl::StrContains(text, '=')) {
+    ASSIGN_OR_RETURN(plan.every, ParseOneBalance(text, text));
+    return plan;
+  }
+  for (absl::string_view item : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(item, absl::MaxSplits('=', 1));
+    if (kv.first.empty()) return absl::InvalidArgumentError(absl::StrCat("--balance '", text, "': '", item, "' has no head"));
+    ASSIGN_OR_RETURN(BalanceSpec spec, ParseOneBalance(kv.second, text));
+    if (!plan.per_head.emplace(std::string(kv.first), spec).second) {
+      return absl::InvalidArgumentError(absl::StrCat("--balance '", text, "': head '", kv.first, "' given twice"));
     }
-    std::sort(members.begin(), members.end());
-    for (size_t j = 0; j < members.size() && j < static_cast<size_t>(cap); ++j) kept.insert(members[j].second);
+  }
+  return plan;
+}
+
+std::vector<int64_t> CapPerClass(const std::vector<int64_t>& indices, const std::vector<int32_t>& targets,
+                                 int heads, const std::vector<int>& caps, const std::vector<std::string>& keys,
+                                 uint64_t seed) {
+  std::vector<std::pair<double, int64_t>> order;
+  for (int64_t i : indices) order.push_back({KeyUnit(keys[i], seed ^ 0x9e3779b97f4a7c15ull), i});
+  std::sort(order.begin(), order.end());
+  std::vector<std::map<int, int>> kept_per_class(heads);
+  std::set<int64_t> kept;
+  for (const auto& [unit, i] : order) {
+    bool keep = true;
+    for (int h = 0; h < heads && keep; ++h) {
+      const int c = targets[i * heads + h];
+      if (caps[h] > 0 && c >= 0 && kept_per_class[h][c] >= caps[h]) keep = false;
+    }
+    if (!keep) continue;
+    for (int h = 0; h < heads; ++h) {
+      if (targets[i * heads + h] >= 0) ++kept_per_class[h][targets[i * heads + h]];
+    }
+    kept.insert(i);
   }
   std::vector<int64_t> out;
   for (int64_t i : indices) {

@@ -6,7 +6,9 @@
 // writing a checkpoint (rerun with --resume).
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
+#include <optional>
 #include <cstdio>
 #include <iostream>
 
@@ -31,12 +33,28 @@
 #include "atelier/trainer/launcher_env.h"
 #include "atelier/trainer/model_file.h"
 #include "atelier/trainer/torch_file.h"
+#include "atelier/trainer/shape_check.h"
+#include "atelier/trainer/split.h"
 #include "atelier/trainer/trainer.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
 
 namespace atelier::trainer {
 namespace {
+
+// Set by SIGTERM/SIGUSR1; Train() reads it as its stop token.
+std::atomic<bool> g_stop_requested{false};
+
+void OnStopSignal(int) { g_stop_requested.store(true); }
+
+// Installed first thing in `train`, before the rendezvous and the data load.
+void InstallStopHandlers() {
+  struct sigaction action = {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGUSR1, &action, nullptr);
+}
 
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "atelier-trainer: %s\n", status.ToString().c_str());
@@ -81,11 +99,19 @@ absl::StatusOr<LaunchInfo> ResolveLaunch(const CoordinatorOptions& link_options,
   return launch;
 }
 
-int RunTrain(TrainOptions options, const std::string& balance, int connect_timeout_s,
-             const CoordinatorOptions& link_options, const std::string& device) {
+int RunTrain(TrainOptions options, const std::string& balance, const std::string& memory_budget,
+             int connect_timeout_s, int collective_timeout_s, const CoordinatorOptions& link_options,
+             const std::string& device) {
+  InstallStopHandlers();
+  options.stop = &g_stop_requested;
   auto parsed = ParseBalance(balance);
   if (!parsed.ok()) return Fail(parsed.status());
   options.balance = *parsed;
+  if (!memory_budget.empty()) {
+    auto budget = ParseByteSize(memory_budget);
+    if (!budget.ok()) return Fail(budget.status());
+    options.memory_budget = *budget;
+  }
   auto choice = gpu::ParseDeviceOption(device);
   if (!choice.ok()) return Fail(choice.status());
   std::unique_ptr<CoordinatorLink> link;
@@ -119,7 +145,7 @@ int RunTrain(TrainOptions options, const std::string& balance, int connect_timeo
       last = record;
       if (link->ReportEpoch(report, record, /*done=*/false)) {
         spdlog::warn("the coordinator asked run '{}' to stop", report.run);
-        std::raise(SIGTERM);
+        g_stop_requested.store(true);
       }
     };
   }
@@ -129,13 +155,12 @@ int RunTrain(TrainOptions options, const std::string& balance, int connect_timeo
     // NcclCommunicator::Create makes the device current before joining.
     collective = ConnectNccl(*launch, resolved->index, std::chrono::seconds(connect_timeout_s));
   } else {
-    collective = ConnectGloo(*launch, std::chrono::seconds(connect_timeout_s));
+    collective = ConnectGloo(*launch, std::chrono::seconds(connect_timeout_s), std::chrono::seconds(collective_timeout_s));
   }
 #else
-  collective = ConnectGloo(*launch, std::chrono::seconds(connect_timeout_s));
+  collective = ConnectGloo(*launch, std::chrono::seconds(connect_timeout_s), std::chrono::seconds(collective_timeout_s));
 #endif
   if (!collective.ok()) return Fail(collective.status());
-  InstallStopHandlers();
   auto result = Train(options, **collective);
   if (!result.ok()) return Fail(result.status());
   if (link && launch->rank == 0 && result->exit_code == 0 && last.epoch > 0) {
@@ -190,10 +215,43 @@ int RunPredict(const std::string& checkpoint, const std::vector<std::string>& im
   return 0;
 }
 
+// The split `evaluate` selects: the run's own (RUN/split.json) with the
+// options given on the command line replacing its values.
+struct EvaluateSplitFlags {
+  std::optional<double> val_ratio, test_ratio;
+  std::optional<uint64_t> seed;
+  std::optional<std::string> group_by, stratify_head;
+};
+
+absl::StatusOr<SplitOptions> EvaluateSplit(const std::string& checkpoint, const EvaluateSplitFlags& flags) {
+  SplitOptions options;
+  auto recorded = FindRunSplit(checkpoint);
+  if (recorded.ok()) {
+    options = *recorded;
+  } else if (absl::IsNotFound(recorded.status())) {
+    spdlog::warn("{}; using the split options given (defaults for the others)", std::string(recorded.status().message()));
+  } else {
+    return recorded.status();
+  }
+  if (flags.val_ratio) options.val_ratio = *flags.val_ratio;
+  if (flags.test_ratio) options.test_ratio = *flags.test_ratio;
+  if (flags.seed) options.seed = *flags.seed;
+  if (flags.group_by) options.group_by = *flags.group_by;
+  if (flags.stratify_head) options.stratify_head = *flags.stratify_head;
+  RETURN_IF_ERROR(ValidateSplitOptions(options));
+  return options;
+}
+
 int RunEvaluate(const std::string& checkpoint, const std::string& data, const std::string& folder,
-                const std::string& head, const std::string& split, SplitOptions split_options, bool json,
+                const std::string& head, const std::string& split, const EvaluateSplitFlags& split_flags, bool json,
                 int threads, const std::vector<dataset::LabelField>& label_fields) {
   if (data.empty() == folder.empty()) return Fail(absl::InvalidArgumentError("give exactly one of --data or --folder"));
+  SplitOptions split_options;
+  if (split != "all") {
+    auto chosen = EvaluateSplit(checkpoint, split_flags);
+    if (!chosen.ok()) return Fail(chosen.status());
+    split_options = *chosen;
+  }
   auto model = LoadModelFile(checkpoint);
   if (!model.ok()) return Fail(model.status());
   const ModelConfig& config = (*model)->config;
@@ -208,8 +266,14 @@ int RunEvaluate(const std::string& checkpoint, const std::string& data, const st
   int64_t unknown = 0;
   std::vector<int32_t> targets = BuildTargets(*set, config.labels, &unknown);
   std::vector<int64_t> indices;
+  std::optional<SplitPlan> plan;
+  if (split != "all") {
+    auto planned = SplitImageSet(*set, config.labels, targets, split_options);
+    if (!planned.ok()) return Fail(planned.status());
+    plan = std::move(*planned);
+  }
   for (int64_t i = 0; i < set->size(); ++i) {
-    if (split == "all" || SplitName(AssignSplit(set->keys[i], split_options)) == split) indices.push_back(i);
+    if (!plan || SplitName(plan->of[i]) == split) indices.push_back(i);
   }
   auto result = Evaluate(*model, *set, targets, indices, {}, 256, nullptr);
   if (!result.ok()) return Fail(result.status());
@@ -219,6 +283,7 @@ int RunEvaluate(const std::string& checkpoint, const std::string& data, const st
                         {"bad_shards", set->read_report.bad_shards},
                         {"unknown_labels", unknown},
                         {"split", split}};
+  if (plan) out["split_options"] = split_options.ToJson();
   for (size_t h = 0; h < config.labels.heads.size(); ++h) {
     const auto& hc = config.labels.heads[h];
     out["heads"][hc.name] = result->confusion[h].ToJson(hc.classes);
@@ -295,7 +360,8 @@ int Main(int argc, char** argv) {
   train->add_option("--out", out, "run directory")->required();
   train->add_option("--heads", heads_text, "comma-separated heads (default: every label key)");
   train->add_option("--head-weights", weights_text, "loss weights, e.g. media=1,emotion=0.5");
-  train->add_option("--image-size", t.image_size, "training resolution (square)");
+  train->add_option("--image-size", t.image_size,
+                    "training resolution (square; default 64, or the data's own size when smaller)");
   train->add_option("--channels", t.channels, "0 = auto (1 if all images are grey), 1 or 3");
   train->add_option("--backbone", t.backbone, "small-cnn | resnet18 | resnet34 | resnet50 | mobilenet_v3_small "
                     "(torchvision's names and layout)")
@@ -320,7 +386,11 @@ int Main(int argc, char** argv) {
   train->add_flag("--no-batch-norm", no_bn, "no batch norm layers");
   train->add_option("--epochs", t.epochs);
   train->add_option("--batch-size", t.batch_size, "global batch size (all ranks)");
-  train->add_option("--lr", t.lr, "peak learning rate");
+  train->add_option("--lr", t.lr, "peak learning rate (a finite number > 0)");
+  std::string memory_budget;
+  train->add_option("--memory-budget", memory_budget,
+                    "refuse models whose estimated training memory exceeds this (bytes, or 512M, 8G; "
+                    "default: half the physical memory)");
   train->add_option("--min-lr", t.min_lr, "final learning rate of the cosine decay");
   train->add_option("--warmup-epochs", t.warmup_epochs, "linear warm-up length in epochs");
   train->add_option("--weight-decay", t.weight_decay, "AdamW weight decay");
@@ -328,7 +398,13 @@ int Main(int argc, char** argv) {
   train->add_option("--clip-norm", t.clip_norm, "gradient norm clipping (0 = off)");
   train->add_option("--val-ratio", t.split.val_ratio);
   train->add_option("--test-ratio", t.split.test_ratio);
-  train->add_option("--balance", balance, "none | cap:N | weighted");
+  std::optional<uint64_t> split_seed;
+  train->add_option("--split-seed", split_seed, "seed of the train/val/test split (default: --seed)");
+  train->add_option("--group-by", t.split.group_by,
+                    "sample JSON field whose value keeps samples on one side of the split "
+                    "(default: Met object, BAM project_id)");
+  train->add_option("--stratify-head", t.split.stratify_head, "head the split is stratified on (default: the first)");
+  train->add_option("--balance", balance, "none | cap:N | weighted, for every head; or HEAD=SPEC,... per head");
   train->add_flag("--no-augment", no_augment, "no augmentation at all");
   train->add_flag("--no-crop", no_crop, "no random resized crop");
   train->add_flag("--no-flip", no_flip, "no horizontal flip");
@@ -348,7 +424,11 @@ int Main(int argc, char** argv) {
   train->add_option("--stop-at-step", t.stop_at_step, "(testing) act as if SIGTERM arrived after this step");
   train->add_flag("--progress", progress, "force the progress bar");
   train->add_flag("--plain", plain, "force plain log lines");
-  train->add_option("--connect-timeout", connect_timeout, "seconds to wait for the other ranks");
+  train->add_option("--connect-timeout", connect_timeout, "seconds to wait for the other ranks at the rendezvous");
+  int collective_timeout = 120;
+  train->add_option("--collective-timeout", collective_timeout,
+                    "seconds one collective may wait for a rank that stopped answering (Gloo)")
+      ->check(CLI::Range(1, 86400));
   train->add_option("--coordinator", coordinator, "report metrics to this coordinator (HOST:PORT); with --world-size "
                     "and no launcher variables, also get the rank from its rendezvous");
   train->add_option("--run", run_name, "run name shown in `atelier status` (default: the --out directory's name)");
@@ -382,18 +462,20 @@ int Main(int argc, char** argv) {
   // evaluate
   auto* evaluate = app.add_subcommand("evaluate", "accuracy, confusion matrices and per-class figures");
   std::string eval_data, eval_folder, eval_head, split = "all";
-  SplitOptions split_options;
+  EvaluateSplitFlags split_flags;
   int eval_threads = 2;
   evaluate->add_option("--checkpoint", checkpoint, "model.pt, checkpoint file or run directory")->required();
   evaluate->add_option("--data", eval_data, "dataset root, folder of WebDataset .tar files, or one .tar");
   evaluate->add_option("--label-field", label_fields_text, kLabelFieldHelp);
   evaluate->add_option("--folder", eval_folder, "folder of class subfolders");
   evaluate->add_option("--head", eval_head, "head the --folder classes belong to (default: the first)");
-  evaluate->add_option("--split", split, "all | train | val | test (with the training split options)")
+  evaluate->add_option("--split", split, "all | train | val | test (the run's own split, from RUN/split.json)")
       ->check(CLI::IsMember({"all", "train", "val", "test"}));
-  evaluate->add_option("--val-ratio", split_options.val_ratio);
-  evaluate->add_option("--test-ratio", split_options.test_ratio);
-  evaluate->add_option("--seed", split_options.seed);
+  evaluate->add_option("--val-ratio", split_flags.val_ratio, "replace the run's split option");
+  evaluate->add_option("--test-ratio", split_flags.test_ratio, "replace the run's split option");
+  evaluate->add_option("--split-seed,--seed", split_flags.seed, "replace the run's split seed");
+  evaluate->add_option("--group-by", split_flags.group_by, "replace the run's split option");
+  evaluate->add_option("--stratify-head", split_flags.stratify_head, "replace the run's split option");
   evaluate->add_flag("--json", json);
   evaluate->add_option("--decode-threads", eval_threads);
 
@@ -418,6 +500,7 @@ int Main(int argc, char** argv) {
     if (train->parsed()) {
       t.data_root = data;
       t.label_fields = label_fields;
+      t.split.seed = split_seed.value_or(t.seed);
       t.out_dir = out;
       t.batch_norm = !no_bn;
       t.bucket_bytes = int64_t{bucket_mb} << 20;
@@ -442,11 +525,11 @@ int Main(int argc, char** argv) {
       std::filesystem::create_directories(t.out_dir, ec);
       CoordinatorOptions link{coordinator, run_name.empty() ? t.out_dir.filename().string() : run_name,
                               coordinator_world};
-      return RunTrain(t, balance, connect_timeout, link, device);
+      return RunTrain(t, balance, memory_budget, connect_timeout, collective_timeout, link, device);
     }
     if (predict->parsed()) return RunPredict(checkpoint, images, json, top, dump);
     if (evaluate->parsed()) {
-      return RunEvaluate(checkpoint, eval_data, eval_folder, eval_head, split, split_options, json, eval_threads,
+      return RunEvaluate(checkpoint, eval_data, eval_folder, eval_head, split, split_flags, json, eval_threads,
                          label_fields);
     }
   } catch (const std::exception& e) {

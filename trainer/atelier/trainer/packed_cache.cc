@@ -110,6 +110,7 @@ absl::Status WritePackedCache(const ImageSet& set, const std::string& fingerprin
   header["bad_shards"] = set.read_report.bad_shards;
   header["keys"] = set.keys;
   header["labels"] = set.labels;
+  header["extra"] = set.extra;
   const std::string text = header.dump();
   const uint64_t pixel_offset = PixelOffset(text.size());
 
@@ -171,11 +172,13 @@ absl::StatusOr<ImageSet> MapPackedCache(const fs::path& file, const std::string&
     set.read_report.bad_shards = header.at("bad_shards").get<std::vector<std::string>>();
     set.keys = header.at("keys").get<std::vector<std::string>>();
     set.labels = header.at("labels").get<std::vector<std::map<std::string, std::string>>>();
+    set.extra = header.at("extra").get<std::vector<std::map<std::string, std::string>>>();
   } catch (const nlohmann::json::exception& e) {
     return damaged(absl::StrCat("header field: ", e.what()));
   }
   if (set.image_size <= 0 || (set.channels != 1 && set.channels != 3) || count < 0 ||
-      static_cast<int64_t>(set.keys.size()) != count || static_cast<int64_t>(set.labels.size()) != count) {
+      static_cast<int64_t>(set.keys.size()) != count || static_cast<int64_t>(set.labels.size()) != count ||
+      static_cast<int64_t>(set.extra.size()) != count) {
     return damaged("inconsistent header");
   }
   const uint64_t pixel_offset = PixelOffset(header_length);

@@ -4,7 +4,7 @@
 //
 // File layout (little-endian): the 8 bytes "ATPACK01", a u64 header length H,
 // H bytes of JSON header (image_size, channels, count, the dataset
-// fingerprint, keys, labels, corrupt counts), zero padding up to the next
+// fingerprint, keys, labels, extra fields, corrupt counts), zero padding up to the next
 // multiple of 4096, then count images of image_size x image_size x channels
 // bytes, HWC, as in ImageSet; the file ends there.
 //

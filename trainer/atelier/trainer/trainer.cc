@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <csignal>
 #include <cstdio>
 #include <numeric>
@@ -14,6 +16,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "atelier/dataset/shard_paths.h"
 #include "atelier/common/status_macros.h"
 #include "atelier/trainer/adamw.h"
 #include "atelier/trainer/autocast_guard.h"
@@ -23,6 +27,8 @@
 #include "atelier/trainer/gradient_sync.h"
 #include "atelier/trainer/image_set.h"
 #include "atelier/trainer/packed_cache.h"
+#include "atelier/trainer/rank_agreement.h"
+#include "atelier/trainer/shape_check.h"
 #include "atelier/trainer/inference.h"
 #include "atelier/trainer/lr_schedule.h"
 #include "atelier/trainer/metrics.h"
@@ -36,10 +42,6 @@
 namespace atelier::trainer {
 namespace fs = std::filesystem;
 namespace {
-
-std::atomic<bool> g_stop_requested{false};
-
-void OnStopSignal(int) { g_stop_requested.store(true); }
 
 // Per-head sums of one epoch so far (on rank 0 after a reduction: global).
 struct Accumulator {
@@ -93,20 +95,30 @@ struct RunState {
   bool has_best = false;
   nlohmann::json options;  // ComputationOptions of the run
 
-  std::string ToJson(uint64_t seed) const {
+  std::string ToJson(uint64_t seed, const SplitOptions& split) const {
     nlohmann::json history_json = nlohmann::json::array();
     for (const auto& r : history) history_json.push_back(r.ToJson());
     return nlohmann::json{{"epoch", epoch},     {"step_in_epoch", step_in_epoch}, {"global_step", global_step},
                           {"seed", seed},       {"accumulator", acc.ToJson()},    {"history", history_json},
-                          {"best_metric", best_metric}, {"has_best", has_best}, {"options", options}}
+                          {"best_metric", best_metric}, {"has_best", has_best}, {"options", options},
+                          {"split", split.ToJson()}}
         .dump();
   }
 };
 
-// The options were checked before (CheckResumeOptions).
-absl::StatusOr<RunState> ParseRunState(const std::string& text) {
+// The computation options were checked before (CheckResumeOptions).
+absl::StatusOr<RunState> ParseRunState(const std::string& text, uint64_t seed, const SplitOptions& split) {
   try {
     auto j = nlohmann::json::parse(text);
+    if (j.at("seed").get<uint64_t>() != seed) {
+      return absl::FailedPreconditionError(absl::StrCat("the checkpoint was made with --seed ",
+                                                        j.at("seed").get<uint64_t>(), ", not ", seed));
+    }
+    if (j.contains("split") && j["split"] != split.ToJson()) {
+      return absl::FailedPreconditionError(absl::StrCat("the checkpoint was made with the split ", j["split"].dump(),
+                                                        ", not ", split.ToJson().dump(),
+                                                        " (--val-ratio, --test-ratio, --split-seed, --group-by, --stratify-head)"));
+    }
     RunState s;
     s.epoch = j.at("epoch").get<int>();
     s.step_in_epoch = j.at("step_in_epoch").get<int64_t>();
@@ -129,20 +141,71 @@ void ToChannelsLast(torch::nn::Module& module) {
   }
 }
 
+// Rank 0's batch-norm buffers on every rank (DDP's broadcast_buffers).
+absl::Status BroadcastBuffers(Collective& collective, torch::nn::Module& model) {
+  if (collective.world_size() == 1) return absl::OkStatus();
+  std::vector<torch::Tensor> buffers = model.buffers();
+  if (buffers.empty()) return absl::OkStatus();
+  return BroadcastTensors(collective, buffers, 0);
+}
+
+// What every rank must agree on before step 1.
+RankFingerprint Fingerprint(const TrainOptions& o, const ImageSet& set, const LabelSpace& space,
+                            const std::vector<int64_t>& train_idx, int batch_size, const std::string& resume_from) {
+  RankFingerprint f;
+  f.Add("--batch-size", absl::StrCat(batch_size));
+  f.Add("--lr", absl::StrCat(o.lr));
+  f.Add("--min-lr", absl::StrCat(o.min_lr));
+  f.Add("--warmup-epochs", absl::StrCat(o.warmup_epochs));
+  f.Add("--weight-decay", absl::StrCat(o.weight_decay));
+  f.Add("--label-smoothing", absl::StrCat(o.label_smoothing));
+  f.Add("--clip-norm", absl::StrCat(o.clip_norm));
+  f.Add("--epochs", absl::StrCat(o.epochs));
+  f.Add("--seed", absl::StrCat(o.seed));
+  f.Add("--width", absl::StrCat(o.width));
+  f.Add("--depth", absl::StrCat(o.depth));
+  f.Add("--dropout", absl::StrCat(o.dropout));
+  f.Add("--no-batch-norm", o.batch_norm ? "off" : "on");
+  f.Add("--image-size", absl::StrCat(set.image_size));
+  f.Add("--channels", absl::StrCat(set.channels));
+  f.Add("split options", o.split.ToJson().dump());
+  std::string heads;
+  for (const auto& h : space.heads) {
+    absl::StrAppend(&heads, h.name, ":", h.classes.size(), ";");
+    auto w = o.head_weights.find(h.name);
+    if (w != o.head_weights.end()) absl::StrAppend(&heads, "w=", w->second, ";");
+  }
+  f.Add("--heads/--head-weights", heads);
+  std::string balance = absl::StrCat(o.balance.every.mode, ":", o.balance.every.cap);
+  for (const auto& [head, spec] : o.balance.per_head) absl::StrAppend(&balance, ",", head, "=", spec.mode, ":", spec.cap);
+  f.Add("--balance", balance);
+  f.Add("augmentation", absl::StrCat(o.augment, o.augment_options.crop, o.augment_options.hflip,
+                                     o.augment_options.rotate, " ", o.augment_options.min_crop_area, " ",
+                                     o.augment_options.max_rotation_deg));
+  f.Add("--precision/--channels-last", absl::StrCat(o.bf16, o.channels_last));
+  f.Add("--resume (checkpoint)", resume_from);
+  std::string shards;
+  size_t shard_count = 0;
+  std::error_code ec;
+  if (auto list = dataset::ListShards(o.data_root); list.ok()) {
+    shard_count = list->size();
+    for (const fs::path& shard : *list) absl::StrAppend(&shards, shard.filename().string(), ":", fs::file_size(shard, ec), ";");
+  }
+  f.Add("shards", absl::StrCat(shard_count, " shard(s), names and sizes ",
+                               absl::StrFormat("%016x", static_cast<uint64_t>(KeyUnit(shards, 1) * 0x1p53))));
+  std::string keys;
+  for (const std::string& k : set.keys) absl::StrAppend(&keys, k, "\n");
+  f.Add("samples", absl::StrCat(set.size(), " samples, ", train_idx.size(), " train, keys ",
+                                absl::StrFormat("%016x", static_cast<uint64_t>(KeyUnit(keys, 1) * 0x1p53))));
+  return f;
+}
+
 std::string FormatDuration(double seconds) {
   int s = static_cast<int>(std::max(0.0, seconds));
   return absl::StrFormat("%02d:%02d:%02d", s / 3600, (s / 60) % 60, s % 60);
 }
 
 }  // namespace
-
-void InstallStopHandlers() {
-  struct sigaction action = {};
-  action.sa_handler = OnStopSignal;
-  sigemptyset(&action.sa_mask);
-  sigaction(SIGTERM, &action, nullptr);
-  sigaction(SIGUSR1, &action, nullptr);
-}
 
 absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& collective) {
   const int rank = collective.rank(), world = collective.world_size();
@@ -153,13 +216,26 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
   }
   if (options.epochs <= 0) return absl::InvalidArgumentError("--epochs must be > 0");
   if (options.out_dir.empty()) return absl::InvalidArgumentError("--out is required");
+  if (!std::isfinite(options.min_lr) || options.min_lr < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("--min-lr ", options.min_lr, " must be a finite number >= 0"));
+  }
   RETURN_IF_ERROR(ValidateSplitOptions(options.split));
+  const double memory_budget = options.memory_budget > 0 ? options.memory_budget : DefaultMemoryBudget();
+  TrainShape shape;
+  shape.image_size = options.image_size > 0 ? options.image_size : 64;
+  shape.in_channels = options.channels > 0 ? options.channels : 3;
+  shape.width = options.width;
+  shape.depth = options.depth;
+  shape.local_batch = options.batch_size / world;
+  shape.lr = options.lr;
+  // Flags alone, before any data is read (the memory check waits for the
+  // data's image size and classes).
+  RETURN_IF_ERROR(CheckTrainShape(shape, 0));
   if (options.threads > 0) torch::set_num_threads(options.threads);
-  const int local_batch = options.batch_size / world;
-  if (options.stop_at_step >= 0) InstallStopHandlers();
   ASSIGN_OR_RETURN(std::unique_ptr<DeviceContext> device_context, OpenDevice(options.device));
   const torch::Device device = device_context->device();
   const bool augment_on_device = options.augment_on_device.value_or(device.is_cuda());
+  auto stop_requested = [&] { return options.stop != nullptr && options.stop->load(); };
 
   CheckpointStore store(options.out_dir / "checkpoints", options.keep_last);
   if (writer) {
@@ -201,6 +277,21 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
   const bool keep_saved_channels = saved_config && !options.overrides.count("channels");
   LoadOptions load;
   load.image_size = keep_saved_size ? saved_config->image_size : options.image_size;
+  if (load.image_size == 0) {
+    // No --image-size: the default, or the data's own size when smaller.
+    constexpr int kDefaultImageSize = 64;
+    ASSIGN_OR_RETURN(int side, SampledImageSide(options.data_root, 64));
+    load.image_size = kDefaultImageSize;
+    if (side >= 4 && side < kDefaultImageSize) {
+      load.image_size = side;
+      if (writer) {
+        spdlog::info("--image-size not given: training at the data's own {} px (smaller than the default {})", side,
+                     kDefaultImageSize);
+      }
+    }
+  }
+  shape.image_size = load.image_size;
+  RETURN_IF_ERROR(CheckTrainShape(shape, 0));
   load.channels = keep_saved_channels ? saved_config->in_channels
                                       : (options.channels == 0 && torchvision ? 3 : options.channels);
   load.threads = options.decode_threads;
@@ -227,45 +318,83 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
   int64_t unknown = 0;
   std::vector<int32_t> targets = BuildTargets(set, space, &unknown);
 
+  ASSIGN_OR_RETURN(SplitPlan split_plan, SplitImageSet(set, space, targets, options.split));
   std::vector<int64_t> split_idx[3];
-  for (int64_t i = 0; i < set.size(); ++i) {
-    split_idx[static_cast<int>(AssignSplit(set.keys[i], options.split))].push_back(i);
-  }
+  for (int64_t i = 0; i < set.size(); ++i) split_idx[static_cast<int>(split_plan.of[i])].push_back(i);
   std::vector<int64_t>& train_idx = split_idx[0];
   const std::vector<int64_t>& val_idx = split_idx[1];
   const std::vector<int64_t>& test_idx = split_idx[2];
-  if (options.balance.mode == BalanceSpec::kCap) {
-    std::vector<int> first_head(set.size());
-    for (int64_t i = 0; i < set.size(); ++i) first_head[i] = targets[i * nh];
-    train_idx = CapPerClass(train_idx, first_head, set.keys, options.balance.cap, options.seed);
+  if (writer && !split_plan.too_small.empty()) {
+    spdlog::warn("{} class(es) of head '{}' have too few groups for a val/test share and are only in train: {}",
+                 split_plan.too_small.size(),
+                 options.split.stratify_head.empty() ? space.heads[0].name : options.split.stratify_head,
+                 absl::StrJoin(split_plan.too_small, ", "));
   }
+  for (const auto& [head, spec] : options.balance.per_head) {
+    bool known = false;
+    for (const auto& h : space.heads) known = known || h.name == head;
+    if (!known) return absl::NotFoundError(absl::StrCat("--balance names head '", head, "', which is not a head"));
+  }
+  std::vector<int> caps(nh, 0);
+  bool any_cap = false;
+  for (int h = 0; h < nh; ++h) {
+    const BalanceSpec& spec = options.balance.For(space.heads[h].name);
+    if (spec.mode == BalanceSpec::kCap) caps[h] = spec.cap, any_cap = true;
+  }
+  if (any_cap) train_idx = CapPerClass(train_idx, targets, nh, caps, set.keys, options.seed);
   std::vector<double> head_weights;
   for (const auto& head : space.heads) {
     auto it = options.head_weights.find(head.name);
     head_weights.push_back(it == options.head_weights.end() ? 1.0 : it->second);
   }
   std::vector<torch::Tensor> class_weights(nh);
-  if (options.balance.mode == BalanceSpec::kWeighted) {
-    for (int h = 0; h < nh; ++h) {
-      std::vector<int64_t> counts(space.heads[h].classes.size(), 0);
-      for (int64_t i : train_idx) {
-        if (targets[i * nh + h] >= 0) ++counts[targets[i * nh + h]];
-      }
-      std::vector<double> w = InverseFrequencyWeights(counts);
-      class_weights[h] = torch::tensor(std::vector<float>(w.begin(), w.end())).to(device);
+  for (int h = 0; h < nh; ++h) {
+    if (options.balance.For(space.heads[h].name).mode != BalanceSpec::kWeighted) continue;
+    std::vector<int64_t> counts(space.heads[h].classes.size(), 0);
+    for (int64_t i : train_idx) {
+      if (targets[i * nh + h] >= 0) ++counts[targets[i * nh + h]];
     }
+    std::vector<double> w = InverseFrequencyWeights(counts);
+    class_weights[h] = torch::tensor(std::vector<float>(w.begin(), w.end())).to(device);
   }
-  const int64_t steps_per_epoch = static_cast<int64_t>(train_idx.size()) / options.batch_size;
-  if (steps_per_epoch == 0) {
-    return absl::InvalidArgumentError(absl::StrCat("the train split has ", train_idx.size(),
-                                                   " samples, fewer than one batch of ", options.batch_size));
+  // A train split smaller than one batch: the largest batch it fills (a
+  // multiple of the world size).
+  int batch_size = options.batch_size;
+  if (static_cast<int64_t>(train_idx.size()) < batch_size) {
+    const int lowered = static_cast<int>(train_idx.size()) / world * world;
+    if (lowered == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the train split has ", train_idx.size(), " samples, fewer than the ", world,
+          " rank(s): add data, lower --val-ratio/--test-ratio or raise the --balance cap"));
+    }
+    if (writer) {
+      spdlog::warn("the train split has {} samples, fewer than one batch of {}: lowering --batch-size to {}",
+                   train_idx.size(), batch_size, lowered);
+    }
+    batch_size = lowered;
   }
+  const int local_batch = batch_size / world;
+  const int64_t steps_per_epoch = static_cast<int64_t>(train_idx.size()) / batch_size;
+  shape.in_channels = set.channels;
+  shape.local_batch = local_batch;
+  shape.classes = 0;
+  for (const auto& h : space.heads) shape.classes += static_cast<int64_t>(h.classes.size());
+  if (!saved_config) RETURN_IF_ERROR(CheckTrainShape(shape, memory_budget));
   if (writer) {
-    spdlog::info("data: {} samples ({} train, {} val, {} test), {} skipped, {} unknown labels; "
+    spdlog::info("data: {} samples ({} train, {} val, {} test; {} groups), {} skipped, {} unknown labels; "
                  "{} channel(s) of {}x{}; heads: {}",
-                 set.size(), train_idx.size(), val_idx.size(), test_idx.size(), set.read_report.skipped(), unknown, set.channels,
-                 set.image_size, set.image_size, nh);
+                 set.size(), train_idx.size(), val_idx.size(), test_idx.size(), split_plan.groups, set.read_report.skipped(),
+                 unknown, set.channels, set.image_size, set.image_size, nh);
   }
+  nlohmann::json split_record = {{"split", options.split.ToJson()},
+                                 {"too_small", split_plan.too_small},
+                                 {"groups", split_plan.groups},
+                                 {"train", train_idx.size()},
+                                 {"val", val_idx.size()},
+                                 {"test", test_idx.size()}};
+  RETURN_IF_ERROR(CheckRanksAgree(collective, Fingerprint(options, set, space, train_idx, batch_size,
+                                                          resume_from ? resume_from->filename().string() : "none")));
+  if (writer) RETURN_IF_ERROR(WriteFileAtomically(options.out_dir / kSplitRecordFile, split_record.dump(2) + "\n"));
 
   // Model and optimizer.
   ModelConfig config;
@@ -328,7 +457,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
   state.options = computation;
   if (resume_from) {
     ASSIGN_OR_RETURN(std::string json, LoadCheckpoint(*resume_from, model, optimizer));
-    ASSIGN_OR_RETURN(state, ParseRunState(json));
+    ASSIGN_OR_RETURN(state, ParseRunState(json, options.seed, options.split));
     if (!writer) state.acc = Accumulator(nh);
     state.options = computation;  // overridden options are recorded with their new values
     if (writer) spdlog::info("resumed from {} (epoch {}, step {})", resume_from->string(), state.epoch, state.global_step);
@@ -364,10 +493,11 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
   if (writer) RETURN_IF_ERROR(log.Rewrite(state.history));
 
   auto save_checkpoint = [&](bool is_best) -> absl::Status {
+    RETURN_IF_ERROR(BroadcastBuffers(collective, *model));
     flush_device_sums();
     RETURN_IF_ERROR(Reduce(collective, state.acc));
     if (writer) {
-      RETURN_IF_ERROR(SaveCheckpoint(store.PathFor(state.global_step), model, optimizer, state.ToJson(options.seed)));
+      RETURN_IF_ERROR(SaveCheckpoint(store.PathFor(state.global_step), model, optimizer, state.ToJson(options.seed, options.split)));
       RETURN_IF_ERROR(store.Commit(state.global_step, is_best));
     }
     return collective.Barrier();
@@ -382,7 +512,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
     std::mt19937_64 shuffle_rng(MixSeed(options.seed, static_cast<uint64_t>(epoch), 0x5eed));
     std::shuffle(order.begin(), order.end(), shuffle_rng);
     auto make = [&](int64_t b) {
-      auto begin = order.begin() + b * options.batch_size + int64_t{rank} * local_batch;
+      auto begin = order.begin() + b * batch_size + int64_t{rank} * local_batch;
       std::vector<int64_t> indices(begin, begin + local_batch);
       return augment_on_device ? MakeDeviceBatch(set, targets, nh, indices, augment, options.seed, epoch,
                                                  device_context->pinned_batches())
@@ -448,7 +578,17 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
         }
         loss.backward();
         RETURN_IF_ERROR(gradient_sync->Finish());
-        if (options.clip_norm > 0) torch::nn::utils::clip_grad_norm_(params, options.clip_norm);
+        // The averaged gradients are the same on every rank, so a non-finite
+        // norm stops every rank at the same step, before the step is applied.
+        const double grad_norm = torch::nn::utils::clip_grad_norm_(
+            params, options.clip_norm > 0 ? options.clip_norm : std::numeric_limits<double>::infinity());
+        if (!std::isfinite(grad_norm)) {
+          std::optional<fs::path> last = store.Latest();
+          return absl::FailedPreconditionError(absl::StrCat(
+              "non-finite loss or gradients at step ", state.global_step + 1, " (epoch ", epoch + 1, ", loss ",
+              loss.item<double>(), "); the step was not applied; last checkpoint: ", last ? last->string() : "none",
+              "; lower --lr (now ", options.lr, ") or check the data"));
+        }
         optimizer.Step(lr);
       } catch (const std::exception& e) {
         return absl::InternalError(absl::StrCat("training step ", state.global_step, " failed: ", e.what()));
@@ -474,7 +614,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
           }
         }
         double ips = state.acc.seconds > 0 ? state.acc.images * world / state.acc.seconds : 0;
-        double eta = ips > 0 ? double((steps_per_epoch - state.step_in_epoch) * options.batch_size) / ips : 0;
+        double eta = ips > 0 ? double((steps_per_epoch - state.step_in_epoch) * batch_size) / ips : 0;
         if (options.progress_bar) {
           int filled = static_cast<int>(30 * state.step_in_epoch / steps_per_epoch);
           std::fprintf(stderr, "\r[%s%s] epoch %d/%d step %lld/%lld loss %.4f acc %.3f %.0f img/s ETA %s ",
@@ -488,8 +628,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
         }
       }
 
-      if (options.stop_at_step >= 0 && state.global_step == options.stop_at_step) std::raise(SIGTERM);
-      bool stop = g_stop_requested.load();
+      bool stop = stop_requested() || (options.stop_at_step >= 0 && state.global_step == options.stop_at_step);
       if (world > 1) {
         torch::Tensor flag = torch::full({1}, stop ? 1.0 : 0.0, torch::kFloat64);
         RETURN_IF_ERROR(collective.AllReduceSum(flag));
@@ -500,7 +639,6 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
         RETURN_IF_ERROR(save_checkpoint(false));
         if (writer) spdlog::warn("stop requested: checkpoint at step {} written; exiting with code {}",
                                  state.global_step, kExitCheckpointedOnSignal);
-        g_stop_requested.store(false);
         result.exit_code = kExitCheckpointedOnSignal;
         result.epochs_done = state.epoch;
         result.global_step = state.global_step;
@@ -534,6 +672,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
     }
     double metric = -record.train_loss;
     if (!val_idx.empty()) {
+      RETURN_IF_ERROR(BroadcastBuffers(collective, *model));
       ASSIGN_OR_RETURN(EvalResult val, Evaluate(model, set, targets, val_idx, head_weights, 256, &collective));
       record.has_val = true;
       record.val_loss = val.total_loss;
@@ -611,7 +750,9 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
                               {"image_size", set.image_size},
                               {"epochs", state.epoch},
                               {"global_step", state.global_step},
-                              {"eval_split", eval_split}};
+                              {"eval_split", eval_split},
+                              {"batch_size", batch_size},
+                              {"split", split_record}};
     for (int h = 0; h < nh; ++h) {
       summary["eval"][space.heads[h].name] = final_eval.confusion[h].ToJson(space.heads[h].classes);
     }

@@ -4,9 +4,13 @@
 // Data parallelism: every rank loads the data and computes the same split and
 // epoch order (seeded); global batch b of an epoch is the slice
 // [b*B, (b+1)*B) of the shuffled train indices and rank r takes its r-th
-// B/world part (disjoint shares). Rank 0's initial weights are broadcast,
-// gradients are averaged in buckets, BN statistics stay local (as in PyTorch
-// DDP), metrics are summed over ranks, and only rank 0 writes files. Gradients
+// B/world part (disjoint shares). Before the first step the ranks compare a
+// fingerprint of their options and samples (rank_agreement.h) and refuse to
+// start when they differ. Rank 0's initial weights are broadcast, gradients
+// are averaged in buckets, batch-norm buffers are broadcast from rank 0 before
+// every validation and checkpoint (as PyTorch DDP's broadcast_buffers does),
+// so validation runs on the model that is saved; metrics are summed over
+// ranks, and only rank 0 writes files. Gradients
 // are averaged by GradientSync, which starts each bucket's allreduce from
 // backward's gradient hooks as soon as it is full (communication overlaps
 // backward, as in DDP).
@@ -28,9 +32,15 @@
 //   model.pt                     final weights (torch.load-able, see model_file.h)
 //   report.html                  charts, confusion matrices, gallery
 //   summary.json                 split sizes, skipped samples, final metrics
+//   split.json                   the split options and sizes (split.h), before step 1
 //
-// Signals: after InstallStopHandlers(), SIGTERM or SIGUSR1 makes the run
-// finish its current step, write a checkpoint and return exit_code
+// Checks before anything large is allocated: CheckTrainShape (shape_check.h)
+// with the memory budget; a non-finite loss stops the run with an error
+// naming the step and the last checkpoint (no step with it is applied).
+//
+// Stopping: the library owns no signals. When *TrainOptions::stop becomes true
+// (the executable sets it from SIGTERM/SIGUSR1) the run finishes its current
+// step, writes a checkpoint and returns exit_code
 // kExitCheckpointedOnSignal (75); `--resume` continues exactly (same weights,
 // same data order, same metrics). Randomness is a pure function of the seed
 // and the position (epoch, step, sample), so nothing else needs restoring.
@@ -41,6 +51,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <atomic>
 #include <set>
 #include <string>
 #include <vector>
@@ -51,6 +62,7 @@
 #include "atelier/trainer/collective.h"
 #include "atelier/trainer/labels.h"
 #include "atelier/trainer/metrics.h"
+#include "atelier/trainer/split.h"
 
 namespace atelier::trainer {
 
@@ -62,7 +74,7 @@ struct TrainOptions {
   std::vector<std::string> heads;               // empty = every label key
   std::vector<dataset::LabelField> label_fields;  // --label-field; empty = the JSON's "labels" (and .cls)
   std::map<std::string, double> head_weights;   // default 1
-  int image_size = 64;
+  int image_size = 0;  // 0: 64, or the data's own size when that is smaller
   int channels = 0;  // 0 auto (3 for the torchvision backbones), 1, 3
   // Backbone (backbones.h) and initial weights (--init: a torchvision
   // state_dict .pth or an atelier model.pt/checkpoint; empty: random).
@@ -90,7 +102,8 @@ struct TrainOptions {
   double label_smoothing = 0.1;
   double clip_norm = 1.0;  // 0 = off
   SplitOptions split;
-  BalanceSpec balance;
+  BalancePlan balance;
+  double memory_budget = 0;  // bytes for CheckTrainShape; 0 = DefaultMemoryBudget()
   bool augment = true;
   AugmentOptions augment_options;
   int threads = 0;         // LibTorch intra-op threads; 0 = its default
@@ -113,7 +126,9 @@ struct TrainOptions {
   // Augment and convert on the training device instead of in the host's
   // prefetch thread; unset: on the device exactly when it is a GPU.
   std::optional<bool> augment_on_device;
-  int64_t stop_at_step = -1;  // testing: behave as if SIGTERM arrived after this global step
+  // Stop token: the run checkpoints and returns 75 once it reads true.
+  const std::atomic<bool>* stop = nullptr;
+  int64_t stop_at_step = -1;  // testing: behave as if stop were set after this global step
   bool progress_bar = false;  // true: a \r progress bar; false: plain log lines
   int gallery_per_class = 4;
   // Called on rank 0 after each epoch's checkpoint is written, with the
@@ -128,8 +143,6 @@ struct TrainResult {
   int64_t global_step = 0;
   int64_t samples_skipped = 0;  // by the reader or the decoder (ImageSet::read_report)
 };
-
-void InstallStopHandlers();
 
 absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& collective);
 
