@@ -3,6 +3,18 @@
 #include "absl/strings/str_cat.h"
 
 namespace atelier::trainer {
+namespace {
+
+// "mode:cap" for every head, then "head=mode:cap" for each head of its own.
+std::string BalanceRecord(const BalancePlan& plan) {
+  std::string out = absl::StrCat(static_cast<int>(plan.every.mode), ":", plan.every.cap);
+  for (const auto& [head, spec] : plan.per_head) {
+    absl::StrAppend(&out, ",", head, "=", static_cast<int>(spec.mode), ":", spec.cap);
+  }
+  return out;
+}
+
+}  // namespace
 
 nlohmann::json ComputationOptions(const TrainOptions& o) {
   nlohmann::json head_weights = nlohmann::json::object();
@@ -27,7 +39,7 @@ nlohmann::json ComputationOptions(const TrainOptions& o) {
           {"clip-norm", o.clip_norm},
           {"val-ratio", o.split.val_ratio},
           {"test-ratio", o.split.test_ratio},
-          {"balance", absl::StrCat(static_cast<int>(o.balance.mode), ":", o.balance.cap)},
+          {"balance", BalanceRecord(o.balance)},
           {"augment", o.augment},
           {"crop", o.augment_options.crop},
           {"flip", o.augment_options.hflip},
