@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "atelier/rpc/grpc_status.h"
 #include "atelier/v1/training.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "spdlog/spdlog.h"
@@ -40,8 +41,7 @@ absl::StatusOr<Rendezvous> CoordinatorLink::Join(const std::string& run, int wor
   atelier::v1::JoinTrainingResponse response;
   grpc::Status status = stub_->training->JoinTraining(&context, request, &response);
   if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        absl::StrCat("joining run '", run, "' at coordinator ", address_, ": ", status.error_message()));
+    return rpc::FromGrpcStatus(status, absl::StrCat("joining run '", run, "' at coordinator ", address_));
   }
   return Rendezvous{response.rank(), response.world_size(), response.master_addr(), response.master_port()};
 }

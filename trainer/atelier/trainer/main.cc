@@ -17,6 +17,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
+#include "atelier/common/command_line.h"
 #include "atelier/common/free_port.h"
 #include "atelier/common/logging.h"
 #include "atelier/common/status_macros.h"
@@ -318,7 +319,8 @@ int RunEvaluate(const std::string& checkpoint, const std::string& data, const st
 }
 
 int Main(int argc, char** argv) {
-  CLI::App app{"atelier-trainer: import, train, predict, evaluate"};
+  CLI::App app{"atelier trainer commands: import, train, predict, evaluate"};
+  Conventions(app, "");
   app.require_subcommand(1);
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error|off");
@@ -479,12 +481,11 @@ int Main(int argc, char** argv) {
   evaluate->add_flag("--json", json);
   evaluate->add_option("--decode-threads", eval_threads);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+  if (auto exit = Parse(app, argc, argv, {.require_descriptions = false})) return *exit;
+  if (absl::Status s = InitLogging("trainer", log_level); !s.ok()) {
+    std::cerr << "atelier: --log-level: " << s.message() << "\n";
+    return kUsageError;
   }
-  if (absl::Status s = InitLogging("trainer", log_level); !s.ok()) return Fail(s);
   std::vector<dataset::LabelField> label_fields;
   if (!label_fields_text.empty()) {
     auto parsed = dataset::ParseLabelFields(label_fields_text);
@@ -535,7 +536,7 @@ int Main(int argc, char** argv) {
   } catch (const std::exception& e) {
     return Fail(absl::InternalError(TorchErrorMessage(e)));
   }
-  return 2;
+  return kUsageError;
 }
 
 }  // namespace

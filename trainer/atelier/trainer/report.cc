@@ -20,8 +20,11 @@ struct Series {
   bool dashed = false;
 };
 
+// The legend sits in its own column right of the plot area, so it never
+// covers a curve (an accuracy curve ends in the top right corner).
 std::string LineChart(const std::string& title, const std::vector<Series>& series, int epochs) {
-  const int w = 460, h = 260, left = 50, right = 10, top = 28, bottom = 30;
+  const int legend = 110;
+  const int w = 460 + legend, h = 260, left = 50, right = 10 + legend, top = 28, bottom = 30;
   double lo = 1e300, hi = -1e300;
   for (const auto& s : series)
     for (double v : s.values)
@@ -47,7 +50,7 @@ std::string LineChart(const std::string& title, const std::vector<Series>& serie
     const char* colour = kColours[i % 8];
     absl::StrAppendFormat(&svg, "<polyline fill='none' stroke='%s' stroke-width='2' %s points='%s'/>", colour,
                           s.dashed ? "stroke-dasharray='5,3'" : "", points);
-    absl::StrAppendFormat(&svg, "<text x='%d' y='%d' fill='%s' class='tick'>%s</text>", w - 150,
+    absl::StrAppendFormat(&svg, "<text x='%d' y='%d' fill='%s' class='tick legend'>%s</text>", w - legend + 4,
                           top + 14 * int(i + 1), colour, HtmlEscape(s.name));
   }
   return svg + "</svg>";
@@ -64,6 +67,11 @@ std::string ConfusionSvg(const ReportHead& head) {
   std::string svg = absl::StrFormat("<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' class='chart'>",
                                     size, size + 20);
   absl::StrAppendFormat(&svg, "<text x='%d' y='12' class='tick'>predicted &#8594;</text>", label);
+  for (int p = 0; p < k; ++p) {  // column labels: the predicted class, slanted above its column
+    absl::StrAppendFormat(&svg,
+                          "<text transform='translate(%d,%d) rotate(-55)' class='tick column-label'>%s</text>",
+                          label + p * cell + cell / 2 + 3, label - 4, HtmlEscape(head.classes[p].substr(0, 18)));
+  }
   for (int t = 0; t < k; ++t) {
     absl::StrAppendFormat(&svg, "<text x='2' y='%d' class='tick'>%s</text>", label + t * cell + cell / 2 + 4,
                           HtmlEscape(head.classes[t].substr(0, 18)));
