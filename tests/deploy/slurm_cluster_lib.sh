@@ -8,6 +8,8 @@
 #                             # CR_Core; CR_Core_Memory makes memory consumable)
 #   sbatch ...; squeue ...    # SLURM_CONF points at DIR/etc/slurm.conf
 #   slurm_cluster_stop        # kills every daemon it started (call from a trap)
+#   slurm_cluster_atelier_bin # sets $bin from ATELIER_BIN_DIR (absolute), checks
+#                             # the executables the launchers run, exports ATELIER
 #
 # Nothing outside DIR is written: munged gets its own key, socket, pid, log and
 # seed files; slurm.conf and cgroup.conf are generated with the node's real CPU
@@ -17,6 +19,19 @@
 # (slurmd starts jobs as the submitting user). Daemon logs are in DIR/log.
 
 slurm_cluster_pids=()
+
+slurm_cluster_atelier_bin() {
+  bin="${ATELIER_BIN_DIR:?set ATELIER_BIN_DIR to the bin directory of a build}"
+  bin="$(cd "$bin" && pwd)"
+  local exe
+  for exe in atelier atelier-coordinator atelier-crawler atelier-status atelier-trainer; do
+    if [ ! -x "$bin/$exe" ]; then
+      echo "FAIL: $bin/$exe is missing (build it; atelier-trainer needs -DATELIER_BUILD_TRAINER=ON)" >&2
+      exit 1
+    fi
+  done
+  export ATELIER="$bin/atelier"
+}
 
 # deploy_free_port, deploy_wait_for.
 # shellcheck source=tests/deploy/deploy_test_lib.sh

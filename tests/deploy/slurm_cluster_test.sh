@@ -28,12 +28,7 @@ source "$here/slurm_cluster_lib.sh"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-bin="${ATELIER_BIN_DIR:?set ATELIER_BIN_DIR to the bin directory of a build}"
-bin="$(cd "$bin" && pwd)"
-for exe in atelier atelier-coordinator atelier-crawler atelier-status atelier-trainer; do
-  [ -x "$bin/$exe" ] || fail "$bin/$exe is missing (build it; atelier-trainer needs -DATELIER_BUILD_TRAINER=ON)"
-done
-export ATELIER="$bin/atelier"
+slurm_cluster_atelier_bin
 # The CPU variant names its device when the trainer has the option (it
 # defaults to auto, which is the CPU on this machine).
 train_help="$("$bin/atelier-trainer" train --help 2>&1 || true)"

@@ -26,12 +26,7 @@ source "$here/slurm_cluster_lib.sh"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-bin="${ATELIER_BIN_DIR:?set ATELIER_BIN_DIR to the bin directory of a build}"
-bin="$(cd "$bin" && pwd)"
-for exe in atelier atelier-coordinator atelier-crawler atelier-status atelier-trainer; do
-  [ -x "$bin/$exe" ] || fail "$bin/$exe is missing"
-done
-export ATELIER="$bin/atelier"
+slurm_cluster_atelier_bin
 unset ATELIER_DEVICE
 export PATH="$bin:$PATH"
 
