@@ -24,12 +24,12 @@
 #include "atelier/common/clock.h"
 #include "atelier/common/job_spec.h"
 #include "atelier/common/logging.h"
-#include "atelier/coordinator/http_client.h"
 #include "atelier/coordinator/job_ingest.h"
 #include "atelier/coordinator/rocksdb_kv_store.h"
 #include "atelier/coordinator/shard_table.h"
 #include "atelier/v1/crawl.grpc.pb.h"
 #include "atelier/v1/status.grpc.pb.h"
+#include "atelier/net/curl_fetcher.h"
 #include "grpcpp/grpcpp.h"
 #include "nlohmann/json.hpp"
 
@@ -115,7 +115,9 @@ int Ingest(const std::string& spec_path, const std::string& state) {
   if (!store.ok()) return 1;
   auto table = coordinator::ShardTable::Open(**store, atelier::Clock::Real(), {});
   if (!table.ok()) return 1;
-  coordinator::CurlHttpClient http;
+  auto fetcher = net::CurlFetcher::Create();
+  if (!fetcher.ok()) return 1;
+  net::Fetcher& http = **fetcher;
   const auto start = Clock::now();
   auto summary = coordinator::IngestJob(*spec, **table, http, atelier::Clock::Real());
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();

@@ -1,4 +1,4 @@
-// crawl_bench: the crawler's fetch path (CurlFetcher + politeness + ShardCrawler
+// crawl_bench: the crawler's fetch path (net::CurlFetcher + politeness + ShardCrawler
 // + RocksDB worker state) on a URL list, as one shard, without a coordinator.
 //
 //   crawl_bench --urls urls.txt --state DIR [--fetch-only] [--concurrency N]
@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "atelier/common/clock.h"
-#include "atelier/crawler/curl_fetcher.h"
+#include "atelier/net/curl_fetcher.h"
 #include "atelier/crawler/shard_crawler.h"
 #include "atelier/crawler/state_store.h"
 #include "atelier/dataset/sample_key.h"

@@ -10,6 +10,7 @@
 #include "atelier/common/status_matchers.h"
 #include "atelier/coordinator/crawl_settings.h"
 #include "atelier/coordinator/memory_kv_store.h"
+#include "atelier/net/testing/fake_fetcher.h"
 #include "atelier/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -63,13 +64,15 @@ crawl:
   allow_private_networks: true
   allowed_networks: [10.1.0.0/16]
 )");
-    http_.Add("http://met.invalid/v1/search?q=dress",
-              HttpResponse{200, "application/json", R"({"total":2,"objectIDs":[42,43]})"});
+    http_.set_immediate(true);
     clock_.SetAutoAdvance(true);
   }
   TempDir dir_{"job"};
-  FakeHttpClient http_;
   FakeClock clock_;
+  net::testing::FakeFetcher http_{
+      clock_, net::testing::AnswersByUrl({{"http://met.invalid/v1/search?q=dress",
+                                           {net::testing::Typed(200, "application/json",
+                                                                R"({"total":2,"objectIDs":[42,43]})")}}})};
   MemoryKvStore store_;
 };
 
@@ -95,7 +98,7 @@ TEST_F(JobIngestTest, IngestsEverySourceIntoShardsOnce) {
   // Reopened (a restarted coordinator): nothing is ingested again.
   ASSERT_OK_AND_ASSIGN(auto table, ShardTable::Open(store_, clock_, {}));
   ASSERT_OK(IngestJob(spec, *table, http_, clock_).status());
-  EXPECT_EQ(http_.requests().size(), 1u);
+  EXPECT_EQ(http_.total_requests(), 1);
   EXPECT_EQ(table->Status().items_total(), 9);
   EXPECT_EQ(table->Status().shards_total(), 3);
 }

@@ -12,6 +12,9 @@
 #include "atelier/common/fake_clock.h"
 #include "atelier/common/http_server_thread.h"
 #include "atelier/common/status_matchers.h"
+#include "atelier/net/address_guard.h"
+#include "atelier/net/curl_fetcher.h"
+#include "atelier/net/testing/fake_fetcher.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -91,6 +94,15 @@ class FakeMetApi {
   std::vector<std::string> log_;
 };
 
+// A real libcurl fetcher allowed to reach the loopback FakeMetApi.
+std::unique_ptr<net::CurlFetcher> LoopbackFetcher() {
+  net::CurlFetcherOptions options;
+  options.guard = net::AddressGuard::AllowAll();
+  auto fetcher = net::CurlFetcher::Create(std::move(options));
+  EXPECT_TRUE(fetcher.ok()) << fetcher.status();
+  return fetcher.ok() ? *std::move(fetcher) : nullptr;
+}
+
 MetSearchSpec Search(const std::string& geo, const std::string& country) {
   MetSearchSpec s;
   s.params = {{"q", "dress"}, {"geoLocation", geo}, {"hasImages", "true"}, {"dateBegin", "1830"}};
@@ -105,7 +117,9 @@ TEST(MetIngestTest, RetriesHtmlAndTruncatedJsonThenDedupesAndReportsConflicts) {
   spec.requests_per_second = 1;
   spec.searches = {Search("United Kingdom", "UK"), Search("France", "France"),
                    Search("Nowhere", "X"), Search("United States", "UK")};
-  CurlHttpClient http;
+  auto fetcher = LoopbackFetcher();
+  ASSERT_NE(fetcher, nullptr);
+  net::Fetcher& http = *fetcher;
   FakeClock clock;
   clock.SetAutoAdvance(true);  // backoff and pacing take no real time
   CollectingSink sink;
@@ -131,8 +145,8 @@ TEST(MetIngestTest, RetriesHtmlAndTruncatedJsonThenDedupesAndReportsConflicts) {
   EXPECT_EQ(labels, (std::map<std::string, std::string>{{"met-1", "UK"}, {"met-2", "UK"},
                                                           {"met-3", "UK"}, {"met-11", "France"},
                                                           {"met-12", "France"}, {"met-21", "UK"}}));
-  // An HTML answer means throttling: a backoff of about a minute (with jitter).
-  EXPECT_GE(clock.TotalSlept(), absl::Seconds(30));
+  // A block page means throttling: the API is paused for throttle_backoff (a minute).
+  EXPECT_GE(clock.TotalSlept(), absl::Seconds(60));
 }
 
 TEST(MetIngestTest, PersistentFailureNamesTheSearch) {
@@ -141,7 +155,9 @@ TEST(MetIngestTest, PersistentFailureNamesTheSearch) {
   spec.api = api.Base();
   spec.searches = {Search("United Kingdom", "UK"), Search("Atlantis", "A")};
   spec.searches[1].line = 17;
-  CurlHttpClient http;
+  auto fetcher = LoopbackFetcher();
+  ASSERT_NE(fetcher, nullptr);
+  net::Fetcher& http = *fetcher;
   FakeClock clock;
   clock.SetAutoAdvance(true);
   CollectingSink sink;
@@ -152,7 +168,7 @@ TEST(MetIngestTest, PersistentFailureNamesTheSearch) {
               StatusIs(absl::StatusCode::kUnavailable,
                        ::testing::AllOf(HasSubstr("search #2 (q=dress"), HasSubstr("Atlantis"),
                                         HasSubstr("line 17"), HasSubstr("after 3 attempts"),
-                                        HasSubstr("HTML"))));
+                                        HasSubstr("block page"))));
 }
 
 TEST(MetIngestTest, V11PagesWithOffsetAndLimit) {
@@ -161,7 +177,9 @@ TEST(MetIngestTest, V11PagesWithOffsetAndLimit) {
   spec.api = api.Base("/paged/v1.1");
   spec.requests_per_second = 80;
   spec.searches = {Search("Anywhere", "")};
-  CurlHttpClient http;
+  auto fetcher = LoopbackFetcher();
+  ASSERT_NE(fetcher, nullptr);
+  net::Fetcher& http = *fetcher;
   FakeClock clock;
   clock.SetAutoAdvance(true);
   CollectingSink sink;
@@ -178,7 +196,9 @@ TEST(MetIngestTest, GoneV1SwitchesToV11) {
   spec.api = api.Base("/gone/v1");
   spec.searches = {Search("Anywhere", "")};
   spec.max_objects = 10;
-  CurlHttpClient http;
+  auto fetcher = LoopbackFetcher();
+  ASSERT_NE(fetcher, nullptr);
+  net::Fetcher& http = *fetcher;
   FakeClock clock;
   clock.SetAutoAdvance(true);
   CollectingSink sink;
@@ -190,7 +210,7 @@ TEST(MetIngestTest, GoneV1SwitchesToV11) {
 }
 
 TEST(MetIngestTest, RequestsArePacedAtTheConfiguredRate) {
-  FakeHttpClient http;
+  std::map<std::string, std::vector<net::testing::FakeResponse>> answers;
   MetSourceSpec spec;
   spec.api = "http://met.invalid/v1";
   spec.requests_per_second = 0.5;
@@ -198,11 +218,13 @@ TEST(MetIngestTest, RequestsArePacedAtTheConfiguredRate) {
     MetSearchSpec s;
     s.params = {{"q", absl::StrCat("q", i)}};
     spec.searches.push_back(s);
-    http.Add(absl::StrCat(spec.api, "/search?q=q", i),
-             HttpResponse{200, "application/json", "{\"total\":1,\"objectIDs\":[5]}"});
+    answers[absl::StrCat(spec.api, "/search?q=q", i)] = {
+        net::testing::Typed(200, "application/json", "{\"total\":1,\"objectIDs\":[5]}")};
   }
   FakeClock clock;
   clock.SetAutoAdvance(true);
+  net::testing::FakeFetcher http(clock, net::testing::AnswersByUrl(answers));
+  http.set_immediate(true);
   CollectingSink sink;
   ASSERT_OK_AND_ASSIGN(auto report, IngestMet(spec, "met", http, clock, sink));
   EXPECT_EQ(report.requests, 4);
@@ -211,7 +233,6 @@ TEST(MetIngestTest, RequestsArePacedAtTheConfiguredRate) {
 }
 
 TEST(MetIngestTest, TransportErrorsAnd5xxAreRetriedOtherClientErrorsAreNot) {
-  FakeHttpClient http;
   MetSourceSpec spec;
   spec.api = "http://met.invalid/v1";
   spec.requests_per_second = 80;
@@ -219,22 +240,26 @@ TEST(MetIngestTest, TransportErrorsAnd5xxAreRetriedOtherClientErrorsAreNot) {
   s.params = {{"q", "x y"}};
   spec.searches = {s};
   const std::string url = spec.api + "/search?q=x%20y";
-  http.Add(url, absl::UnavailableError("connection reset"));
-  http.Add(url, HttpResponse{503, "text/plain", "busy"});
-  http.Add(url, HttpResponse{200, "application/json", "{\"total\":2,\"objectIDs\":[7,8]}"});
   FakeClock clock;
   clock.SetAutoAdvance(true);
+  net::testing::FakeFetcher http(
+      clock, net::testing::AnswersByUrl(
+                 {{url,
+                   {net::testing::Error(net::FetchError::kConnection), net::testing::Typed(503, "text/plain", "busy"),
+                    net::testing::Typed(200, "application/json", "{\"total\":2,\"objectIDs\":[7,8]}")}}}));
+  http.set_immediate(true);
   CollectingSink sink;
   ASSERT_OK_AND_ASSIGN(auto report, IngestMet(spec, "met", http, clock, sink));
   EXPECT_EQ(report.requests, 3);
   EXPECT_EQ(report.items, 2);
 
-  FakeHttpClient bad;
-  bad.Add(url, HttpResponse{400, "application/json", "{\"message\":\"bad\"}"});
+  net::testing::FakeFetcher bad(
+      clock, net::testing::AnswersByUrl({{url, {net::testing::Typed(400, "application/json", "{\"message\":\"bad\"}")}}}));
+  bad.set_immediate(true);
   CollectingSink sink2;
   EXPECT_THAT(IngestMet(spec, "met", bad, clock, sink2).status(),
               StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("HTTP 400")));
-  EXPECT_EQ(bad.requests().size(), 1u);
+  EXPECT_EQ(bad.total_requests(), 1);
 }
 
 }  // namespace

@@ -36,7 +36,6 @@
 #include "atelier/coordinator/checkpoint_service.h"
 #include "atelier/coordinator/crawl_settings.h"
 #include "atelier/coordinator/dataset_check.h"
-#include "atelier/coordinator/http_client.h"
 #include "atelier/coordinator/job_ingest.h"
 #include "atelier/coordinator/rocksdb_kv_store.h"
 #include "atelier/coordinator/services.h"
@@ -44,6 +43,8 @@
 #include "atelier/coordinator/shard_table.h"
 #include "atelier/coordinator/training_registry.h"
 #include "atelier/coordinator/training_service.h"
+#include "atelier/net/address_guard.h"
+#include "atelier/net/curl_fetcher.h"
 #include "atelier/rpc/rpc_server.h"
 
 namespace {
@@ -140,7 +141,13 @@ int Run(int argc, char** argv, sigset_t signals) {
               << " new shards; " << report->shards_reopened << " failed shards pending again\n";
     return 0;
   }
-  CurlHttpClient http;
+  // The Met API is the job's own configuration, so no address guard applies.
+  net::CurlFetcherOptions fetcher_options;
+  fetcher_options.user_agent = "atelier-coordinator/0.1";
+  fetcher_options.guard = net::AddressGuard::AllowAll();
+  auto fetcher = net::CurlFetcher::Create(std::move(fetcher_options));
+  if (!fetcher.ok()) return Fail(fetcher.status());
+  net::Fetcher& http = **fetcher;
   MetIngestOptions met_options;
   met_options.throttle_backoff = absl::Seconds(spec->crawl.throttle_pause_s);
   if (auto ingest = IngestJob(*spec, **table, http, clock, met_options); !ingest.ok()) {

@@ -1,4 +1,4 @@
-// CurlFetcher + ShardCrawler + ResizingProcessor + RocksDB state against a real
+// net::CurlFetcher + ShardCrawler + ResizingProcessor + RocksDB state against a real
 // HTTP server on 127.0.0.1 (TestOrigin). Real clock: only short backoffs.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -8,8 +8,8 @@
 #include "absl/strings/str_cat.h"
 #include "atelier/common/clock.h"
 #include "atelier/common/status_matchers.h"
-#include "atelier/crawler/address_guard.h"
-#include "atelier/crawler/curl_fetcher.h"
+#include "atelier/net/address_guard.h"
+#include "atelier/net/curl_fetcher.h"
 #include "atelier/crawler/shard_crawler.h"
 #include "atelier/testing/temp_dir.h"
 #include "test_images.h"
@@ -47,9 +47,9 @@ class HttpIntegrationTest : public ::testing::Test {
     config_.met_api = origin_.Url("/api");
     config_.met_label_fields = {"decade"};
     config_.throttle_pause = absl::Milliseconds(300);
-    CurlFetcherOptions options;
-    options.guard = AddressGuard::AllowAll();  // the origin is on loopback
-    ASSERT_OK_AND_ASSIGN(fetcher_, CurlFetcher::Create(std::move(options)));
+    net::CurlFetcherOptions options;
+    options.guard = net::AddressGuard::AllowAll();  // the origin is on loopback
+    ASSERT_OK_AND_ASSIGN(fetcher_, net::CurlFetcher::Create(std::move(options)));
     ASSERT_OK_AND_ASSIGN(store_, OpenRocksDbStateStore((dir_ / "state").string()));
   }
 
@@ -65,9 +65,9 @@ class HttpIntegrationTest : public ::testing::Test {
   TestOrigin origin_;
   atelier::testing::TempDir dir_{"crawler-http"};
   CrawlConfig config_;
-  HostLimiter limiter_{HostLimits{8, 0, 1}};
+  net::HostLimiter limiter_{net::HostLimits{8, 0, 1}};
   ResizingProcessor processor_{ResizeSettings{ResizeMode::kCenterCrop, 64, 90}};
-  std::unique_ptr<CurlFetcher> fetcher_;
+  std::unique_ptr<net::CurlFetcher> fetcher_;
   std::unique_ptr<StateStore> store_;
 };
 
@@ -207,15 +207,15 @@ TEST_F(HttpIntegrationTest, GuardRefusesLoopbackByDefaultAndOnEveryRedirectHop) 
   second.AddImage("a.jpg", testing::MakeJpeg(40, 30));
   const std::string redirect = origin_.Url("/redirect?to=" + second.Url("/img/a.jpg"));
 
-  ASSERT_OK_AND_ASSIGN(fetcher_, CurlFetcher::Create());  // the default guard
+  ASSERT_OK_AND_ASSIGN(fetcher_, net::CurlFetcher::Create());  // the default guard
   auto direct = Crawl(11, {UrlItem("url-direct", origin_.Url("/img/a.jpg"))});
   EXPECT_EQ(direct["url-direct"].outcome(), v1::ITEM_OUTCOME_FAILED);
   EXPECT_EQ(direct["url-direct"].reason(), "blocked_address");
   EXPECT_EQ(origin_.TotalRequests(), 0);
 
-  CurlFetcherOptions only_first;
-  ASSERT_OK_AND_ASSIGN(only_first.guard, AddressGuard::Create(false, {"127.0.0.1/32"}));
-  ASSERT_OK_AND_ASSIGN(fetcher_, CurlFetcher::Create(std::move(only_first)));
+  net::CurlFetcherOptions only_first;
+  ASSERT_OK_AND_ASSIGN(only_first.guard, net::AddressGuard::Create(false, {"127.0.0.1/32"}));
+  ASSERT_OK_AND_ASSIGN(fetcher_, net::CurlFetcher::Create(std::move(only_first)));
   auto hop = Crawl(12, {UrlItem("url-hop", redirect)});
   EXPECT_EQ(hop["url-hop"].outcome(), v1::ITEM_OUTCOME_FAILED);
   EXPECT_EQ(hop["url-hop"].reason(), "blocked_address");
@@ -223,19 +223,19 @@ TEST_F(HttpIntegrationTest, GuardRefusesLoopbackByDefaultAndOnEveryRedirectHop) 
   EXPECT_EQ(second.TotalRequests(), 0);
 
   // Turned off, the same redirect is followed (the target is really there).
-  CurlFetcherOptions open;
-  open.guard = AddressGuard::AllowAll();
-  ASSERT_OK_AND_ASSIGN(fetcher_, CurlFetcher::Create(std::move(open)));
+  net::CurlFetcherOptions open;
+  open.guard = net::AddressGuard::AllowAll();
+  ASSERT_OK_AND_ASSIGN(fetcher_, net::CurlFetcher::Create(std::move(open)));
   auto followed = Crawl(13, {UrlItem("url-followed", redirect)});
   EXPECT_EQ(followed["url-followed"].outcome(), v1::ITEM_OUTCOME_OK);
   EXPECT_EQ(second.Requests("/img/a.jpg"), 1);
 }
 
 TEST(AddressGuardTest, AllowListParsesAndJudges) {
-  EXPECT_THAT(AddressGuard::Create(false, {"10.0.0.0/33"}).status(),
+  EXPECT_THAT(net::AddressGuard::Create(false, {"10.0.0.0/33"}).status(),
               atelier::testing::StatusIs(absl::StatusCode::kInvalidArgument, ::testing::HasSubstr("10.0.0.0/33")));
-  EXPECT_FALSE(AddressGuard::Create(false, {"nonsense"}).ok());
-  ASSERT_OK_AND_ASSIGN(AddressGuard guard, AddressGuard::Create(false, {"10.1.0.0/16", "::1/128"}));
+  EXPECT_FALSE(net::AddressGuard::Create(false, {"nonsense"}).ok());
+  ASSERT_OK_AND_ASSIGN(net::AddressGuard guard, net::AddressGuard::Create(false, {"10.1.0.0/16", "::1/128"}));
   auto v4 = [&](const char* text) {
     sockaddr_in a{};
     a.sin_family = AF_INET;

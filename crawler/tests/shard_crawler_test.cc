@@ -7,16 +7,16 @@
 #include "absl/strings/str_cat.h"
 #include "atelier/common/fake_clock.h"
 #include "atelier/common/status_matchers.h"
-#include "fake_fetcher.h"
+#include "atelier/net/testing/fake_fetcher.h"
 #include "test_images.h"
 
 namespace atelier::crawler {
 namespace {
 
-using ::atelier::crawler::testing::Error;
-using ::atelier::crawler::testing::FakeFetcher;
-using ::atelier::crawler::testing::FakeResponse;
-using ::atelier::crawler::testing::Status;
+using ::atelier::net::testing::Error;
+using ::atelier::net::testing::FakeFetcher;
+using ::atelier::net::testing::FakeResponse;
+using ::atelier::net::testing::Status;
 
 const std::string& Jpeg() {
   static const std::string* jpeg = new std::string(testing::MakeJpeg(64, 48));
@@ -52,9 +52,9 @@ class ShardCrawlerTest : public ::testing::Test {
   }
 
   // Runs the crawl to the end, moving the fake clock from event to event.
-  void Crawl(FakeFetcher& fetcher, const std::vector<v1::WorkItem>& items, HostLimits limits = {4, 10, 1},
+  void Crawl(FakeFetcher& fetcher, const std::vector<v1::WorkItem>& items, net::HostLimits limits = {4, 10, 1},
              const std::set<std::string>& skip = {}) {
-    limiter_ = std::make_unique<HostLimiter>(limits);
+    limiter_ = std::make_unique<net::HostLimiter>(limits);
     ShardCrawler crawler(config_, fetcher, *limiter_, processor_, store_, clock_, 7);
     ASSERT_OK(crawler.Begin(3, items, skip));
     for (int steps = 0; !crawler.Done(); ++steps) {
@@ -77,7 +77,7 @@ class ShardCrawlerTest : public ::testing::Test {
   FakeClock clock_;
   ResizingProcessor processor_{ResizeSettings{ResizeMode::kShorterSide, 32, 90}};
   MemoryStateStore store_;
-  std::unique_ptr<HostLimiter> limiter_;
+  std::unique_ptr<net::HostLimiter> limiter_;
   std::map<std::string, v1::ItemResult> results_;
 };
 
@@ -91,7 +91,7 @@ TEST_F(ShardCrawlerTest, PolitenessLimitsAreNeverExceeded) {
     items.push_back(UrlItem(absl::StrCat("url-a", i), absl::StrCat("http://a.example/", i, ".jpg")));
     items.push_back(UrlItem(absl::StrCat("url-b", i), absl::StrCat("http://b.example/", i, ".jpg")));
   }
-  const HostLimits limits{/*max_in_flight=*/3, /*requests_per_second=*/5, /*burst=*/1};
+  const net::HostLimits limits{/*max_in_flight=*/3, /*requests_per_second=*/5, /*burst=*/1};
   Crawl(fetcher, items, limits);
   for (const std::string host : {"a.example", "b.example"}) {
     EXPECT_LE(fetcher.max_in_flight(host), 3) << host;
@@ -114,7 +114,7 @@ TEST_F(ShardCrawlerTest, GlobalConcurrencyCap) {
   for (int i = 0; i < 40; ++i) {
     items.push_back(UrlItem(absl::StrCat("url-", i), absl::StrCat("http://h", i, ".example/x.jpg")));
   }
-  limiter_ = std::make_unique<HostLimiter>(HostLimits{4, 0, 1});
+  limiter_ = std::make_unique<net::HostLimiter>(net::HostLimits{4, 0, 1});
   ShardCrawler crawler(config_, fetcher, *limiter_, processor_, store_, clock_);
   ASSERT_OK(crawler.Begin(1, items));
   while (!crawler.Done()) {
@@ -150,9 +150,9 @@ TEST_F(ShardCrawlerTest, BackoffScheduleThenFailedWithReason) {
 
 TEST_F(ShardCrawlerTest, TransientErrorsRecover) {
   FakeFetcher fetcher(clock_, [](const std::string& url, int attempt) {
-    if (url.find("timeout") != std::string::npos && attempt == 1) return Error(FetchError::kTimeout);
-    if (url.find("reset") != std::string::npos && attempt <= 2) return Error(FetchError::kConnection);
-    if (url.find("cut") != std::string::npos && attempt == 1) return Error(FetchError::kTruncated);
+    if (url.find("timeout") != std::string::npos && attempt == 1) return Error(net::FetchError::kTimeout);
+    if (url.find("reset") != std::string::npos && attempt <= 2) return Error(net::FetchError::kConnection);
+    if (url.find("cut") != std::string::npos && attempt == 1) return Error(net::FetchError::kTruncated);
     if (url.find("five") != std::string::npos && attempt <= 3) return Status(502);
     return Status(200, Jpeg());
   });
@@ -409,8 +409,8 @@ TEST_F(ShardCrawlerTest, FinishedItemsAreNeverFetchedAgain) {
 
 TEST_F(ShardCrawlerTest, TooLargeAndBadUrlsFailWithoutRetry) {
   FakeFetcher fetcher(clock_, [](const std::string& url, int) {
-    if (url.find("big") != std::string::npos) return Error(FetchError::kTooLarge);
-    return Error(FetchError::kTooManyRedirects);
+    if (url.find("big") != std::string::npos) return Error(net::FetchError::kTooLarge);
+    return Error(net::FetchError::kTooManyRedirects);
   });
   v1::WorkItem bad = UrlItem("url-bad", "no scheme here");
   v1::WorkItem bam = UrlItem("bam-1", "https://mir-cdn.behance.net/v1/rendition/project_modules/disp/x.jpg");
@@ -429,7 +429,7 @@ TEST_F(ShardCrawlerTest, RunWaitsOnTheClockAndStops) {
   FakeFetcher fetcher(clock_, [](const std::string&, int attempt) {
     return attempt == 1 ? Status(503) : Status(200, Jpeg());
   });
-  limiter_ = std::make_unique<HostLimiter>(HostLimits{2, 1, 1});
+  limiter_ = std::make_unique<net::HostLimiter>(net::HostLimits{2, 1, 1});
   ShardCrawler crawler(config_, fetcher, *limiter_, processor_, store_, clock_);
   // The fake fetcher completes on CompleteDue: do it from the tick.
   std::vector<v1::WorkItem> items;

@@ -14,7 +14,7 @@ namespace atelier::coordinator {
 
 using json = nlohmann::json;
 
-absl::StatusOr<std::string> IngestJob(const JobSpec& spec, ShardTable& table, HttpClient& http,
+absl::StatusOr<std::string> IngestJob(const JobSpec& spec, ShardTable& table, net::Fetcher& http,
                                       Clock& clock, const MetIngestOptions& met_options) {
   if (table.ingested()) {
     spdlog::info("job '{}' was ingested before; continuing it", spec.name);

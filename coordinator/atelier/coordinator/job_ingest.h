@@ -11,13 +11,13 @@
 #include "absl/status/statusor.h"
 #include "atelier/common/clock.h"
 #include "atelier/common/job_spec.h"
-#include "atelier/coordinator/http_client.h"
 #include "atelier/coordinator/met_ingest.h"
 #include "atelier/coordinator/shard_table.h"
+#include "atelier/net/fetcher.h"
 
 namespace atelier::coordinator {
 
-absl::StatusOr<std::string> IngestJob(const JobSpec& spec, ShardTable& table, HttpClient& http,
+absl::StatusOr<std::string> IngestJob(const JobSpec& spec, ShardTable& table, net::Fetcher& http,
                                       Clock& clock, const MetIngestOptions& met_options = {});
 
 }  // namespace atelier::coordinator

@@ -4,11 +4,15 @@
 #include <random>
 #include <unordered_map>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "atelier/common/backoff.h"
 #include "atelier/common/status_macros.h"
+#include "atelier/net/fetch_and_wait.h"
+#include "atelier/net/fetch_outcome.h"
+#include "atelier/net/host_limiter.h"
+#include "atelier/net/throttle_answer.h"
+#include "atelier/net/url_encode.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
 
@@ -22,12 +26,6 @@ struct SearchPage {
   std::vector<int64_t> ids;
 };
 
-bool LooksLikeHtml(const HttpResponse& r) {
-  if (absl::AsciiStrToLower(r.content_type).find("html") != std::string::npos) return true;
-  absl::string_view body = absl::StripLeadingAsciiWhitespace(r.body);
-  return absl::StartsWith(body, "<");
-}
-
 std::string Snippet(const std::string& body) {
   std::string s = body.substr(0, 80);
   for (char& c : s) {
@@ -38,10 +36,12 @@ std::string Snippet(const std::string& body) {
 
 class MetSearcher {
  public:
-  MetSearcher(const MetSourceSpec& spec, HttpClient& http, Clock& clock,
-              const MetIngestOptions& options, MetIngestReport& report)
-      : spec_(spec), http_(http), clock_(clock), options_(options), report_(report),
-        rng_(options.seed), api_(spec.api) {}
+  MetSearcher(const MetSourceSpec& spec, net::Fetcher& http, Clock& clock, const MetIngestOptions& options,
+              MetIngestReport& report)
+      : http_(http), clock_(clock), options_(options), report_(report), rng_(options.seed), api_(spec.api),
+        host_(net::HostOfUrl(spec.api)),
+        limiter_(net::HostLimits{/*max_in_flight=*/1, /*requests_per_second=*/std::max(0.01, spec.requests_per_second),
+                                 /*burst=*/1}) {}
 
   absl::StatusOr<std::vector<int64_t>> Run(const MetSearchSpec& search, int index) {
     const std::string name = DescribeMetSearch(search, index);
@@ -51,7 +51,7 @@ class MetSearcher {
       const bool paged = api_.ends_with("/v1.1");
       std::string url = absl::StrCat(api_, "/search?");
       std::vector<std::string> parts;
-      for (const auto& [k, v] : search.params) parts.push_back(absl::StrCat(k, "=", UrlEncode(v)));
+      for (const auto& [k, v] : search.params) parts.push_back(absl::StrCat(k, "=", net::UrlEncode(v)));
       if (paged) {
         parts.push_back(absl::StrCat("offset=", offset));
         parts.push_back(absl::StrCat("limit=", options_.page_limit));
@@ -77,18 +77,13 @@ class MetSearcher {
   }
 
  private:
-  void Pace() {
-    const absl::Time now = clock_.Now();
-    if (next_request_ > now) clock_.SleepFor(next_request_ - now);
-    next_request_ = std::max(now, next_request_) +
-                    absl::Seconds(1.0 / std::max(0.01, spec_.requests_per_second));
-  }
-
-  absl::Duration Backoff(int attempt, bool throttled) {
-    std::uniform_real_distribution<double> jitter(0.5, 1.0);
-    absl::Duration base = throttled ? options_.throttle_backoff
-                                    : options_.backoff * static_cast<double>(1 << std::min(attempt - 1, 16));
-    return std::min(options_.max_backoff, base) * jitter(rng_);
+  // Waits on the clock until the limiter gives a slot (the source's rate, and
+  // any pause a retry or a throttling answer set).
+  void WaitForSlot() {
+    absl::Time retry_at;
+    while (!limiter_.TryAcquire(host_, clock_.Now(), &retry_at)) {
+      clock_.SleepFor(std::max(absl::ZeroDuration(), retry_at - clock_.Now()));
+    }
   }
 
   // One search page, retried. NotFound (only) means 410 Gone.
@@ -96,30 +91,27 @@ class MetSearcher {
     std::string last;
     for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
       if (attempt > 1) ++report_.retries;
-      Pace();
+      WaitForSlot();
       ++report_.requests;
-      auto response = http_.Get(url, options_.timeout);
-      bool throttled = false;
-      if (!response.ok()) {
-        last = std::string(response.status().message());
-      } else if (response->status == 410) {
+      net::FetchRequest request;
+      request.url = url;
+      request.timeout = options_.timeout;
+      request.max_bytes = options_.max_body_bytes;
+      const net::FetchResult response = net::FetchAndWait(http_, request);
+      limiter_.Release(host_);
+      const absl::Time now = clock_.Now();
+      net::Classification verdict = net::ClassifyFetch(response, now);
+      absl::Time not_before = now;
+      if (response.error == net::FetchError::kNone && response.http_status == 410) {
         return absl::NotFoundError(absl::StrCat("Met ", name, ": ", url, " answered 410 Gone"));
-      } else if (LooksLikeHtml(*response)) {
-        throttled = true;
-        last = absl::StrCat("an HTML page (HTTP ", response->status, ", throttled?): ",
-                            Snippet(response->body));
-      } else if (response->status == 429 || response->status == 403 || response->status >= 500) {
-        last = absl::StrCat("HTTP ", response->status, ": ", Snippet(response->body));
-        throttled = response->status != 500 && response->status < 500;
-      } else if (response->status != 200) {
-        return absl::FailedPreconditionError(absl::StrCat("Met ", name, ": GET ", url,
-                                                          " answered HTTP ", response->status, ": ",
-                                                          Snippet(response->body)));
-      } else {
-        json j = json::parse(response->body, nullptr, false);
+      }
+      if (net::IsThrottleAnswer(response, net::Expected::kJson)) {
+        last = absl::StrCat("a block page (HTTP ", response.http_status, ", throttled?): ", Snippet(response.body));
+        not_before = now + options_.throttle_backoff;
+      } else if (verdict.verdict == net::Verdict::kSuccess) {
+        json j = json::parse(response.body, nullptr, false);
         if (j.is_discarded() || !j.is_object()) {
-          last = absl::StrCat("invalid JSON (", response->body.size(), " bytes): ",
-                              Snippet(response->body));
+          last = absl::StrCat("invalid JSON (", response.body.size(), " bytes): ", Snippet(response.body));
         } else {
           SearchPage page;
           const json& ids = j.contains("objectIDs") ? j["objectIDs"] : json();
@@ -135,35 +127,51 @@ class MetSearcher {
               }
               page.ids.push_back(id.get<int64_t>());
             }
-            if (ok) return page;
+            if (ok) {
+              limiter_.Succeeded(host_);
+              return page;
+            }
             last = "objectIDs holds something other than integers";
           } else if (ids.is_null()) {
+            limiter_.Succeeded(host_);
             return page;  // no results
           } else {
             last = "JSON without an objectIDs list";
           }
         }
+      } else if (verdict.verdict == net::Verdict::kRetry) {
+        last = response.error != net::FetchError::kNone
+                   ? absl::StrCat(verdict.reason, ": ", response.error_message)
+                   : absl::StrCat("HTTP ", response.http_status, ": ", Snippet(response.body));
+        if (verdict.throttle_host) limiter_.Throttle(host_, now);
+        if (verdict.not_before) not_before = *verdict.not_before;
+      } else if (response.error != net::FetchError::kNone) {  // kFail: too large, bad URL, ...
+        return absl::FailedPreconditionError(absl::StrCat("Met ", name, ": GET ", url, " failed (",
+                                                          verdict.reason, "): ", response.error_message));
+      } else {  // 404 and other statuses
+        return absl::FailedPreconditionError(absl::StrCat("Met ", name, ": GET ", url, " answered HTTP ",
+                                                          response.http_status, ": ", Snippet(response.body)));
       }
       if (attempt < options_.max_attempts) {
-        const absl::Duration delay = Backoff(attempt, throttled);
-        spdlog::warn("Met {}: attempt {} of {} got {}; retrying in {}", name, attempt,
-                     options_.max_attempts, last, absl::FormatDuration(delay));
-        clock_.SleepFor(delay);
+        const absl::Time at = std::max(not_before, now + BackoffDelay(options_.backoff, attempt, rng_));
+        spdlog::warn("Met {}: attempt {} of {} got {}; retrying in {}", name, attempt, options_.max_attempts, last,
+                     absl::FormatDuration(at - now));
+        limiter_.PauseUntil(host_, at);
       }
     }
-    return absl::UnavailableError(absl::StrCat("Met ", name, " failed after ",
-                                               options_.max_attempts, " attempts (", url,
-                                               "); last answer: ", last));
+    return absl::UnavailableError(absl::StrCat("Met ", name, " failed after ", options_.max_attempts, " attempts (",
+                                               url, "); last answer: ", last));
   }
 
-  const MetSourceSpec& spec_;
-  HttpClient& http_;
+  net::Fetcher& http_;
   Clock& clock_;
   const MetIngestOptions& options_;
   MetIngestReport& report_;
   std::mt19937_64 rng_;
   std::string api_;
-  absl::Time next_request_ = absl::InfinitePast();
+  const std::string host_;
+  // One request at a time, at the source's rate (politeness).
+  net::HostLimiter limiter_;
 };
 
 std::string LabelsText(const std::map<std::string, std::string>& labels) {
@@ -186,7 +194,7 @@ std::string DescribeMetSearch(const MetSearchSpec& search, int index) {
 }
 
 absl::StatusOr<MetIngestReport> IngestMet(const MetSourceSpec& spec,
-                                          const std::string& source_name, HttpClient& http,
+                                          const std::string& source_name, net::Fetcher& http,
                                           Clock& clock, IngestSink& sink,
                                           const MetIngestOptions& options) {
   MetIngestReport report;

@@ -5,7 +5,7 @@
 // Coordinator outages: a call made with Retry::kUntilBudget waits for the
 // channel to be ready (gRPC wait-for-ready, not fail-fast) for at most
 // `rpc_timeout` per attempt, and an attempt that fails UNAVAILABLE or
-// DEADLINE_EXCEEDED is tried again after a backoff (outcome.h's BackoffDelay,
+// DEADLINE_EXCEEDED is tried again after a backoff (common/backoff.h's BackoffDelay,
 // full jitter) until `outage_budget` has passed since the first attempt; then
 // the last error is returned. Retry::kOnce makes one fail-fast attempt (for
 // calls whose caller carries on anyway, such as heartbeats during a crawl).
@@ -28,8 +28,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "atelier/common/backoff.h"
 #include "atelier/common/clock.h"
-#include "atelier/crawler/outcome.h"
 #include "atelier/v1/crawl.grpc.pb.h"
 
 namespace atelier::crawler {

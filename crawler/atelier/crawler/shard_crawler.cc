@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "atelier/crawler/disk_fault.h"
+#include "atelier/net/throttle_answer.h"
 #include "atelier/dataset/sample_key.h"
 #include "atelier/dataset/sha256.h"
 
@@ -37,7 +38,7 @@ struct ShardCrawler::Item {
 struct ShardCrawler::Inbox {
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<std::pair<Task, FetchResult>> done;
+  std::deque<std::pair<Task, net::FetchResult>> done;
   std::deque<std::pair<Task, ProcessOutcome>> processed;
   bool stop = false;
 };
@@ -98,7 +99,7 @@ bool IsDeadBamRendition(const v1::WorkItem& item) {
 
 }  // namespace
 
-ShardCrawler::ShardCrawler(CrawlConfig config, Fetcher& fetcher, HostLimiter& limiter,
+ShardCrawler::ShardCrawler(CrawlConfig config, net::Fetcher& fetcher, net::HostLimiter& limiter,
                            const ImageProcessor& processor, StateStore& store, Clock& clock, uint64_t seed)
     : config_(std::move(config)),
       fetcher_(fetcher),
@@ -162,7 +163,7 @@ absl::Status ShardCrawler::Begin(uint64_t shard_id, const std::vector<v1::WorkIt
       task.slot = 0;
       task.url = item.work.url();
     }
-    task.host = HostOfUrl(task.url);
+    task.host = net::HostOfUrl(task.url);
     if (task.host.empty()) {
       FinishItem(item, v1::ITEM_OUTCOME_FAILED, "bad_url");
       continue;
@@ -195,11 +196,11 @@ void ShardCrawler::Launch(Task task) {
   ++counters_.fetches;
   in_flight_hosts_.insert(task.host);
   task.started = clock_.Now();
-  FetchRequest request;
+  net::FetchRequest request;
   request.url = task.url;
   request.timeout = config_.timeout;
   request.max_bytes = config_.max_bytes;
-  fetcher_.Start(std::move(request), [inbox = inbox_, task](FetchResult result) {
+  fetcher_.Start(std::move(request), [inbox = inbox_, task](net::FetchResult result) {
     std::lock_guard<std::mutex> l(inbox->mu);
     inbox->done.emplace_back(task, std::move(result));
     inbox->cv.notify_all();
@@ -208,7 +209,7 @@ void ShardCrawler::Launch(Task task) {
 
 absl::Time ShardCrawler::Step() {
   if (Done()) return absl::InfinitePast();
-  std::deque<std::pair<Task, FetchResult>> done;
+  std::deque<std::pair<Task, net::FetchResult>> done;
   std::deque<std::pair<Task, ProcessOutcome>> processed;
   {
     std::lock_guard<std::mutex> l(inbox_->mu);
@@ -279,11 +280,11 @@ absl::Status ShardCrawler::Run(const std::function<void()>& on_tick, absl::Durat
   return error_;
 }
 
-void ShardCrawler::HandleCompletion(Task task, FetchResult result) {
+void ShardCrawler::HandleCompletion(Task task, net::FetchResult result) {
   --in_flight_;
   limiter_.Release(task.host);
   if (auto it = in_flight_hosts_.find(task.host); it != in_flight_hosts_.end()) in_flight_hosts_.erase(it);
-  if (result.error == FetchError::kNone && result.http_status >= 200 && result.http_status < 300) {
+  if (result.error == net::FetchError::kNone && result.http_status >= 200 && result.http_status < 300) {
     limiter_.Succeeded(task.host);
   }
   Item& item = items_[task.item];
@@ -303,35 +304,35 @@ void ShardCrawler::HandleCompletion(Task task, FetchResult result) {
   }
 }
 
-bool ShardCrawler::FollowRedirect(const Task& task, FetchResult& result, absl::Time now) {
+bool ShardCrawler::FollowRedirect(const Task& task, net::FetchResult& result, absl::Time now) {
   const int status = result.http_status;
   const bool redirect = status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
-  if (result.error != FetchError::kNone || !redirect || result.redirect_url.empty()) return false;
+  if (result.error != net::FetchError::kNone || !redirect || result.redirect_url.empty()) return false;
   if (task.hops >= config_.max_redirects) {
-    result.error = FetchError::kTooManyRedirects;
+    result.error = net::FetchError::kTooManyRedirects;
     return false;
   }
   Task hop = task;
   hop.url = result.redirect_url;
-  hop.host = HostOfUrl(hop.url);
+  hop.host = net::HostOfUrl(hop.url);
   ++hop.hops;
   if (hop.host.empty() || !(absl::StartsWithIgnoreCase(hop.url, "http://") ||
                             absl::StartsWithIgnoreCase(hop.url, "https://"))) {
-    result.error = FetchError::kBadUrl;
+    result.error = net::FetchError::kBadUrl;
     return false;
   }
   Schedule(std::move(hop), now);
   return true;
 }
 
-void ShardCrawler::HandleMetObject(Task& task, Item& item, const FetchResult& result, absl::Time now) {
-  Classification c = ClassifyFetch(result, now);
-  if (IsThrottleAnswer(result, Expected::kJson)) {
-    c.verdict = Verdict::kRetry;
+void ShardCrawler::HandleMetObject(Task& task, Item& item, const net::FetchResult& result, absl::Time now) {
+  net::Classification c = net::ClassifyFetch(result, now);
+  if (net::IsThrottleAnswer(result, net::Expected::kJson)) {
+    c.verdict = net::Verdict::kRetry;
     c.reason = result.http_status == 403 ? "http_403" : "invalid_json";
     Throttled(task, c, now);
   }
-  if (c.verdict == Verdict::kSuccess) {
+  if (c.verdict == net::Verdict::kSuccess) {
     auto object = ParseMetObject(result.body, config_.met_label_fields);
     if (object.ok()) {
       if (object->image_urls.empty()) {
@@ -350,7 +351,7 @@ void ShardCrawler::HandleMetObject(Task& task, Item& item, const FetchResult& re
         image.item = task.item;
         image.slot = static_cast<int>(n);
         image.url = object->image_urls[n];
-        image.host = HostOfUrl(image.url);
+        image.host = net::HostOfUrl(image.url);
         if (image.host.empty()) {
           item.slots.back().state = Slot::State::kFailed;
           item.slots.back().reason = "bad_url";
@@ -366,29 +367,29 @@ void ShardCrawler::HandleMetObject(Task& task, Item& item, const FetchResult& re
       return;
     }
     // A JSON object that is not a Met object (or broken JSON after its '{').
-    c.verdict = Verdict::kRetry;
+    c.verdict = net::Verdict::kRetry;
     c.reason = "invalid_json";
     Throttled(task, c, now);
   }
-  if (c.verdict == Verdict::kDead) {
+  if (c.verdict == net::Verdict::kDead) {
     FinishItem(item, v1::ITEM_OUTCOME_DEAD, c.reason);
     return;
   }
-  if (c.verdict == Verdict::kRetry && Retry(task, c, now)) return;
+  if (c.verdict == net::Verdict::kRetry && Retry(task, c, now)) return;
   FinishItem(item, v1::ITEM_OUTCOME_FAILED, c.reason);
 }
 
-void ShardCrawler::HandleImage(Task& task, Item& item, FetchResult& result, absl::Time now) {
+void ShardCrawler::HandleImage(Task& task, Item& item, net::FetchResult& result, absl::Time now) {
   Slot& slot = item.slots[task.slot];
   slot.http_status = result.http_status;
-  Classification c = ClassifyFetch(result, now);
-  if (IsThrottleAnswer(result, Expected::kImage)) {
-    c.verdict = Verdict::kRetry;
+  net::Classification c = net::ClassifyFetch(result, now);
+  if (net::IsThrottleAnswer(result, net::Expected::kImage)) {
+    c.verdict = net::Verdict::kRetry;
     c.reason = "block_page";
     Throttled(task, c, now);
   }
   switch (c.verdict) {
-    case Verdict::kSuccess:
+    case net::Verdict::kSuccess:
       if (pool_ != nullptr) {
         ++in_flight_;  // the body stays in memory until processed
         pool_->Submit([inbox = inbox_, processor = &processor_, task, body = std::move(result.body)] {
@@ -401,16 +402,16 @@ void ShardCrawler::HandleImage(Task& task, Item& item, FetchResult& result, absl
         ApplyProcessed(task, processor_.Process(result.body));
       }
       return;
-    case Verdict::kDead:
+    case net::Verdict::kDead:
       slot.state = Slot::State::kDead;
       slot.reason = c.reason;
       break;
-    case Verdict::kRetry:
+    case net::Verdict::kRetry:
       if (Retry(task, c, now)) return;
       slot.state = Slot::State::kFailed;
       slot.reason = c.reason;
       break;
-    case Verdict::kFail:
+    case net::Verdict::kFail:
       slot.state = Slot::State::kFailed;
       slot.reason = c.reason;
       break;
@@ -446,13 +447,13 @@ void ShardCrawler::ApplyProcessed(const Task& task, ProcessOutcome p) {
   SlotDone(item, task.slot);
 }
 
-void ShardCrawler::Throttled(const Task& task, Classification& c, absl::Time now) {
+void ShardCrawler::Throttled(const Task& task, net::Classification& c, absl::Time now) {
   const absl::Time until = now + config_.throttle_pause;
   limiter_.PauseUntil(task.host, until);
   c.not_before = until;
 }
 
-bool ShardCrawler::Retry(Task& task, const Classification& c, absl::Time now) {
+bool ShardCrawler::Retry(Task& task, const net::Classification& c, absl::Time now) {
   if (task.tries > config_.retries) return false;
   absl::Time at = now + BackoffDelay(config_.backoff, task.tries, rng_);
   // Retry-After is this URL's due time; the host only slows down (AutoThrottle).

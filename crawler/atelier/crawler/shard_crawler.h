@@ -1,6 +1,6 @@
 // ShardCrawler: crawls the items of one leased shard to their final outcome.
 //
-// Drives a Fetcher under the worker's HostLimiter (politeness), classifies
+// Drives a net::Fetcher under the worker's net::HostLimiter (politeness), classifies
 // every attempt (outcome.h), retries with backoff + full jitter or Retry-After,
 // follows redirects as requests of their own (politeness counts the host of
 // every hop), resolves Met objects into their images, validates/resizes every image through
@@ -33,13 +33,14 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "atelier/common/backoff.h"
 #include "atelier/common/clock.h"
-#include "atelier/crawler/fetcher.h"
-#include "atelier/crawler/host_limiter.h"
 #include "atelier/crawler/image_processor.h"
 #include "atelier/crawler/met_object.h"
-#include "atelier/crawler/outcome.h"
 #include "atelier/crawler/state_store.h"
+#include "atelier/net/fetch_outcome.h"
+#include "atelier/net/fetcher.h"
+#include "atelier/net/host_limiter.h"
 #include "atelier/v1/common.pb.h"
 
 namespace atelier::crawler {
@@ -54,7 +55,7 @@ struct CrawlConfig {
   std::vector<std::string> met_label_fields;
   BackoffPolicy backoff;
   // How long a host is left alone after a throttling answer without
-  // Retry-After (IsThrottleAnswer: a block page from the Met API or an image host).
+  // Retry-After (net::IsThrottleAnswer: a block page from the Met API or an image host).
   absl::Duration throttle_pause = absl::Seconds(60);
   // Retry-After values above this are clamped (a server asking for a day).
   absl::Duration max_retry_after = absl::Minutes(10);
@@ -72,7 +73,7 @@ struct CrawlCounters {
 
 class ShardCrawler {
  public:
-  ShardCrawler(CrawlConfig config, Fetcher& fetcher, HostLimiter& limiter, const ImageProcessor& processor,
+  ShardCrawler(CrawlConfig config, net::Fetcher& fetcher, net::HostLimiter& limiter, const ImageProcessor& processor,
                StateStore& store, Clock& clock, uint64_t seed = 0x5eed);
   ~ShardCrawler();
   ShardCrawler(const ShardCrawler&) = delete;
@@ -118,25 +119,25 @@ class ShardCrawler {
   struct Pool;
 
   void Launch(Task task);
-  void HandleCompletion(Task task, FetchResult result);
+  void HandleCompletion(Task task, net::FetchResult result);
   // A 3xx with a target: schedules the next hop (its own host's politeness)
   // and returns true; marks `result` too_many_redirects / bad_url instead
   // when it cannot be followed.
-  bool FollowRedirect(const Task& task, FetchResult& result, absl::Time now);
-  void HandleMetObject(Task& task, Item& item, const FetchResult& result, absl::Time now);
-  void HandleImage(Task& task, Item& item, FetchResult& result, absl::Time now);
+  bool FollowRedirect(const Task& task, net::FetchResult& result, absl::Time now);
+  void HandleMetObject(Task& task, Item& item, const net::FetchResult& result, absl::Time now);
+  void HandleImage(Task& task, Item& item, net::FetchResult& result, absl::Time now);
   void ApplyProcessed(const Task& task, ProcessOutcome outcome);
-  // A block page (IsThrottleAnswer): pauses the host and sets c.not_before.
-  void Throttled(const Task& task, Classification& c, absl::Time now);
+  // A block page (net::IsThrottleAnswer): pauses the host and sets c.not_before.
+  void Throttled(const Task& task, net::Classification& c, absl::Time now);
   // Schedules a retry of `task` or, when out of retries, returns false.
-  bool Retry(Task& task, const Classification& c, absl::Time now);
+  bool Retry(Task& task, const net::Classification& c, absl::Time now);
   void SlotDone(Item& item, int slot);
   void FinishItem(Item& item, v1::ItemOutcome outcome, const std::string& reason);
   void Schedule(Task task, absl::Time at);
 
   const CrawlConfig config_;
-  Fetcher& fetcher_;
-  HostLimiter& limiter_;
+  net::Fetcher& fetcher_;
+  net::HostLimiter& limiter_;
   const ImageProcessor& processor_;
   StateStore& store_;
   Clock& clock_;

@@ -10,9 +10,9 @@
 #include "absl/strings/str_format.h"
 #include "atelier/common/status_macros.h"
 #include "atelier/crawler/coordinator_client.h"
-#include "atelier/crawler/curl_fetcher.h"
+#include "atelier/net/curl_fetcher.h"
 #include "atelier/crawler/disk_fault.h"
-#include "atelier/crawler/host_limiter.h"
+#include "atelier/net/host_limiter.h"
 #include "atelier/crawler/image_processor.h"
 #include "atelier/crawler/progress.h"
 #include "atelier/crawler/shard_commit.h"
@@ -45,7 +45,7 @@ bool LeaseLost(const absl::Status& status) { return absl::IsFailedPrecondition(s
 }  // namespace
 
 struct Worker::Impl {
-  Impl(WorkerOptions o, Clock& c, std::unique_ptr<Fetcher> f)
+  Impl(WorkerOptions o, Clock& c, std::unique_ptr<net::Fetcher> f)
       : options(std::move(o)),
         clock(c),
         fetcher(std::move(f)),
@@ -87,10 +87,10 @@ struct Worker::Impl {
 
   WorkerOptions options;
   Clock& clock;
-  std::unique_ptr<Fetcher> fetcher;
+  std::unique_ptr<net::Fetcher> fetcher;
   std::unique_ptr<CoordinatorClient> client;  // created first: Stop() cancels its waits
   std::unique_ptr<StateStore> store;
-  std::unique_ptr<HostLimiter> limiter;
+  std::unique_ptr<net::HostLimiter> limiter;
   std::unique_ptr<ImageProcessor> processor;
   CrawlConfig config;
   std::string worker_id, worker_name, data_root;
@@ -103,7 +103,7 @@ struct Worker::Impl {
   ShardCrawler* current = nullptr;
 };
 
-Worker::Worker(WorkerOptions options, Clock& clock, std::unique_ptr<Fetcher> fetcher)
+Worker::Worker(WorkerOptions options, Clock& clock, std::unique_ptr<net::Fetcher> fetcher)
     : impl_(std::make_unique<Impl>(std::move(options), clock, std::move(fetcher))) {}
 
 Worker::~Worker() = default;
@@ -129,10 +129,10 @@ absl::Status Worker::Impl::Setup(const v1::CrawlSettings& s) {
   if (!s.met_api().empty()) config.met_api = s.met_api();
   config.met_label_fields.assign(s.met_label_fields().begin(), s.met_label_fields().end());
   if (s.throttle_pause_ms() > 0) config.throttle_pause = absl::Milliseconds(s.throttle_pause_ms());
-  HostLimits limits;
+  net::HostLimits limits;
   if (s.per_host_concurrency() > 0) limits.max_in_flight = s.per_host_concurrency();
   if (s.per_host_requests_per_second() > 0) limits.requests_per_second = s.per_host_requests_per_second();
-  limiter = std::make_unique<HostLimiter>(limits);
+  limiter = std::make_unique<net::HostLimiter>(limits);
   if (options.fetch_only) {
     processor = std::make_unique<PassthroughProcessor>();
   } else {
@@ -159,10 +159,10 @@ absl::Status Worker::Impl::Setup(const v1::CrawlSettings& s) {
   if (fetcher == nullptr) {
     std::vector<std::string> allowed = options.allowed_networks;
     allowed.insert(allowed.end(), s.allowed_networks().begin(), s.allowed_networks().end());
-    CurlFetcherOptions curl_options;
+    net::CurlFetcherOptions curl_options;
     ASSIGN_OR_RETURN(curl_options.guard,
-                     AddressGuard::Create(options.allow_private_networks || s.allow_private_networks(), allowed));
-    ASSIGN_OR_RETURN(std::unique_ptr<CurlFetcher> curl, CurlFetcher::Create(std::move(curl_options)));
+                     net::AddressGuard::Create(options.allow_private_networks || s.allow_private_networks(), allowed));
+    ASSIGN_OR_RETURN(std::unique_ptr<net::CurlFetcher> curl, net::CurlFetcher::Create(std::move(curl_options)));
     fetcher = std::move(curl);
   }
   return absl::OkStatus();

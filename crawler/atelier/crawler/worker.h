@@ -20,9 +20,9 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "atelier/common/backoff.h"
 #include "atelier/common/clock.h"
-#include "atelier/crawler/fetcher.h"
-#include "atelier/crawler/outcome.h"
+#include "atelier/net/fetcher.h"
 
 namespace atelier::crawler {
 
@@ -48,8 +48,8 @@ struct WorkerOptions {
 
 class Worker {
  public:
-  // `fetcher` may be null: a CurlFetcher is created.
-  Worker(WorkerOptions options, Clock& clock, std::unique_ptr<Fetcher> fetcher = nullptr);
+  // `fetcher` may be null: a net::CurlFetcher is created.
+  Worker(WorkerOptions options, Clock& clock, std::unique_ptr<net::Fetcher> fetcher = nullptr);
   ~Worker();
 
   // Returns OK when the job is done or after Stop(); an error for a bad state

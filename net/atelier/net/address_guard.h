@@ -20,7 +20,7 @@
 
 #include "absl/status/statusor.h"
 
-namespace atelier::crawler {
+namespace atelier::net {
 
 class AddressGuard {
  public:
@@ -42,4 +42,4 @@ class AddressGuard {
   std::vector<Network> allowed_;
 };
 
-}  // namespace atelier::crawler
+}  // namespace atelier::net

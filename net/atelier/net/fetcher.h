@@ -1,4 +1,7 @@
-// Fetcher: the narrow interface between the crawl engine and HTTP.
+// Fetcher: the one HTTP client interface of atelier (the crawler's image and
+// Met object fetches, the coordinator's Met API searches). CurlFetcher is the
+// real one; atelier::net::testing::FakeFetcher (net/testing) the fake;
+// FetchAndWait (fetch_and_wait.h) the blocking form for one request at a time.
 //
 // Start() begins one GET and returns at once; `done` is called exactly once with
 // the result, from the fetcher's own thread (CurlFetcher) or from whatever
@@ -15,7 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace atelier::crawler {
+namespace atelier::net {
 
 struct FetchRequest {
   std::string url;
@@ -59,4 +62,4 @@ class Fetcher {
   virtual void Start(FetchRequest request, Callback done) = 0;
 };
 
-}  // namespace atelier::crawler
+}  // namespace atelier::net

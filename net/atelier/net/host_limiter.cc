@@ -1,16 +1,16 @@
-#include "atelier/crawler/host_limiter.h"
+#include "atelier/net/host_limiter.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include "absl/strings/ascii.h"
 
-namespace atelier::crawler {
+namespace atelier::net {
 
 HostLimiter::HostLimiter(HostLimits limits) : limits_(limits) {}
 
 bool HostLimiter::TryAcquire(const std::string& host, absl::Time now, absl::Time* retry_at) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   HostState& h = hosts_[host];
   const double burst = std::max(1.0, limits_.burst);
   if (h.refilled == absl::InfinitePast()) {
@@ -40,13 +40,13 @@ bool HostLimiter::TryAcquire(const std::string& host, absl::Time now, absl::Time
 }
 
 void HostLimiter::Release(const std::string& host) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   auto it = hosts_.find(host);
   if (it != hosts_.end() && it->second.in_flight > 0) --it->second.in_flight;
 }
 
 void HostLimiter::PauseUntil(const std::string& host, absl::Time until) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   HostState& h = hosts_[host];
   h.paused_until = std::max(h.paused_until, until);
 }
@@ -60,7 +60,7 @@ void HostLimiter::Refill(HostState& h, absl::Time now) const {
 }
 
 void HostLimiter::Throttle(const std::string& host, absl::Time now) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   HostState& h = hosts_[host];
   if (h.throttled_rate > 0 && now - h.throttled_at < limits_.throttle_cooldown) return;
   const double limit = limits_.requests_per_second > 0 ? limits_.requests_per_second : limits_.unlimited_base;
@@ -71,7 +71,7 @@ void HostLimiter::Throttle(const std::string& host, absl::Time now) {
 }
 
 void HostLimiter::Succeeded(const std::string& host) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   auto it = hosts_.find(host);
   if (it == hosts_.end() || it->second.throttled_rate <= 0) return;
   HostState& h = it->second;
@@ -81,13 +81,13 @@ void HostLimiter::Succeeded(const std::string& host) {
 }
 
 double HostLimiter::Rate(const std::string& host) const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   auto it = hosts_.find(host);
   return it == hosts_.end() ? limits_.requests_per_second : RateOf(it->second);
 }
 
 int HostLimiter::InFlight(const std::string& host) const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   auto it = hosts_.find(host);
   return it == hosts_.end() ? 0 : it->second.in_flight;
 }
@@ -103,4 +103,4 @@ std::string HostOfUrl(absl::string_view url) {
   return absl::AsciiStrToLower(rest);
 }
 
-}  // namespace atelier::crawler
+}  // namespace atelier::net

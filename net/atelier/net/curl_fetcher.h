@@ -25,10 +25,10 @@
 #include <unordered_set>
 
 #include "absl/status/statusor.h"
-#include "atelier/crawler/address_guard.h"
-#include "atelier/crawler/fetcher.h"
+#include "atelier/net/address_guard.h"
+#include "atelier/net/fetcher.h"
 
-namespace atelier::crawler {
+namespace atelier::net {
 
 struct CurlFetcherOptions {
   std::string user_agent = "atelier-crawler/0.1 (+https://github.com/atelier)";
@@ -61,4 +61,4 @@ class CurlFetcher final : public Fetcher {
   std::thread thread_;
 };
 
-}  // namespace atelier::crawler
+}  // namespace atelier::net

@@ -1,4 +1,4 @@
-#include "atelier/crawler/address_guard.h"
+#include "atelier/net/address_guard.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -8,7 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
-namespace atelier::crawler {
+namespace atelier::net {
 namespace {
 
 using Bytes = std::array<uint8_t, 16>;
@@ -108,4 +108,4 @@ bool AddressGuard::Allows(const sockaddr* address) const {
   return !IsPrivate(b);
 }
 
-}  // namespace atelier::crawler
+}  // namespace atelier::net

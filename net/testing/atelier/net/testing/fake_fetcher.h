@@ -1,24 +1,28 @@
-// FakeFetcher: a scripted Fetcher for unit tests, driven by a FakeClock.
+// FakeFetcher: the scripted Fetcher for unit tests (test-support only).
 //
 // A handler maps (url, attempt number for that url) to a response and a
 // latency. Start() records the request and holds it; CompleteDue(now) delivers
-// every response whose latency has elapsed. The fetcher also checks politeness
-// as it goes: the maximum number of requests in flight per host, and every
-// request start time per host. Not thread-safe (tests drive it from one thread).
+// every response whose latency has elapsed (tests driven by a FakeClock). With
+// set_immediate(true), Start() answers at once instead, from the calling thread
+// (for FetchAndWait callers such as the coordinator's Met ingest).
+// AnswersByUrl builds a handler from canned answers per URL. The fetcher also
+// records politeness as it goes: the maximum number of requests in flight per
+// host, and every request start time per host. Not thread-safe (tests drive it from one thread).
 #pragma once
 
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "atelier/common/clock.h"
-#include "atelier/crawler/fetcher.h"
-#include "atelier/crawler/host_limiter.h"
+#include "atelier/net/fetcher.h"
+#include "atelier/net/host_limiter.h"
 
-namespace atelier::crawler::testing {
+namespace atelier::net::testing {
 
 struct FakeResponse {
   FetchResult result;
@@ -34,11 +38,30 @@ inline FakeResponse Status(int status, std::string body = "", absl::Duration lat
   return r;
 }
 
+// An answer with `status`, `body` and a Content-Type header.
+inline FakeResponse Typed(int status, std::string content_type, std::string body) {
+  FakeResponse r = Status(status, std::move(body));
+  r.result.headers["content-type"] = std::move(content_type);
+  return r;
+}
+
 inline FakeResponse Error(FetchError error, absl::Duration latency = absl::Milliseconds(50)) {
   FakeResponse r;
   r.result.error = error;
   r.latency = latency;
   return r;
+}
+
+// The n-th request for a URL gets its n-th answer; the last answer repeats;
+// a URL without answers gets a 404.
+inline std::function<FakeResponse(const std::string&, int)> AnswersByUrl(
+    std::map<std::string, std::vector<FakeResponse>> answers) {
+  auto table = std::make_shared<std::map<std::string, std::vector<FakeResponse>>>(std::move(answers));
+  return [table](const std::string& url, int attempt) {
+    auto it = table->find(url);
+    if (it == table->end() || it->second.empty()) return Status(404, "not found");
+    return it->second[std::min<size_t>(static_cast<size_t>(attempt), it->second.size()) - 1];
+  };
 }
 
 class FakeFetcher final : public Fetcher {
@@ -54,8 +77,15 @@ class FakeFetcher final : public Fetcher {
     log_.push_back({request.url, now});
     max_in_flight_[host] = std::max(max_in_flight_[host], ++in_flight_[host]);
     FakeResponse response = handler_(request.url, attempt);
+    if (immediate_) {
+      --in_flight_[host];
+      done(std::move(response.result));
+      return;
+    }
     pending_.push_back({now + response.latency, host, std::move(response.result), std::move(done)});
   }
+
+  void set_immediate(bool immediate) { immediate_ = immediate; }
 
   // Delivers the responses due at `now`; returns how many.
   int CompleteDue(absl::Time now) {
@@ -107,10 +137,11 @@ class FakeFetcher final : public Fetcher {
   };
   Clock& clock_;
   Handler handler_;
+  bool immediate_ = false;
   std::vector<Pending> pending_;
   std::map<std::string, int> attempts_, in_flight_, max_in_flight_;
   std::map<std::string, std::vector<absl::Time>> starts_;
   std::vector<std::pair<std::string, absl::Time>> log_;
 };
 
-}  // namespace atelier::crawler::testing
+}  // namespace atelier::net::testing

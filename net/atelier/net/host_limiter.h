@@ -14,14 +14,15 @@
 // Time comes from the caller (`now`), so it runs on any Clock. Thread-safe.
 #pragma once
 
-#include <mutex>
 #include <string>
 #include <unordered_map>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
-namespace atelier::crawler {
+namespace atelier::net {
 
 struct HostLimits {
   int max_in_flight = 16;
@@ -67,11 +68,11 @@ class HostLimiter {
   }
   void Refill(HostState& h, absl::Time now) const;  // mu_ held
   const HostLimits limits_;
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, HostState> hosts_;
+  mutable absl::Mutex mu_;
+  std::unordered_map<std::string, HostState> hosts_ ABSL_GUARDED_BY(mu_);
 };
 
 // The host[:port] of an http(s) URL, lower-cased; "" when it has none.
 std::string HostOfUrl(absl::string_view url);
 
-}  // namespace atelier::crawler
+}  // namespace atelier::net

@@ -1,9 +1,9 @@
-#include "atelier/crawler/outcome.h"
+#include "atelier/net/fetch_outcome.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-namespace atelier::crawler {
+namespace atelier::net {
 namespace {
 
 const absl::Time kNow = absl::FromUnixSeconds(1'700'000'000);
@@ -63,41 +63,5 @@ TEST(ClassifyFetchTest, RetryAfterSecondsAndDateThrottleTheHost) {
   EXPECT_FALSE(c.not_before.has_value());
 }
 
-TEST(ParseRetryAfterTest, Forms) {
-  EXPECT_EQ(ParseRetryAfter("0", kNow), kNow);
-  EXPECT_EQ(ParseRetryAfter(" 7 ", kNow), kNow + absl::Seconds(7));
-  EXPECT_EQ(ParseRetryAfter("Tuesday, 14-Nov-23 22:13:30 GMT", kNow), kNow + absl::Seconds(10));
-  EXPECT_EQ(ParseRetryAfter("Tue Nov 14 22:13:40 2023", kNow), kNow + absl::Seconds(20));
-  // A date in the past means "now".
-  EXPECT_EQ(ParseRetryAfter("Mon, 13 Nov 2023 00:00:00 GMT", kNow), kNow);
-  EXPECT_FALSE(ParseRetryAfter("", kNow).has_value());
-  EXPECT_FALSE(ParseRetryAfter("soon", kNow).has_value());
-  EXPECT_FALSE(ParseRetryAfter("-5", kNow).has_value());
-}
-
-TEST(BackoffTest, ExponentialCeilingWithFullJitter) {
-  BackoffPolicy policy{absl::Seconds(1), absl::Seconds(30)};
-  EXPECT_EQ(BackoffCeiling(policy, 1), absl::Seconds(1));
-  EXPECT_EQ(BackoffCeiling(policy, 2), absl::Seconds(2));
-  EXPECT_EQ(BackoffCeiling(policy, 3), absl::Seconds(4));
-  EXPECT_EQ(BackoffCeiling(policy, 5), absl::Seconds(16));
-  EXPECT_EQ(BackoffCeiling(policy, 6), absl::Seconds(30));
-  EXPECT_EQ(BackoffCeiling(policy, 60), absl::Seconds(30));
-  std::mt19937_64 rng(42);
-  for (int retry = 1; retry <= 8; ++retry) {
-    absl::Duration lo = absl::InfiniteDuration(), hi = absl::ZeroDuration();
-    for (int i = 0; i < 2000; ++i) {
-      const absl::Duration d = BackoffDelay(policy, retry, rng);
-      ASSERT_GE(d, absl::ZeroDuration());
-      ASSERT_LE(d, BackoffCeiling(policy, retry));
-      lo = std::min(lo, d);
-      hi = std::max(hi, d);
-    }
-    // Full jitter: the draws spread over the whole [0, ceiling] range.
-    EXPECT_LT(lo, BackoffCeiling(policy, retry) / 10) << retry;
-    EXPECT_GT(hi, BackoffCeiling(policy, retry) * 9 / 10) << retry;
-  }
-}
-
 }  // namespace
-}  // namespace atelier::crawler
+}  // namespace atelier::net

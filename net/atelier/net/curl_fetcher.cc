@@ -1,4 +1,4 @@
-#include "atelier/crawler/curl_fetcher.h"
+#include "atelier/net/curl_fetcher.h"
 
 #include <curl/curl.h>
 
@@ -12,22 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 
-namespace atelier::crawler {
-
-absl::string_view FetchErrorName(FetchError error) {
-  switch (error) {
-    case FetchError::kNone: return "none";
-    case FetchError::kTimeout: return "timeout";
-    case FetchError::kConnection: return "connection";
-    case FetchError::kTruncated: return "truncated";
-    case FetchError::kTooLarge: return "too_large";
-    case FetchError::kTooManyRedirects: return "too_many_redirects";
-    case FetchError::kBadUrl: return "bad_url";
-    case FetchError::kCancelled: return "cancelled";
-    case FetchError::kBlockedAddress: return "blocked_address";
-  }
-  return "unknown";
-}
+namespace atelier::net {
 
 struct CurlFetcher::Transfer {
   FetchRequest request;
@@ -270,4 +255,4 @@ void CurlFetcher::Loop() {
   }
 }
 
-}  // namespace atelier::crawler
+}  // namespace atelier::net

@@ -1,10 +1,10 @@
-#include "atelier/crawler/host_limiter.h"
+#include "atelier/net/host_limiter.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-namespace atelier::crawler {
+namespace atelier::net {
 namespace {
 
 const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
@@ -82,4 +82,4 @@ TEST(HostOfUrlTest, Hosts) {
 }
 
 }  // namespace
-}  // namespace atelier::crawler
+}  // namespace atelier::net
