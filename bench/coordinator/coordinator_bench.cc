@@ -25,7 +25,7 @@
 #include "atelier/common/job_spec.h"
 #include "atelier/common/logging.h"
 #include "atelier/coordinator/job_ingest.h"
-#include "atelier/coordinator/rocksdb_kv_store.h"
+#include "atelier/coordinator/coordinator_state.h"
 #include "atelier/coordinator/shard_table.h"
 #include "atelier/v1/crawl.grpc.pb.h"
 #include "atelier/v1/status.grpc.pb.h"
@@ -111,7 +111,7 @@ int Ingest(const std::string& spec_path, const std::string& state) {
   // Same layout as atelier-coordinator --state DIR, so a coordinator can serve it.
   std::filesystem::remove_all(state);
   std::filesystem::create_directories(state);
-  auto store = coordinator::RocksDbKvStore::Open((std::filesystem::path(state) / "rocksdb").string());
+  auto store = coordinator::OpenCoordinatorDatabase(coordinator::CoordinatorDatabaseDir(state));
   if (!store.ok()) return 1;
   auto table = coordinator::ShardTable::Open(**store, atelier::Clock::Real(), {});
   if (!table.ok()) return 1;

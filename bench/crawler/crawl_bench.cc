@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "atelier/common/clock.h"
+#include "atelier/kv/testing/memory_kv_store.h"
 #include "atelier/net/curl_fetcher.h"
 #include "atelier/crawler/shard_crawler.h"
 #include "atelier/crawler/state_store.h"
@@ -51,11 +52,12 @@ int main(int argc, char** argv) {
     items.push_back(std::move(item));
   }
   auto store = memory_state ? absl::StatusOr<std::unique_ptr<atelier::crawler::StateStore>>(
-                                  std::make_unique<atelier::crawler::MemoryStateStore>())
+                                  atelier::crawler::MakeKvStateStore(std::make_unique<atelier::kv::MemoryKvStore>(),
+                                                                     state_dir + "/spool"))
                             : atelier::crawler::OpenRocksDbStateStore(state_dir);
-  atelier::crawler::CurlFetcherOptions fetcher_options;
-  fetcher_options.guard = atelier::crawler::AddressGuard::AllowAll();  // the bench origin is on loopback
-  auto fetcher = atelier::crawler::CurlFetcher::Create(std::move(fetcher_options));
+  atelier::net::CurlFetcherOptions fetcher_options;
+  fetcher_options.guard = atelier::net::AddressGuard::AllowAll();  // the bench origin is on loopback
+  auto fetcher = atelier::net::CurlFetcher::Create(std::move(fetcher_options));
   if (!store.ok() || !fetcher.ok()) {
     std::cerr << (store.ok() ? fetcher.status().ToString() : store.status().ToString()) << "\n";
     return 1;
@@ -63,7 +65,7 @@ int main(int argc, char** argv) {
   atelier::crawler::CrawlConfig config;
   config.concurrency = concurrency;
   config.processing_threads = process_threads;
-  atelier::crawler::HostLimiter limiter({concurrency, 0, 1});
+  atelier::net::HostLimiter limiter({concurrency, 0, 1});
   atelier::crawler::PassthroughProcessor passthrough;
   atelier::crawler::ResizingProcessor resizing({atelier::ResizeMode::kCenterCrop, resize_size, quality});
   const atelier::crawler::ImageProcessor& processor =

@@ -19,7 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "atelier/common/fake_clock.h"
 #include "atelier/common/status_matchers.h"
-#include "atelier/coordinator/rocksdb_kv_store.h"
+#include "atelier/kv/rocksdb_kv_store.h"
 #include "atelier/coordinator/shard_table.h"
 #include "atelier/dataset/shard_writer.h"
 #include "test_items.h"
@@ -418,7 +418,7 @@ TEST(CoordinatorProcessTest, CheckRetryFailedAndDamagedStateThroughTheBinary) {
   std::filesystem::create_directories(db.parent_path());
   {
     FakeClock clock;
-    ASSERT_OK_AND_ASSIGN(auto store, RocksDbKvStore::Open(db.string()));
+    ASSERT_OK_AND_ASSIGN(auto store, kv::RocksDbKvStore::Open(db.string()));
     ASSERT_OK_AND_ASSIGN(auto table, ShardTable::Open(*store, clock, {}));
     testing::FillTable(*table, 2, 2);
     v1::RegisterWorkerRequest reg;
@@ -479,7 +479,7 @@ TEST(CoordinatorProcessTest, CheckRetryFailedAndDamagedStateThroughTheBinary) {
   EXPECT_EQ(retried.exit_code, 0) << retried.output;
   EXPECT_THAT(retried.output, HasSubstr("1 failed items back in the pool in 1 new shards"));
   FakeClock clock;
-  ASSERT_OK_AND_ASSIGN(auto store, RocksDbKvStore::Open(db.string()));
+  ASSERT_OK_AND_ASSIGN(auto store, kv::RocksDbKvStore::Open(db.string()));
   ASSERT_OK_AND_ASSIGN(auto table, ShardTable::Open(*store, clock, {}));
   v1::CrawlStatus st = table->Status();
   EXPECT_EQ(st.items_failed(), 0);

@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "atelier/common/fake_clock.h"
 #include "atelier/common/status_matchers.h"
-#include "atelier/coordinator/memory_kv_store.h"
+#include "atelier/kv/testing/memory_kv_store.h"
 #include "atelier/dataset/shard_writer.h"
 #include "atelier/testing/temp_dir.h"
 #include "gmock/gmock.h"
@@ -82,7 +82,7 @@ class DatasetCheckTest : public ::testing::Test {
   }
 
   FakeClock clock_;
-  MemoryKvStore store_;
+  kv::MemoryKvStore store_;
   std::unique_ptr<ShardTable> table_;
   std::string worker_;
   TempDir root_{"dataset"};
@@ -109,7 +109,7 @@ TEST_F(DatasetCheckTest, RecoverRebuildsTheDoneSetFromTheTars) {
   Crawl();
   Crawl({"url-3"});  // shard 1: url-3 failed, not in the tar
   // Shard 2 was never crawled. A new state for the same job:
-  MemoryKvStore fresh_store;
+  kv::MemoryKvStore fresh_store;
   ASSERT_OK_AND_ASSIGN(auto fresh, ShardTable::Open(fresh_store, clock_, Options()));
   testing::FillTable(*fresh, 3, 2);
   ASSERT_OK_AND_ASSIGN(RecoverReport report, RecoverFromDataset(*fresh, root_.path()));

@@ -9,7 +9,7 @@
 #include "atelier/common/fake_clock.h"
 #include "atelier/common/status_matchers.h"
 #include "atelier/coordinator/crawl_settings.h"
-#include "atelier/coordinator/memory_kv_store.h"
+#include "atelier/kv/testing/memory_kv_store.h"
 #include "atelier/net/testing/fake_fetcher.h"
 #include "atelier/testing/temp_dir.h"
 #include "gmock/gmock.h"
@@ -73,7 +73,7 @@ crawl:
       clock_, net::testing::AnswersByUrl({{"http://met.invalid/v1/search?q=dress",
                                            {net::testing::Typed(200, "application/json",
                                                                 R"({"total":2,"objectIDs":[42,43]})")}}})};
-  MemoryKvStore store_;
+  kv::MemoryKvStore store_;
 };
 
 TEST_F(JobIngestTest, IngestsEverySourceIntoShardsOnce) {
@@ -114,25 +114,25 @@ TEST_F(JobIngestTest, FailedSourceFailsTheIngestNamingIt) {
   EXPECT_FALSE(table->ingested());
 }
 
-// A KvStore whose writes fail from the `fail_at`-th on, as if the process
+// A kv::KvStore whose writes fail from the `fail_at`-th on, as if the process
 // had been killed after write fail_at-1; counts how often each key is put.
-class KilledKvStore final : public KvStore {
+class KilledKvStore final : public kv::KvStore {
  public:
-  KilledKvStore(KvStore& inner, int fail_at) : inner_(inner), fail_at_(fail_at) {}
+  KilledKvStore(kv::KvStore& inner, int fail_at) : inner_(inner), fail_at_(fail_at) {}
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) override {
     return inner_.Get(key);
   }
   absl::Status Put(absl::string_view key, absl::string_view value) override {
-    WriteBatch b;
+    kv::WriteBatch b;
     b.Put(std::string(key), std::string(value));
     return Write(b);
   }
   absl::Status Delete(absl::string_view key) override {
-    WriteBatch b;
+    kv::WriteBatch b;
     b.Delete(std::string(key));
     return Write(b);
   }
-  absl::Status Write(const WriteBatch& batch) override {
+  absl::Status Write(const kv::WriteBatch& batch) override {
     if (++writes_ >= fail_at_) return absl::UnavailableError("killed");
     for (const auto& op : batch.ops()) {
       if (op.is_delete) ++deletes;
@@ -150,13 +150,13 @@ class KilledKvStore final : public KvStore {
   int deletes = 0;
 
  private:
-  KvStore& inner_;
+  kv::KvStore& inner_;
   const int fail_at_;
   int writes_ = 0;
 };
 
 // Every record of the store, without the times it holds.
-std::map<std::string, std::string> Records(KvStore& store) {
+std::map<std::string, std::string> Records(kv::KvStore& store) {
   std::map<std::string, std::string> out;
   EXPECT_OK(store.Scan("", "", [&](absl::string_view k, absl::string_view v) {
     if (k == "meta/job" || k == "meta/ingest_done") return true;
@@ -187,7 +187,7 @@ TEST_F(JobIngestTest, IngestKilledAfterAnyWriteResumesWithoutRewriting) {
   // Dead items from the URL list too, so both streams resume.
   WriteFileOrDie(dir_ / "list.txt",
                  "http://127.0.0.1/u/1.jpg\nftp://x\nhttp://127.0.0.1/u/2.jpg\nnope\n");
-  MemoryKvStore clean;
+  kv::MemoryKvStore clean;
   int clean_writes = 0;
   {
     KilledKvStore counting(clean, 1 << 30);
@@ -199,7 +199,7 @@ TEST_F(JobIngestTest, IngestKilledAfterAnyWriteResumesWithoutRewriting) {
   ASSERT_GT(clean_writes, 5);
   for (int kill_at = 2; kill_at <= clean_writes; ++kill_at) {
     SCOPED_TRACE(absl::StrCat("killed at write ", kill_at));
-    MemoryKvStore store;
+    kv::MemoryKvStore store;
     std::map<std::string, int> puts;
     {
       KilledKvStore killed(store, kill_at);
@@ -227,7 +227,7 @@ TEST_F(JobIngestTest, IngestKilledAfterAnyWriteResumesWithoutRewriting) {
 
 TEST_F(JobIngestTest, ResumeRefusesChangedSources) {
   ASSERT_OK_AND_ASSIGN(JobSpec spec, LoadJobSpec((dir_ / "job.yaml").string()));
-  MemoryKvStore store;
+  kv::MemoryKvStore store;
   {
     KilledKvStore killed(store, 4);  // after the first shard
     ASSERT_OK_AND_ASSIGN(auto table, ShardTable::Open(killed, clock_, {}));

@@ -3,7 +3,7 @@
 
 #include "atelier/common/fake_clock.h"
 #include "atelier/common/status_matchers.h"
-#include "atelier/coordinator/memory_kv_store.h"
+#include "atelier/kv/testing/memory_kv_store.h"
 #include "atelier/coordinator/shard_table.h"
 #include "atelier/testing/subprocess.h"
 #include "atelier/testing/temp_dir.h"
@@ -74,7 +74,7 @@ TEST(PrometheusMetricsTest, PrintsIntegersExactlyAndDoublesRoundTrip) {
 // and a worker that finished cleanly is not "lost".
 TEST(PrometheusMetricsTest, ThirdPartyParserReadsACrawlWithAKilledWorker) {
   FakeClock clock;
-  MemoryKvStore store;
+  kv::MemoryKvStore store;
   ShardTableOptions options;
   options.lease_ttl = absl::Seconds(30);
   ASSERT_OK_AND_ASSIGN(auto table, ShardTable::Open(store, clock, options));

@@ -9,7 +9,7 @@
 #include "atelier/common/status_matchers.h"
 #include "atelier/coordinator/checkpoint_catalog.h"
 #include "atelier/coordinator/checkpoint_service.h"
-#include "atelier/coordinator/memory_kv_store.h"
+#include "atelier/kv/testing/memory_kv_store.h"
 #include "atelier/coordinator/services.h"
 #include "atelier/coordinator/training_registry.h"
 #include "atelier/coordinator/training_service.h"
@@ -53,7 +53,7 @@ class RpcEdgeTest : public ::testing::Test {
   }
 
   FakeClock clock_;
-  MemoryKvStore store_;
+  kv::MemoryKvStore store_;
   std::unique_ptr<ShardTable> table_;
   atelier::testing::TempDir root_{"rpc-edge"};
   TrainingRegistry registry_{&clock_};

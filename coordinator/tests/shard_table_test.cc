@@ -9,8 +9,8 @@
 
 #include "atelier/common/fake_clock.h"
 #include "atelier/common/status_matchers.h"
-#include "atelier/coordinator/memory_kv_store.h"
-#include "atelier/coordinator/rocksdb_kv_store.h"
+#include "atelier/kv/testing/memory_kv_store.h"
+#include "atelier/kv/rocksdb_kv_store.h"
 #include "atelier/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -74,7 +74,7 @@ class ShardTableTest : public ::testing::Test {
   }
 
   FakeClock clock_;
-  MemoryKvStore store_;
+  kv::MemoryKvStore store_;
   std::unique_ptr<ShardTable> table_;
 };
 
@@ -385,7 +385,7 @@ TEST(ShardTableRestartTest, RestartInTheMiddleKeepsEverything) {
   std::string a, b;
   v1::LeaseShardResponse held, expiring;
   {
-    ASSERT_OK_AND_ASSIGN(auto store, RocksDbKvStore::Open(db));
+    ASSERT_OK_AND_ASSIGN(auto store, kv::RocksDbKvStore::Open(db));
     ASSERT_OK_AND_ASSIGN(auto table, ShardTable::Open(*store, clock, Options(2)));
     FillTable(*table, 5, 3);
     v1::RegisterWorkerRequest reg;
@@ -413,7 +413,7 @@ TEST(ShardTableRestartTest, RestartInTheMiddleKeepsEverything) {
     before = table->Status();
   }
   // Restart: a fresh table over the same directory.
-  ASSERT_OK_AND_ASSIGN(auto store, RocksDbKvStore::Open(db));
+  ASSERT_OK_AND_ASSIGN(auto store, kv::RocksDbKvStore::Open(db));
   ASSERT_OK_AND_ASSIGN(auto table, ShardTable::Open(*store, clock, Options(2)));
   EXPECT_TRUE(table->ingested());
   v1::CrawlStatus after = table->Status();
@@ -456,7 +456,7 @@ TEST(ShardTableRestartTest, RestartInTheMiddleKeepsEverything) {
 // reports it (to resume after it) and deletes nothing.
 TEST(ShardTableRestartTest, UnfinishedIngestIsKeptForResuming) {
   FakeClock clock;
-  MemoryKvStore store;
+  kv::MemoryKvStore store;
   {
     ASSERT_OK_AND_ASSIGN(auto table, ShardTable::Open(store, clock, Options()));
     ASSERT_OK(table->BeginIngest());
@@ -480,21 +480,21 @@ TEST(ShardTableRestartTest, UnfinishedIngestIsKeptForResuming) {
 TEST(ShardTableSchemaTest, NewStateGetsTheVersionAndOthersAreRefused) {
   FakeClock clock;
   {
-    MemoryKvStore store;
+    kv::MemoryKvStore store;
     ASSERT_OK(ShardTable::Open(store, clock, Options()).status());
     ASSERT_OK_AND_ASSIGN(auto schema, store.Get("meta/schema"));
     EXPECT_EQ(schema, std::optional<std::string>("1"));
     EXPECT_OK(ShardTable::Open(store, clock, Options()).status());  // reopened: same version
   }
   {
-    MemoryKvStore store;
+    kv::MemoryKvStore store;
     ASSERT_OK(ShardTable::Open(store, clock, Options()).status());
     ASSERT_OK(store.Put("meta/schema", "2"));
     EXPECT_THAT(ShardTable::Open(store, clock, Options()).status(),
                 StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("schema version '2'")));
   }
   {
-    MemoryKvStore store;  // a state written before schema versions existed
+    kv::MemoryKvStore store;  // a state written before schema versions existed
     ASSERT_OK(store.Put("meta/job", R"({"started_at_ms":1})"));
     EXPECT_THAT(ShardTable::Open(store, clock, Options()).status(),
                 StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr("no schema version")));
@@ -542,7 +542,7 @@ TEST_F(ShardTableTest, RestartedWorkerDoesNotGetAnExpiredLeaseBack) {
 
 TEST(ShardTablePagingTest, DeadLinksPageThroughEveryRecordOnce) {
   FakeClock clock;
-  MemoryKvStore store;
+  kv::MemoryKvStore store;
   ASSERT_OK_AND_ASSIGN(auto table, ShardTable::Open(store, clock, Options()));
   ASSERT_OK(table->BeginIngest());
   std::vector<v1::WorkItem> dead;

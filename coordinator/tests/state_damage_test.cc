@@ -16,7 +16,8 @@
 #include "absl/strings/strip.h"
 #include "atelier/common/fake_clock.h"
 #include "atelier/common/status_matchers.h"
-#include "atelier/coordinator/rocksdb_kv_store.h"
+#include "atelier/coordinator/coordinator_state.h"
+#include "atelier/kv/rocksdb_kv_store.h"
 #include "atelier/coordinator/shard_table.h"
 #include "atelier/testing/temp_dir.h"
 #include "gmock/gmock.h"
@@ -34,7 +35,7 @@ constexpr int kShards = 41;
 // Writes a finished job (every shard done) into `db` and closes it.
 void MakeFinishedState(const std::string& db) {
   FakeClock clock;
-  ASSERT_OK_AND_ASSIGN(auto store, RocksDbKvStore::Open(db));
+  ASSERT_OK_AND_ASSIGN(auto store, OpenCoordinatorDatabase(db));
   ASSERT_OK_AND_ASSIGN(auto table, ShardTable::Open(*store, clock, {}));
   testing::FillTable(*table, kShards, 20);
   v1::RegisterWorkerRequest reg;
@@ -50,7 +51,7 @@ void MakeFinishedState(const std::string& db) {
 // Done shards of the state in `db`, or the error opening it.
 absl::StatusOr<std::set<uint64_t>> DoneSet(const std::string& db) {
   FakeClock clock;
-  auto store = RocksDbKvStore::Open(db);
+  auto store = OpenCoordinatorDatabase(db);
   if (!store.ok()) return store.status();
   auto table = ShardTable::Open(**store, clock, {});
   if (!table.ok()) return table.status();
@@ -127,6 +128,8 @@ TEST_P(StateDamageTest, RefusedNamingTheDamagedFile) {
                            << " done shards";
   EXPECT_EQ(after.status().code(), absl::StatusCode::kDataLoss) << after.status();
   EXPECT_THAT(std::string(after.status().message()), ::testing::HasSubstr(damaged.string()));
+  // ... and says the way out.
+  EXPECT_THAT(std::string(after.status().message()), ::testing::HasSubstr("--recover-from-dataset"));
   EXPECT_EQ(Snapshot(db), before) << "a refused open changed the state directory";
   // And it keeps refusing.
   EXPECT_EQ(DoneSet(db.string()).status().code(), absl::StatusCode::kDataLoss);
@@ -183,13 +186,13 @@ INSTANTIATE_TEST_SUITE_P(
                }},
         Damage{"SealDeleted",
                [](const fs::path& db) {
-                 fs::path seal = RocksDbKvStore::SealPath(db.string());
+                 fs::path seal = kv::RocksDbKvStore::SealPath(db.string());
                  fs::remove(seal);
                  return seal;
                }},
         Damage{"SealDamaged",
                [](const fs::path& db) {
-                 fs::path seal = RocksDbKvStore::SealPath(db.string());
+                 fs::path seal = kv::RocksDbKvStore::SealPath(db.string());
                  ZeroAt(seal, 0, 4);
                  return seal;
                }}),

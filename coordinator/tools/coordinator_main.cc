@@ -34,10 +34,10 @@
 #include "atelier/common/logging.h"
 #include "atelier/coordinator/checkpoint_catalog.h"
 #include "atelier/coordinator/checkpoint_service.h"
+#include "atelier/coordinator/coordinator_state.h"
 #include "atelier/coordinator/crawl_settings.h"
 #include "atelier/coordinator/dataset_check.h"
 #include "atelier/coordinator/job_ingest.h"
-#include "atelier/coordinator/rocksdb_kv_store.h"
 #include "atelier/coordinator/services.h"
 #include "atelier/coordinator/prometheus_metrics.h"
 #include "atelier/coordinator/shard_table.h"
@@ -116,7 +116,7 @@ int Run(int argc, char** argv, sigset_t signals) {
   if (!spec.ok()) return Fail(spec.status());
   std::error_code ec;
   std::filesystem::create_directories(state_dir, ec);
-  auto store = RocksDbKvStore::Open((std::filesystem::path(state_dir) / "rocksdb").string());
+  auto store = OpenCoordinatorDatabase(CoordinatorDatabaseDir(state_dir));
   if (!store.ok()) return Fail(store.status());
   Clock& clock = Clock::Real();
   ShardTableOptions options;

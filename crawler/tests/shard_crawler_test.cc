@@ -7,7 +7,9 @@
 #include "absl/strings/str_cat.h"
 #include "atelier/common/fake_clock.h"
 #include "atelier/common/status_matchers.h"
+#include "atelier/kv/testing/memory_kv_store.h"
 #include "atelier/net/testing/fake_fetcher.h"
+#include "atelier/testing/temp_dir.h"
 #include "test_images.h"
 
 namespace atelier::crawler {
@@ -76,7 +78,10 @@ class ShardCrawlerTest : public ::testing::Test {
   CrawlConfig config_;
   FakeClock clock_;
   ResizingProcessor processor_{ResizeSettings{ResizeMode::kShorterSide, 32, 90}};
-  MemoryStateStore store_;
+  atelier::testing::TempDir spool_{"shard-crawler-spool"};
+  std::unique_ptr<StateStore> store_holder_ =
+      MakeKvStateStore(std::make_unique<kv::MemoryKvStore>(), (spool_ / "spool").string());
+  StateStore& store_ = *store_holder_;
   std::unique_ptr<net::HostLimiter> limiter_;
   std::map<std::string, v1::ItemResult> results_;
 };

@@ -1,5 +1,5 @@
-// The RocksDB worker state in a temporary directory (and the in-memory fake,
-// which must behave the same).
+// The RocksDB worker state in a temporary directory (and the same state on
+// the in-memory KvStore, which must behave the same).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -12,6 +12,7 @@
 #include "atelier/common/status_matchers.h"
 #include "atelier/crawler/state_store.h"
 #include "atelier/dataset/sample.h"
+#include "atelier/kv/testing/memory_kv_store.h"
 #include "atelier/testing/temp_dir.h"
 #include "test_images.h"
 
@@ -94,8 +95,9 @@ void ExerciseStore(StateStore& store) {
 }
 
 TEST(StateStoreTest, MemoryStore) {
-  MemoryStateStore store;
-  ExerciseStore(store);
+  atelier::testing::TempDir dir("crawler-state");
+  auto store = MakeKvStateStore(std::make_unique<kv::MemoryKvStore>(), (dir / "spool").string());
+  ExerciseStore(*store);
 }
 
 TEST(StateStoreTest, RocksDbStoreSurvivesReopen) {
@@ -192,6 +194,46 @@ TEST(StateStoreTest, RocksDbReadsSamplesOfTheEarlierOneFilePerSampleLayout) {
   EXPECT_EQ(samples[0].image_bytes, sample.image_bytes);
   ASSERT_OK(store->MarkCommitted(6));
   EXPECT_TRUE(FilesUnder(dir / "state" / "spool").empty());
+}
+
+TEST(StateStoreTest, AStateMadeBeforeSealsIsOpenedAndSealed) {
+  atelier::testing::TempDir dir("crawler-state");
+  {
+    rocksdb::Options options;
+    options.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(options, (dir / "state").string(), &raw).ok());
+    std::unique_ptr<rocksdb::DB> db(raw);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), "m/worker_name", "w-old").ok());
+  }
+  ASSERT_FALSE(std::filesystem::exists(dir / "state" / "ATELIER_SEAL"));
+  ASSERT_OK_AND_ASSIGN(auto store, OpenRocksDbStateStore((dir / "state").string()));
+  ASSERT_OK_AND_ASSIGN(auto name, store->GetMeta("worker_name"));
+  EXPECT_EQ(name, std::optional<std::string>("w-old"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "state" / "ATELIER_SEAL"));
+}
+
+TEST(StateStoreTest, ADamagedWriteAheadLogIsDataLossNamingTheFile) {
+  atelier::testing::TempDir dir("crawler-state");
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, OpenRocksDbStateStore((dir / "state").string()));
+    for (int i = 0; i < 20; ++i) {
+      const std::string key = absl::StrCat("url-", i);
+      ASSERT_OK(store->PutItem(3, Item(key, v1::ITEM_OUTCOME_OK), {MakeSample(key)}, {}));
+    }
+  }  // a clean close seals every write
+  std::filesystem::path wal;
+  for (const auto& e : std::filesystem::directory_iterator(dir / "state")) {
+    if (e.path().extension() == ".log" && std::filesystem::file_size(e.path()) > 0) wal = e.path();
+  }
+  ASSERT_FALSE(wal.empty()) << "no write-ahead log with records";
+  std::filesystem::resize_file(wal, 0);
+  auto store = OpenRocksDbStateStore((dir / "state").string());
+  EXPECT_THAT(store.status(), ::atelier::testing::StatusIs(absl::StatusCode::kDataLoss,
+                                                           ::testing::AllOf(::testing::HasSubstr(wal.string()),
+                                                                            ::testing::HasSubstr("worker state"))));
+  // Nothing was changed: the same refusal again.
+  EXPECT_TRUE(absl::IsDataLoss(OpenRocksDbStateStore((dir / "state").string()).status()));
 }
 
 TEST(StateStoreTest, UnusableDirectoryIsAClearError) {

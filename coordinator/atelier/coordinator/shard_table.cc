@@ -71,10 +71,10 @@ absl::string_view ShardStateName(ShardState state) {
   return "unknown";
 }
 
-ShardTable::ShardTable(KvStore& store, Clock& clock, ShardTableOptions options)
+ShardTable::ShardTable(kv::KvStore& store, Clock& clock, ShardTableOptions options)
     : store_(store), clock_(clock), options_(std::move(options)) {}
 
-absl::StatusOr<std::unique_ptr<ShardTable>> ShardTable::Open(KvStore& store, Clock& clock,
+absl::StatusOr<std::unique_ptr<ShardTable>> ShardTable::Open(kv::KvStore& store, Clock& clock,
                                                              ShardTableOptions options) {
   std::unique_ptr<ShardTable> table(new ShardTable(store, clock, std::move(options)));
   RETURN_IF_ERROR(table->Load());
@@ -84,7 +84,7 @@ absl::StatusOr<std::unique_ptr<ShardTable>> ShardTable::Open(KvStore& store, Clo
 absl::Status ShardTable::Load() {
   std::lock_guard<std::mutex> lock(mu_);
   ASSIGN_OR_RETURN(auto job, store_.Get(kJobKey));
-  WriteBatch first;
+  kv::WriteBatch first;
   RETURN_IF_ERROR(CheckSchemaLocked(!job.has_value(), first));
   if (job) {
     json j = json::parse(*job, nullptr, false);
@@ -180,7 +180,7 @@ absl::Status ShardTable::Load() {
   return absl::OkStatus();
 }
 
-absl::Status ShardTable::CheckSchemaLocked(bool fresh, WriteBatch& batch) {
+absl::Status ShardTable::CheckSchemaLocked(bool fresh, kv::WriteBatch& batch) {
   ASSIGN_OR_RETURN(auto schema, store_.Get(kSchemaKey));
   if (!schema) {
     if (fresh) {
@@ -202,28 +202,28 @@ absl::Status ShardTable::CheckSchemaLocked(bool fresh, WriteBatch& batch) {
 
 // ---- persistence helpers ----------------------------------------------------
 
-void ShardTable::PutProgress(WriteBatch& batch) const {
+void ShardTable::PutProgress(kv::WriteBatch& batch) const {
   json j = {{"shards", progress_.shards}, {"items", progress_.items}, {"dead", progress_.dead},
             {"last_item_key", progress_.last_item_key},
             {"last_dead_key", progress_.last_dead_key}, {"shard_size", progress_.shard_size}};
   batch.Put(kIngestProgressKey, j.dump());
 }
 
-void ShardTable::PutShard(WriteBatch& batch, uint64_t id, const ShardInfo& s) const {
+void ShardTable::PutShard(kv::WriteBatch& batch, uint64_t id, const ShardInfo& s) const {
   json j = {{"state", StateCode(s.state)}, {"attempts", s.attempts}, {"token", s.token},
             {"deadline_ms", s.deadline_ms}, {"worker", s.worker_id},
             {"last_error", s.last_error}, {"items", s.items}};
   batch.Put(ShardKey(kShardPrefix, id), j.dump());
 }
 
-void ShardTable::PutWorker(WriteBatch& batch, const Worker& w) const {
+void ShardTable::PutWorker(kv::WriteBatch& batch, const Worker& w) const {
   json j = {{"id", w.id}, {"name", w.name}, {"hostname", w.hostname}, {"pid", w.pid},
             {"concurrency", w.concurrency}, {"last_seen_ms", w.last_seen_ms},
             {"items_done", w.items_done}, {"finished", w.finished}};
   batch.Put(absl::StrCat(kWorkerPrefix, w.id), j.dump());
 }
 
-void ShardTable::PutCounters(WriteBatch& batch) const {
+void ShardTable::PutCounters(kv::WriteBatch& batch) const {
   batch.Put(kCountersKey, counters_.SerializeAsString());
   batch.Put(kListTotalsKey,
             json{{"dead", dead_links_total_}, {"failed", failed_items_total_}}.dump());
@@ -318,7 +318,7 @@ absl::StatusOr<uint64_t> ShardTable::AddShard(const std::vector<v1::WorkItem>& i
   progress_.items += shard.items;
   progress_.last_item_key = items.back().key();
   if (shard_size > 0) progress_.shard_size = shard_size;
-  WriteBatch batch;
+  kv::WriteBatch batch;
   batch.set_sync(false);  // FinishIngest's synced write makes the whole ingest durable
   batch.Put(ShardKey(kItemsPrefix, id), holder.SerializeAsString());
   PutShard(batch, id, shard);
@@ -339,7 +339,7 @@ absl::Status ShardTable::AddDeadAtIngest(const std::vector<v1::WorkItem>& items,
   std::lock_guard<std::mutex> lock(mu_);
   if (ingested_) return absl::FailedPreconditionError("the job was already ingested");
   const int64_t now = clock_.NowMillis();
-  WriteBatch batch;
+  kv::WriteBatch batch;
   batch.set_sync(false);  // made durable by FinishIngest
   for (const auto& item : items) {
     v1::SourceCounts& src = SourceLocked(item.source_name());
@@ -405,7 +405,7 @@ absl::StatusOr<std::string> ShardTable::RegisterWorkerUnsynced(
     auto it = worker_by_name_.find(request.worker_name());
     if (it != worker_by_name_.end()) worker = &workers_[it->second];
   }
-  WriteBatch batch;
+  kv::WriteBatch batch;
   if (worker == nullptr) {
     const std::string id = absl::StrCat("w", next_worker_++);
     batch.Put(kNextWorkerKey, absl::StrCat(next_worker_));
@@ -431,14 +431,14 @@ absl::StatusOr<std::string> ShardTable::RegisterWorkerUnsynced(
   return worker->id;
 }
 
-void ShardTable::TouchWorker(const std::string& worker_id, int64_t now_ms, WriteBatch& batch) {
+void ShardTable::TouchWorker(const std::string& worker_id, int64_t now_ms, kv::WriteBatch& batch) {
   auto it = workers_.find(worker_id);
   if (it == workers_.end()) return;
   it->second.last_seen_ms = now_ms;
   PutWorker(batch, it->second);
 }
 
-void ShardTable::WriteTouch(WriteBatch& batch) {
+void ShardTable::WriteTouch(kv::WriteBatch& batch) {
   if (batch.empty()) return;
   batch.set_sync(false);
   absl::Status s = store_.Write(batch);
@@ -451,7 +451,7 @@ absl::Status ShardTable::ExpireLocked(int64_t now_ms) {
     if (shards_[id].deadline_ms <= now_ms) expired.push_back(id);
   }
   if (expired.empty()) return absl::OkStatus();
-  WriteBatch batch;
+  kv::WriteBatch batch;
   std::vector<ShardInfo> updated;
   for (uint64_t id : expired) {
     ShardInfo s = shards_[id];
@@ -493,7 +493,7 @@ absl::StatusOr<v1::LeaseShardResponse> ShardTable::LeaseUnsynced(const std::stri
         absl::StrCat("unknown worker id '", worker_id, "'; call RegisterWorker first"));
   }
   RETURN_IF_ERROR(ExpireLocked(now));
-  WriteBatch batch;
+  kv::WriteBatch batch;
   TouchWorker(worker_id, now, batch);
   // A worker that registered again (restarted with the same name) gets the
   // leases it still holds back, deadline renewed, before any new shard.
@@ -584,7 +584,7 @@ absl::StatusOr<v1::HeartbeatResponse> ShardTable::Heartbeat(const v1::HeartbeatR
   std::lock_guard<std::mutex> lock(mu_);
   const int64_t now = clock_.NowMillis();
   RETURN_IF_ERROR(ExpireLocked(now));
-  WriteBatch batch;
+  kv::WriteBatch batch;
   TouchWorker(request.worker_id(), now, batch);
   v1::HeartbeatResponse response;
   if (absl::Status lease = CheckLease(request.worker_id(), request.shard_id(),
@@ -613,7 +613,7 @@ absl::StatusOr<v1::ReportProgressResponse> ShardTable::ReportProgress(
   std::unique_lock<std::mutex> lock(mu_);
   const int64_t now = clock_.NowMillis();
   RETURN_IF_ERROR(ExpireLocked(now));
-  WriteBatch touch;
+  kv::WriteBatch touch;
   TouchWorker(request.worker_id(), now, touch);
   WriteTouch(touch);
   v1::ReportProgressResponse response;
@@ -647,7 +647,7 @@ absl::Status ShardTable::CompleteUnsynced(const v1::CompleteShardRequest& reques
   if (absl::Status lease = CheckLease(request.worker_id(), request.shard_id(),
                                       request.fencing_token(), now);
       !lease.ok()) {
-    WriteBatch touch;
+    kv::WriteBatch touch;
     TouchWorker(request.worker_id(), now, touch);
     WriteTouch(touch);
     // A retry of the completion that made the shard done (its reply was lost,
@@ -703,7 +703,7 @@ absl::Status ShardTable::CompleteLocked(const v1::CompleteShardRequest& request,
     s->set_source_name(name);
     return *s;
   };
-  WriteBatch batch;
+  kv::WriteBatch batch;
   int64_t dead_links = 0, failed_items = 0;
   std::set<std::string> dead_link_keys;
   for (const auto& link : request.dead_links()) {
@@ -849,7 +849,7 @@ namespace {
 // Visits the protobuf records under `prefix`, parsed; `what` names them in
 // errors (DataLoss for a record that does not parse).
 template <typename Record>
-absl::Status ScanRecords(KvStore& store, absl::string_view prefix, absl::string_view what,
+absl::Status ScanRecords(kv::KvStore& store, absl::string_view prefix, absl::string_view what,
                          const std::function<bool(Record&)>& visit) {
   absl::Status parse;
   RETURN_IF_ERROR(store.Scan(prefix, "", [&](absl::string_view key, absl::string_view value) {
@@ -884,7 +884,7 @@ absl::StatusOr<RetryReport> ShardTable::RetryFailed(const std::string& reason,
   std::lock_guard<std::mutex> lock(mu_);
   if (!ingested_) return absl::FailedPreconditionError("the job is not ingested yet");
   RetryReport report;
-  WriteBatch batch;
+  kv::WriteBatch batch;
   // The failed items' work items, from the shards they failed in.
   std::map<uint64_t, std::vector<v1::WorkItem>> shard_items;
   std::vector<v1::WorkItem> retry;
@@ -961,7 +961,7 @@ absl::Status ShardTable::ReleaseUnsynced(const v1::ReleaseShardRequest& request)
   std::lock_guard<std::mutex> lock(mu_);
   const int64_t now = clock_.NowMillis();
   RETURN_IF_ERROR(ExpireLocked(now));
-  WriteBatch batch;
+  kv::WriteBatch batch;
   TouchWorker(request.worker_id(), now, batch);
   if (absl::Status lease = CheckLease(request.worker_id(), request.shard_id(),
                                       request.fencing_token(), now);

@@ -1,6 +1,6 @@
 // ShardTable: the coordinator's durable state machine for shards, leases,
-// workers, item outcomes and counters. Every change is one atomic KvStore
-// WriteBatch, durable (synced) before a call that changed a lease, a worker
+// workers, item outcomes and counters. Every change is one atomic kv::KvStore
+// kv::WriteBatch, durable (synced) before a call that changed a lease, a worker
 // or an outcome returns; the in-memory view is rebuilt from the store by Open(), so a
 // restarted coordinator continues with every lease (and its deadline), every
 // fencing token and every count.
@@ -52,7 +52,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "atelier/common/clock.h"
-#include "atelier/coordinator/kv_store.h"
+#include "atelier/kv/kv_store.h"
 #include "atelier/v1/crawl.pb.h"
 #include "atelier/v1/status.pb.h"
 
@@ -100,7 +100,7 @@ struct RetryReport {
 
 class ShardTable {
  public:
-  static absl::StatusOr<std::unique_ptr<ShardTable>> Open(KvStore& store, Clock& clock,
+  static absl::StatusOr<std::unique_ptr<ShardTable>> Open(kv::KvStore& store, Clock& clock,
                                                           ShardTableOptions options);
 
   // ---- Ingest -------------------------------------------------------------
@@ -195,10 +195,10 @@ class ShardTable {
     std::deque<uint64_t> resume;  // leases to hand back (after a re-register)
   };
 
-  ShardTable(KvStore& store, Clock& clock, ShardTableOptions options);
+  ShardTable(kv::KvStore& store, Clock& clock, ShardTableOptions options);
   absl::Status Load();
-  absl::Status CheckSchemaLocked(bool fresh, WriteBatch& batch);
-  void PutProgress(WriteBatch& batch) const;
+  absl::Status CheckSchemaLocked(bool fresh, kv::WriteBatch& batch);
+  void PutProgress(kv::WriteBatch& batch) const;
   // The response for shard `id` as leased now.
   absl::StatusOr<v1::LeaseShardResponse> LeaseResponseLocked(uint64_t id);
 
@@ -216,24 +216,24 @@ class ShardTable {
 
   // All *Locked methods need mu_ held.
   absl::Status ExpireLocked(int64_t now_ms);
-  void PutShard(WriteBatch& batch, uint64_t id, const ShardInfo& shard) const;
-  void PutWorker(WriteBatch& batch, const Worker& worker) const;
-  void PutCounters(WriteBatch& batch) const;
+  void PutShard(kv::WriteBatch& batch, uint64_t id, const ShardInfo& shard) const;
+  void PutWorker(kv::WriteBatch& batch, const Worker& worker) const;
+  void PutCounters(kv::WriteBatch& batch) const;
   absl::StatusOr<std::vector<v1::WorkItem>> LoadItems(uint64_t id);
   // The lease `id`/`token` of `worker_id` if it is current, else a message.
   absl::Status CheckLease(const std::string& worker_id, uint64_t id, uint64_t token,
                           int64_t now_ms) const;
   // Records that `worker_id` was seen now, adding its record to `batch`.
-  void TouchWorker(const std::string& worker_id, int64_t now_ms, WriteBatch& batch);
+  void TouchWorker(const std::string& worker_id, int64_t now_ms, kv::WriteBatch& batch);
   // Writes a batch that only records last-seen times (not synced: losing it
   // on a machine crash only makes a worker look older).
-  void WriteTouch(WriteBatch& batch);
+  void WriteTouch(kv::WriteBatch& batch);
   void SetState(uint64_t id, ShardInfo& shard, ShardState state);
   v1::SourceCounts& SourceLocked(const std::string& name);
   void RecordRate(int64_t now_ms, int64_t items);
   void Changed();
 
-  KvStore& store_;
+  kv::KvStore& store_;
   Clock& clock_;
   const ShardTableOptions options_;
 

@@ -6,14 +6,13 @@
 // that is SIGKILLed and restarted rebuilds the shard without fetching a
 // finished item again. PutItem is atomic (record + samples + dead links).
 //
-// Implementations: RocksDbStateStore (real) and MemoryStateStore (tests).
+// One implementation on kv::KvStore: RocksDB (OpenRocksDbStateStore) or, in
+// tests, kv::MemoryKvStore (MakeKvStateStore).
 // Thread safety: all methods may be called from any thread.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "atelier/dataset/sample.h"
+#include "atelier/kv/kv_store.h"
 #include "atelier/v1/common.pb.h"
 
 namespace atelier::crawler {
@@ -54,34 +54,14 @@ class StateStore {
   virtual absl::Status PutMeta(const std::string& name, const std::string& value) = 0;
 };
 
-// Opens (creating if needed) the RocksDB store in directory `dir`.
+// Opens (creating if needed) the worker state in directory `dir`: a
+// kv::RocksDbKvStore in `dir` (writes through the WAL without an fsync each;
+// damage is DataLoss naming the file; a state made before seals is accepted
+// and sealed) and the spool in `dir`/spool.
 absl::StatusOr<std::unique_ptr<StateStore>> OpenRocksDbStateStore(const std::string& dir);
 
-// An in-memory StateStore for unit tests.
-class MemoryStateStore final : public StateStore {
- public:
-  absl::StatusOr<std::optional<v1::ItemResult>> GetItem(uint64_t shard, const std::string& key) override;
-  absl::Status PutItem(uint64_t shard, const v1::ItemResult& result, const std::vector<dataset::Sample>& samples,
-                       const std::vector<v1::DeadLink>& dead_links) override;
-  absl::StatusOr<std::vector<v1::ItemResult>> ListItems(uint64_t shard) override;
-  absl::StatusOr<std::vector<dataset::Sample>> LoadSamples(uint64_t shard) override;
-  absl::Status MarkCommitted(uint64_t shard) override;
-  absl::StatusOr<bool> IsCommitted(uint64_t shard) override;
-  absl::Status DiscardShard(uint64_t shard) override;
-  absl::StatusOr<std::vector<v1::DeadLink>> ListDeadLinks() override;
-  absl::StatusOr<std::optional<std::string>> GetMeta(const std::string& name) override;
-  absl::Status PutMeta(const std::string& name, const std::string& value) override;
-
-  int put_count() const;
-
- private:
-  mutable std::mutex mu_;
-  std::map<uint64_t, std::map<std::string, v1::ItemResult>> items_;
-  std::map<uint64_t, std::map<std::string, dataset::Sample>> samples_;
-  std::map<uint64_t, bool> committed_;
-  std::map<std::string, v1::DeadLink> dead_;
-  std::map<std::string, std::string> meta_;
-  int puts_ = 0;
-};
+// The state on any KvStore (tests: kv::MemoryKvStore), with image bytes
+// spooled under `spool_dir`.
+std::unique_ptr<StateStore> MakeKvStateStore(std::unique_ptr<kv::KvStore> store, const std::string& spool_dir);
 
 }  // namespace atelier::crawler

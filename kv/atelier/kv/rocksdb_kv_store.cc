@@ -1,4 +1,4 @@
-#include "atelier/coordinator/rocksdb_kv_store.h"
+#include "atelier/kv/rocksdb_kv_store.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -21,7 +21,7 @@
 #include "rocksdb/transaction_log.h"
 #include "rocksdb/write_batch.h"
 
-namespace atelier::coordinator {
+namespace atelier::kv {
 namespace {
 
 namespace fs = std::filesystem;
@@ -67,17 +67,23 @@ std::string DescribeFiles(const std::string& dir) {
   return absl::StrCat(wal, ", MANIFEST '", (fs::path(dir) / manifest).string(), "'");
 }
 
-absl::Status Damaged(const std::string& dir, absl::string_view what) {
-  return absl::DataLossError(absl::StrCat(
-      "coordinator state '", dir, "' is damaged: ", what, " (", DescribeFiles(dir),
-      "); nothing was changed. Restore the state from a copy, or rebuild the done set with "
-      "--recover-from-dataset into a new --state"));
+absl::Status Damaged(const std::string& dir, const RocksDbKvOptions& options, absl::string_view what) {
+  return absl::DataLossError(absl::StrCat(options.what, " '", dir, "' is damaged: ", what, " (", DescribeFiles(dir),
+                                          "); nothing was changed. ", options.remedy));
+}
+
+// Opening failed for a reason other than damage (a missing permission, a file
+// where the directory should be): nothing to retry, the setup is wrong.
+absl::Status CannotOpen(const rocksdb::Status& s, const std::string& dir, const RocksDbKvOptions& options) {
+  return absl::FailedPreconditionError(absl::StrCat("cannot open ", options.what, " '", dir, "': ", s.ToString()));
 }
 
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what, absl::string_view dir) {
   if (s.ok()) return absl::OkStatus();
   std::string message = absl::StrCat("RocksDB ", what, " in '", dir, "': ", s.ToString());
   if (s.IsCorruption()) return absl::DataLossError(message);
+  if (s.IsNoSpace()) return absl::ResourceExhaustedError(message);  // as ErrnoToStatus(ENOSPC)
+  if (s.IsIOError()) return absl::UnavailableError(message);        // as ErrnoToStatus(EIO)
   return absl::InternalError(message);
 }
 
@@ -95,7 +101,8 @@ rocksdb::Options StoreOptions() {
 }
 
 // The seal in `path`; nullopt when there is no seal file.
-absl::StatusOr<std::optional<Seal>> ReadSeal(const std::string& path, const std::string& dir) {
+absl::StatusOr<std::optional<Seal>> ReadSeal(const std::string& path, const std::string& dir,
+                                             const RocksDbKvOptions& options) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return std::optional<Seal>();
   std::ifstream in(path, std::ios::binary);
@@ -104,14 +111,15 @@ absl::StatusOr<std::optional<Seal>> ReadSeal(const std::string& path, const std:
   if (bytes.size() != kSealSize ||
       ReadU64LittleEndian(bytes.data()) != ~ReadU64LittleEndian(bytes.data() + 16) ||
       ReadU64LittleEndian(bytes.data() + 8) != ~ReadU64LittleEndian(bytes.data() + 24)) {
-    return Damaged(dir, absl::StrCat("the seal file '", path, "' is damaged"));
+    return Damaged(dir, options, absl::StrCat("the seal file '", path, "' is damaged"));
   }
   return std::optional<Seal>(
       Seal{ReadU64LittleEndian(bytes.data()), ReadU64LittleEndian(bytes.data() + 8)});
 }
 
-absl::Status LostWrites(const std::string& dir, uint64_t recovered, const Seal& sealed) {
-  return Damaged(dir, absl::StrCat("RocksDB recovered writes up to sequence number ", recovered,
+absl::Status LostWrites(const std::string& dir, const RocksDbKvOptions& options, uint64_t recovered,
+                        const Seal& sealed) {
+  return Damaged(dir, options, absl::StrCat("RocksDB recovered writes up to sequence number ", recovered,
                                    ", but writes up to ", sealed.sequence,
                                    " were committed while the write-ahead log '",
                                    WalPath(dir, sealed.wal),
@@ -120,12 +128,12 @@ absl::Status LostWrites(const std::string& dir, uint64_t recovered, const Seal& 
 
 // Replays the database read-only (changing nothing), verifies its SST
 // checksums and checks that it holds every sealed write.
-absl::Status VerifyBeforeOpen(const std::string& dir, std::optional<Seal> sealed) {
+absl::Status VerifyBeforeOpen(const std::string& dir, const RocksDbKvOptions& options, std::optional<Seal> sealed) {
   std::error_code ec;
   const bool exists = fs::exists(fs::path(dir) / "CURRENT", ec);
   if (!exists) {
     if (sealed.has_value() && sealed->sequence > 0) {
-      return Damaged(dir, absl::StrCat("its CURRENT file '", (fs::path(dir) / "CURRENT").string(),
+      return Damaged(dir, options, absl::StrCat("its CURRENT file '", (fs::path(dir) / "CURRENT").string(),
                                        "' is missing, but the seal says writes up to ",
                                        sealed->sequence, " were committed"));
     }
@@ -133,21 +141,21 @@ absl::Status VerifyBeforeOpen(const std::string& dir, std::optional<Seal> sealed
   }
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::OpenForReadOnly(StoreOptions(), dir, &raw);
-  if (s.IsCorruption()) return Damaged(dir, s.ToString());
-  if (!s.ok()) return FromRocks(s, "open", dir);
+  if (s.IsCorruption()) return Damaged(dir, options, s.ToString());
+  if (!s.ok()) return CannotOpen(s, dir, options);
   std::unique_ptr<rocksdb::DB> db(raw);
   s = db->VerifyChecksum();
-  if (s.IsCorruption()) return Damaged(dir, s.ToString());
+  if (s.IsCorruption()) return Damaged(dir, options, s.ToString());
   if (!s.ok()) return FromRocks(s, "verify", dir);
   const uint64_t recovered = db->GetLatestSequenceNumber();
   if (!sealed.has_value()) {
-    if (recovered > 0) {
-      return Damaged(dir, absl::StrCat("the seal file '", RocksDbKvStore::SealPath(dir),
+    if (recovered > 0 && !options.accept_unsealed) {
+      return Damaged(dir, options, absl::StrCat("the seal file '", RocksDbKvStore::SealPath(dir),
                                        "' is missing (a state made by an older atelier, or "
                                        "copied without it)"));
     }
   } else if (recovered < sealed->sequence) {
-    return LostWrites(dir, recovered, *sealed);
+    return LostWrites(dir, options, recovered, *sealed);
   }
   db->Close().PermitUncheckedError();
   return absl::OkStatus();
@@ -180,9 +188,9 @@ std::string RocksDbKvStore::SealPath(const std::string& dir) {
   return (fs::path(dir) / "ATELIER_SEAL").string();
 }
 
-RocksDbKvStore::RocksDbKvStore(std::unique_ptr<rocksdb::DB> db, std::string dir, bool sync,
+RocksDbKvStore::RocksDbKvStore(std::unique_ptr<rocksdb::DB> db, std::string dir, RocksDbKvOptions options,
                                int seal_fd, uint64_t sealed)
-    : db_(std::move(db)), dir_(std::move(dir)), sync_(sync), seal_fd_(seal_fd), sealed_(sealed) {}
+    : db_(std::move(db)), dir_(std::move(dir)), options_(std::move(options)), seal_fd_(seal_fd), sealed_(sealed) {}
 
 RocksDbKvStore::~RocksDbKvStore() {
   if (db_) {
@@ -195,17 +203,17 @@ RocksDbKvStore::~RocksDbKvStore() {
 }
 
 absl::StatusOr<std::unique_ptr<RocksDbKvStore>> RocksDbKvStore::Open(const std::string& dir,
-                                                                     bool sync) {
+                                                                     RocksDbKvOptions options) {
   const std::string seal_path = SealPath(dir);
-  ASSIGN_OR_RETURN(std::optional<Seal> sealed, ReadSeal(seal_path, dir));
-  RETURN_IF_ERROR(VerifyBeforeOpen(dir, sealed));
+  ASSIGN_OR_RETURN(std::optional<Seal> sealed, ReadSeal(seal_path, dir, options));
+  RETURN_IF_ERROR(VerifyBeforeOpen(dir, options, sealed));
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(StoreOptions(), dir, &raw);
-  if (s.IsCorruption()) return Damaged(dir, s.ToString());
-  if (!s.ok()) return FromRocks(s, "open", dir);
+  if (s.IsCorruption()) return Damaged(dir, options, s.ToString());
+  if (!s.ok()) return CannotOpen(s, dir, options);
   std::unique_ptr<rocksdb::DB> db(raw);
   const uint64_t seq = db->GetLatestSequenceNumber();
-  if (sealed.has_value() && seq < sealed->sequence) return LostWrites(dir, seq, *sealed);
+  if (sealed.has_value() && seq < sealed->sequence) return LostWrites(dir, options, seq, *sealed);
   const int fd = ::open(seal_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {
     return absl::InternalError(
@@ -224,7 +232,7 @@ absl::StatusOr<std::unique_ptr<RocksDbKvStore>> RocksDbKvStore::Open(const std::
     }
   }
   return std::unique_ptr<RocksDbKvStore>(
-      new RocksDbKvStore(std::move(db), dir, sync, fd,
+      new RocksDbKvStore(std::move(db), dir, std::move(options), fd,
                          sealed.has_value() ? sealed->sequence : seq));
 }
 
@@ -273,7 +281,7 @@ absl::Status RocksDbKvStore::Scan(absl::string_view prefix, absl::string_view st
 }
 
 absl::Status RocksDbKvStore::Sync() {
-  if (!sync_) return absl::OkStatus();
+  if (!options_.sync) return absl::OkStatus();
   return SyncAndSeal();
 }
 
@@ -288,4 +296,4 @@ absl::Status RocksDbKvStore::SyncAndSeal() {
   return absl::OkStatus();
 }
 
-}  // namespace atelier::coordinator
+}  // namespace atelier::kv

@@ -1,6 +1,6 @@
-#include "atelier/coordinator/kv_store.h"
+#include "atelier/kv/kv_store.h"
 
-namespace atelier::coordinator {
+namespace atelier::kv {
 
 absl::Status DeletePrefix(KvStore& store, absl::string_view prefix) {
   constexpr size_t kBatch = 10000;
@@ -17,4 +17,4 @@ absl::Status DeletePrefix(KvStore& store, absl::string_view prefix) {
   }
 }
 
-}  // namespace atelier::coordinator
+}  // namespace atelier::kv

@@ -1,12 +1,12 @@
 #include <memory>
 
 #include "atelier/common/status_matchers.h"
-#include "atelier/coordinator/memory_kv_store.h"
-#include "atelier/coordinator/rocksdb_kv_store.h"
+#include "atelier/kv/testing/memory_kv_store.h"
+#include "atelier/kv/rocksdb_kv_store.h"
 #include "atelier/testing/temp_dir.h"
 #include "gtest/gtest.h"
 
-namespace atelier::coordinator {
+namespace atelier::kv {
 namespace {
 
 using ::atelier::testing::TempDir;
@@ -94,9 +94,9 @@ TEST(RocksDbKvStoreTest, OpenErrorNamesTheDirectory) {
   TempDir dir("kv");
   ::atelier::testing::WriteFileOrDie(dir.path() / "file", "not a dir");
   auto store = RocksDbKvStore::Open((dir.path() / "file" / "db").string());
-  EXPECT_THAT(store.status(), atelier::testing::StatusIs(absl::StatusCode::kInternal,
+  EXPECT_THAT(store.status(), atelier::testing::StatusIs(absl::StatusCode::kFailedPrecondition,
                                                          ::testing::HasSubstr("file/db")));
 }
 
 }  // namespace
-}  // namespace atelier::coordinator
+}  // namespace atelier::kv

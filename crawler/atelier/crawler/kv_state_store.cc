@@ -1,4 +1,5 @@
-// RocksDB implementation of StateStore. Key layout (one default column family):
+// StateStore on a kv::KvStore (RocksDB in production: kv::RocksDbKvStore,
+// the one RocksDB wrapper, with its damage checks). Key layout:
 //   i/<shard:016x>/<item key>    -> ItemResult (binary proto)
 //   s/<shard:016x>/<sample key>  -> '@', u64 offset, u64 length (little-endian),
 //                                   then SampleMeta JSON; the image bytes are at
@@ -7,7 +8,8 @@
 //   c/<shard:016x>               -> "" (the shard was accepted by the coordinator)
 //   d/<key>                      -> DeadLink (binary proto)
 //   m/<name>                     -> worker metadata
-// Writes go through the WAL (not fsynced): they survive SIGKILL of the worker.
+// Writes go through RocksDB's WAL without fsync: they survive SIGKILL of the
+// worker (not a machine crash).
 // Image bytes live outside RocksDB so they are written once (not WAL + memtable
 // flush + compaction), and in one append-only file per shard rather than a file
 // per sample (creating and unlinking thousands of small files cost more kernel
@@ -16,10 +18,6 @@
 // a write cut short by a kill are never referenced and go with the file when
 // the shard is committed or discarded. Records of the earlier layout (the JSON
 // alone, bytes in <dir>/spool/<shard:016x>/<sample key>.<ext>) are still read.
-#include <rocksdb/db.h>
-#include <rocksdb/options.h>
-#include <rocksdb/write_batch.h>
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -36,22 +34,16 @@
 #include "atelier/common/little_endian.h"
 #include "atelier/crawler/state_store.h"
 #include "atelier/dataset/image_format.h"
+#include "atelier/kv/rocksdb_kv_store.h"
 
 namespace atelier::crawler {
 namespace {
 
 std::string ShardPrefix(char kind, uint64_t shard) { return absl::StrFormat("%c/%016x/", kind, shard); }
 
-absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
-  if (s.ok()) return absl::OkStatus();
-  const std::string message = absl::StrCat("worker state: ", what, ": ", s.ToString());
-  if (s.IsNoSpace()) return absl::ResourceExhaustedError(message);  // as ErrnoToStatus(ENOSPC)
-  if (s.IsIOError()) return absl::UnavailableError(message);        // as ErrnoToStatus(EIO)
-  return absl::InternalError(message);
-}
-
-std::filesystem::path SpoolDir(const std::filesystem::path& dir, uint64_t shard) {
-  return dir / "spool" / absl::StrFormat("%016x", shard);
+// `spool` is the spool directory (<state dir>/spool for the RocksDB state).
+std::filesystem::path SpoolDir(const std::filesystem::path& spool, uint64_t shard) {
+  return spool / absl::StrFormat("%016x", shard);
 }
 
 // The earlier layout: one file per sample.
@@ -60,8 +52,8 @@ std::filesystem::path LegacySpoolFile(const std::filesystem::path& dir, uint64_t
   return SpoolDir(dir, shard) / absl::StrCat(meta.key, ".", meta.image_format);
 }
 
-std::filesystem::path SpoolFile(const std::filesystem::path& dir, uint64_t shard) {
-  return dir / "spool" / absl::StrFormat("%016x.spool", shard);
+std::filesystem::path SpoolFile(const std::filesystem::path& spool, uint64_t shard) {
+  return spool / absl::StrFormat("%016x.spool", shard);
 }
 
 absl::StatusOr<std::string> ReadLegacySpool(const std::filesystem::path& path) {
@@ -167,24 +159,23 @@ class SpoolFiles {
   std::map<uint64_t, int> fds_;
 };
 
-class RocksDbStateStore final : public StateStore {
+class KvStateStore final : public StateStore {
  public:
-  RocksDbStateStore(std::unique_ptr<rocksdb::DB> db, std::filesystem::path dir)
-      : db_(std::move(db)), dir_(std::move(dir)), spool_(dir_) {}
+  KvStateStore(std::unique_ptr<kv::KvStore> store, std::filesystem::path spool_dir)
+      : store_(std::move(store)), spool_dir_(std::move(spool_dir)), spool_(spool_dir_) {}
 
   absl::StatusOr<std::optional<v1::ItemResult>> GetItem(uint64_t shard, const std::string& key) override {
-    std::string value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), ShardPrefix('i', shard) + key, &value);
-    if (s.IsNotFound()) return std::optional<v1::ItemResult>();
-    if (!s.ok()) return FromRocks(s, "get item");
+    auto value = store_->Get(ShardPrefix('i', shard) + key);
+    if (!value.ok()) return value.status();
+    if (!value->has_value()) return std::optional<v1::ItemResult>();
     v1::ItemResult result;
-    if (!result.ParseFromString(value)) return absl::DataLossError(absl::StrCat("worker state: item ", key));
+    if (!result.ParseFromString(**value)) return absl::DataLossError(absl::StrCat("worker state: item ", key));
     return std::optional<v1::ItemResult>(std::move(result));
   }
 
   absl::Status PutItem(uint64_t shard, const v1::ItemResult& result, const std::vector<dataset::Sample>& samples,
                        const std::vector<v1::DeadLink>& dead_links) override {
-    rocksdb::WriteBatch batch;
+    kv::WriteBatch batch = Unsynced();
     batch.Put(ShardPrefix('i', shard) + result.key(), result.SerializeAsString());
     for (const auto& sample : samples) {
       auto offset = spool_.Append(shard, sample.image_bytes);
@@ -196,7 +187,7 @@ class RocksDbStateStore final : public StateStore {
       batch.Put(ShardPrefix('s', shard) + sample.meta.key, record);
     }
     for (const auto& dead : dead_links) batch.Put("d/" + dead.key(), dead.SerializeAsString());
-    return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "put item");
+    return store_->Write(batch);
   }
 
   absl::StatusOr<std::vector<v1::ItemResult>> ListItems(uint64_t shard) override {
@@ -228,7 +219,7 @@ class RocksDbStateStore final : public StateStore {
       if (!format.ok()) return format.status();
       sample.format = *format;
       auto bytes = appended ? spool.Read(ReadU64LittleEndian(value.data() + 1), ReadU64LittleEndian(value.data() + 9))
-                            : ReadLegacySpool(LegacySpoolFile(dir_, shard, sample.meta));
+                            : ReadLegacySpool(LegacySpoolFile(spool_dir_, shard, sample.meta));
       if (!bytes.ok()) return bytes.status();
       sample.image_bytes = *std::move(bytes);
       out.push_back(std::move(sample));
@@ -239,35 +230,33 @@ class RocksDbStateStore final : public StateStore {
   }
 
   absl::Status MarkCommitted(uint64_t shard) override {
-    rocksdb::WriteBatch batch;
-    const std::string prefix = ShardPrefix('s', shard);
-    batch.DeleteRange(prefix, prefix + "\xff");
+    kv::WriteBatch batch = Unsynced();
+    absl::Status status = DeleteAll(ShardPrefix('s', shard), batch);
+    if (!status.ok()) return status;
     batch.Put(absl::StrFormat("c/%016x", shard), "");
-    absl::Status status = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "mark committed");
-    if (status.ok()) RemoveSpool(shard);
+    status = store_->Write(batch);
+    if (status.ok()) spool_.Remove(shard);
     return status;
   }
 
   absl::StatusOr<bool> IsCommitted(uint64_t shard) override {
-    std::string value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), absl::StrFormat("c/%016x", shard), &value);
-    if (s.IsNotFound()) return false;
-    if (!s.ok()) return FromRocks(s, "is committed");
-    return true;
+    auto value = store_->Get(absl::StrFormat("c/%016x", shard));
+    if (!value.ok()) return value.status();
+    return value->has_value();
   }
 
   absl::Status DiscardShard(uint64_t shard) override {
-    rocksdb::WriteBatch batch;
-    const std::string prefix = ShardPrefix('s', shard);
-    batch.DeleteRange(prefix, prefix + "\xff");
-    absl::Status status = Scan(ShardPrefix('i', shard), [&](const std::string& key, const std::string& value) {
+    kv::WriteBatch batch = Unsynced();
+    absl::Status status = DeleteAll(ShardPrefix('s', shard), batch);
+    if (!status.ok()) return status;
+    status = Scan(ShardPrefix('i', shard), [&](const std::string& key, const std::string& value) {
       v1::ItemResult result;
       if (result.ParseFromString(value) && result.outcome() == v1::ITEM_OUTCOME_OK) batch.Delete(key);
       return absl::OkStatus();
     });
     if (!status.ok()) return status;
-    status = FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "discard shard");
-    if (status.ok()) RemoveSpool(shard);
+    status = store_->Write(batch);
+    if (status.ok()) spool_.Remove(shard);
     return status;
   }
 
@@ -284,48 +273,66 @@ class RocksDbStateStore final : public StateStore {
   }
 
   absl::StatusOr<std::optional<std::string>> GetMeta(const std::string& name) override {
-    std::string value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), "m/" + name, &value);
-    if (s.IsNotFound()) return std::optional<std::string>();
-    if (!s.ok()) return FromRocks(s, "get meta");
-    return std::optional<std::string>(std::move(value));
+    return store_->Get("m/" + name);
   }
 
   absl::Status PutMeta(const std::string& name, const std::string& value) override {
-    return FromRocks(db_->Put(rocksdb::WriteOptions(), "m/" + name, value), "put meta");
+    kv::WriteBatch batch = Unsynced();
+    batch.Put("m/" + name, value);
+    return store_->Write(batch);
   }
 
  private:
-  // Calls fn(full key, value) for every key starting with `prefix`, in order.
-  template <typename Fn>
-  absl::Status Scan(const std::string& prefix, Fn fn) {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-    for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
-      absl::Status status = fn(it->key().ToString(), it->value().ToString());
-      if (!status.ok()) return status;
-    }
-    return FromRocks(it->status(), "scan");
+  // The worker's writes reach the WAL at once but are not fsynced one by one.
+  static kv::WriteBatch Unsynced() {
+    kv::WriteBatch batch;
+    batch.set_sync(false);
+    return batch;
   }
 
-  void RemoveSpool(uint64_t shard) { spool_.Remove(shard); }
+  // Calls fn(full key, value) for every key starting with `prefix`, in order,
+  // until fn returns an error.
+  template <typename Fn>
+  absl::Status Scan(const std::string& prefix, Fn fn) {
+    absl::Status inner;
+    absl::Status status = store_->Scan(prefix, "", [&](absl::string_view key, absl::string_view value) {
+      inner = fn(std::string(key), std::string(value));
+      return inner.ok();
+    });
+    return status.ok() ? inner : status;
+  }
 
-  std::unique_ptr<rocksdb::DB> db_;
-  const std::filesystem::path dir_;
+  // Adds a delete of every key with `prefix` to `batch`.
+  absl::Status DeleteAll(const std::string& prefix, kv::WriteBatch& batch) {
+    return store_->Scan(prefix, "", [&](absl::string_view key, absl::string_view) {
+      batch.Delete(std::string(key));
+      return true;
+    });
+  }
+
+  std::unique_ptr<kv::KvStore> store_;
+  const std::filesystem::path spool_dir_;
   SpoolFiles spool_;
 };
 
 }  // namespace
 
+std::unique_ptr<StateStore> MakeKvStateStore(std::unique_ptr<kv::KvStore> store, const std::string& spool_dir) {
+  return std::make_unique<KvStateStore>(std::move(store), spool_dir);
+}
+
 absl::StatusOr<std::unique_ptr<StateStore>> OpenRocksDbStateStore(const std::string& dir) {
-  rocksdb::Options options;
-  options.create_if_missing = true;
-  options.max_background_jobs = 1;
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(options, dir, &db);
-  if (!s.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot open worker state '", dir, "': ", s.ToString()));
-  }
-  return std::unique_ptr<StateStore>(new RocksDbStateStore(std::unique_ptr<rocksdb::DB>(db), dir));
+  kv::RocksDbKvOptions options;
+  options.sync = false;  // the WAL without an fsync per item: survives SIGKILL
+  options.what = "worker state";
+  options.remedy =
+      "Move the state directory aside and start the crawler with a new --state: the coordinator leases its "
+      "shards again, and no committed shard is lost";
+  // A worker state made before seals existed is opened and sealed from now on.
+  options.accept_unsealed = true;
+  auto store = kv::RocksDbKvStore::Open(dir, std::move(options));
+  if (!store.ok()) return store.status();
+  return MakeKvStateStore(*std::move(store), (std::filesystem::path(dir) / "spool").string());
 }
 
 }  // namespace atelier::crawler

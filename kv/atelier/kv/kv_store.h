@@ -21,7 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
-namespace atelier::coordinator {
+namespace atelier::kv {
 
 // An ordered list of puts and deletes applied together by KvStore::Write.
 class WriteBatch {
@@ -70,4 +70,4 @@ class KvStore {
 // Deletes every key that starts with `prefix`, in batches. Not atomic as a whole.
 absl::Status DeletePrefix(KvStore& store, absl::string_view prefix);
 
-}  // namespace atelier::coordinator
+}  // namespace atelier::kv

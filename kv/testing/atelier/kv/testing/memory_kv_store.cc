@@ -1,10 +1,10 @@
-#include "atelier/coordinator/memory_kv_store.h"
+#include "atelier/kv/testing/memory_kv_store.h"
 
 #include <vector>
 
 #include "absl/strings/match.h"
 
-namespace atelier::coordinator {
+namespace atelier::kv {
 
 absl::StatusOr<std::optional<std::string>> MemoryKvStore::Get(absl::string_view key) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -59,4 +59,4 @@ size_t MemoryKvStore::size() const {
   return data_.size();
 }
 
-}  // namespace atelier::coordinator
+}  // namespace atelier::kv

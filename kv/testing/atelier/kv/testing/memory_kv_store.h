@@ -7,9 +7,9 @@
 #include <mutex>
 #include <string>
 
-#include "atelier/coordinator/kv_store.h"
+#include "atelier/kv/kv_store.h"
 
-namespace atelier::coordinator {
+namespace atelier::kv {
 
 class MemoryKvStore final : public KvStore {
  public:
@@ -28,4 +28,4 @@ class MemoryKvStore final : public KvStore {
   std::map<std::string, std::string, std::less<>> data_;
 };
 
-}  // namespace atelier::coordinator
+}  // namespace atelier::kv
