@@ -353,6 +353,10 @@ TEST_F(PreviewTest, ContactSheetIsAGridOfTheThumbnails) {
   EXPECT_TRUE(near(pixel(7, 1), kGreen));  // media/ink: 2 images
   EXPECT_FALSE(near(pixel(7, 2), kGreen)); // ... and then empty cells
   EXPECT_TRUE(near(pixel(8, 0), kBlack));  // media/(no label)
+  // The page names each class's row (1-based).
+  const std::string html = ReadFileOrEmpty(dir_ / "out" / "preview.html");
+  EXPECT_TRUE(std::regex_search(
+      html, std::regex("data-class='oilpaint' data-count='12'><h3>[^<]*contact_sheet.png row 6\\)")));
 }
 
 TEST_F(PreviewTest, PagePassesTheHtmlChecker) {
@@ -415,6 +419,11 @@ TEST_F(PreviewTest, CommandWritesBothFilesIntoPreviewByDefault) {
   const Page page = ParsePage(ReadFileOrEmpty(dir_ / "x" / "preview.html"));
   ASSERT_EQ(page.size(), 1u);
   EXPECT_THAT(page.at("media").at("oilpaint").keys, SizeIs(2));
+  auto no_head = RunCommand({Atelier(), "preview", "--data", root_.string(), "--out", (dir_ / "y").string(),
+                             "--head", "nosuch"});
+  EXPECT_EQ(no_head.exit_code, 1) << no_head.output;
+  EXPECT_THAT(no_head.output, HasSubstr("nosuch"));
+  EXPECT_THAT(no_head.output, HasSubstr("media"));
 }
 
 TEST(PreviewCommand, UsageErrorsExitTwo) {

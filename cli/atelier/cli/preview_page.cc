@@ -112,7 +112,8 @@ std::string RenderPreviewPage(const PreviewData& data) {
   int row = 0;
   for (const PreviewHead& head : data.heads) {
     absl::StrAppend(&html, "<section class='head' data-head='", HtmlEscape(head.name), "'><h2>Head <code>",
-                    HtmlEscape(head.name), "</code>: ", head.classes.size(), " classes</h2>", CountBars(head));
+                    HtmlEscape(head.name), "</code>: ", head.classes.size(),
+                    head.classes.size() == 1 ? " class" : " classes", "</h2>", CountBars(head));
     for (const PreviewClass& c : head.classes) {
       absl::StrAppend(&html, "<div class='class' ", ClassAttributes(head.name, c), "><h3>", HtmlEscape(ClassName(c)),
                       " — ", c.count, " samples, ", c.images.size(), " shown (contact_sheet.png row ", ++row,
