@@ -9,7 +9,7 @@
 
 namespace {
 
-bool IsInProcessCommand(const std::string& name) { return name == "version" || name == "shard"; }
+bool IsInProcessCommand(const std::string& name) { return name == "version" || name == "shard" || name == "preview"; }
 
 }  // namespace
 
@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   AddVersionCommand(app, exit_code);
   AddShardCommand(app, exit_code);
+  AddPreviewCommand(app, exit_code);
 
   std::string footer = "\nRole commands (each has its own --help):\n";
   for (const auto& role : RoleCommands()) {

@@ -9,5 +9,6 @@ namespace atelier::cli {
 
 void AddVersionCommand(CLI::App& app, int& exit_code);
 void AddShardCommand(CLI::App& app, int& exit_code);
+void AddPreviewCommand(CLI::App& app, int& exit_code);
 
 }  // namespace atelier::cli

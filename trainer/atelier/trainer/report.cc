@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "atelier/common/html_escape.h"
 #include "atelier/common/status_macros.h"
 #include "atelier/imaging/image.h"
 
@@ -116,21 +117,6 @@ std::string PrecisionRecallSvg(const ReportHead& head) {
 }
 
 }  // namespace
-
-std::string HtmlEscape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 absl::StatusOr<std::string> RenderReport(const ReportData& data) {
   std::string html = absl::StrCat(

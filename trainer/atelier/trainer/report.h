@@ -5,7 +5,7 @@
 //     precision / recall bars,
 //   - a gallery of evaluation images with their labels and predictions,
 //     misclassified ones marked.
-// Text is HTML-escaped. Pure function; thread-safe.
+// Text is HTML-escaped (atelier::HtmlEscape). Pure function; thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -40,8 +40,5 @@ struct ReportData {
 };
 
 absl::StatusOr<std::string> RenderReport(const ReportData& data);
-
-// Exposed for tests.
-std::string HtmlEscape(const std::string& text);
 
 }  // namespace atelier::trainer
