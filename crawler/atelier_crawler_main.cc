@@ -6,7 +6,9 @@
 //                   [--outage-budget-s S] [--log-level LEVEL]
 //
 // SIGTERM/SIGINT: stop fetching, commit nothing half-written, release the
-// lease, exit 0. Exit codes: 0 done or stopped, 1 runtime error, 2 bad flags.
+// lease, exit 75. Exit codes: 0 the job is done, 75 (kExitStoppedOnSignal)
+// stopped by a signal before the job was done (run it again to continue),
+// 1 runtime error, 2 bad flags.
 #include <signal.h>
 #include <unistd.h>
 
@@ -61,10 +63,14 @@ int main(int argc, char** argv) {
     worker.Stop();
   });
 
-  absl::Status status = worker.Run();
-  if (!status.ok()) {
-    spdlog::error("{}", status.ToString());
+  absl::StatusOr<atelier::crawler::RunEnd> end = worker.Run();
+  if (!end.ok()) {
+    spdlog::error("{}", end.status().ToString());
     return 1;
+  }
+  if (*end == atelier::crawler::RunEnd::kStopped) {
+    spdlog::info("stopped before the job was done; exit {} (run again to continue)", atelier::kExitStoppedOnSignal);
+    return atelier::kExitStoppedOnSignal;
   }
   return 0;
 }

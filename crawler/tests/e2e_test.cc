@@ -2,7 +2,9 @@
 // crawl a few thousand loopback URLs; one crawler is SIGKILLed mid-shard and
 // restarted. Afterwards every URL is exactly once in the shards or in the
 // coordinator's dead/failed records, and every shard reads back intact with
-// GNU tar and Python's tarfile.
+// GNU tar and Python's tarfile. Also: a coordinator restart under a running
+// crawler, and the crawler's exit codes (75 on SIGTERM before the end, 0 when
+// the job is done).
 #include <signal.h>
 
 #include <gmock/gmock.h>
@@ -297,6 +299,85 @@ TEST(CrawlerEndToEnd, CrawlerRidesOutACoordinatorRestart) {
   }
   EXPECT_EQ(in_shards.size(), urls.size());
   for (const auto& url : urls) EXPECT_EQ(in_shards[url], 1) << url;
+}
+
+// Issue 17: a crawler stopped by SIGTERM before the crawl is done exits 75
+// (EX_TEMPFAIL: run again to continue) after releasing its lease, so that a
+// Kubernetes Indexed Job does not count an evicted crawler's index as
+// completed; it exits 0 only when the coordinator says the job is done, also
+// when it starts after the crawl is over.
+TEST(CrawlerEndToEnd, SigtermBeforeTheEndExits75DoneCrawlExits0) {
+  constexpr int kUrls = 600;
+  TestOrigin origin;
+  origin.SetDelayMs(20);
+  const std::string jpeg = testing::MakeJpeg(64, 48);
+  TempDir dir("crawler-exit-codes");
+  {
+    std::ofstream list(dir / "urls.txt");
+    for (int i = 0; i < kUrls; ++i) {
+      origin.AddImage(absl::StrCat("x", i, ".jpg"), jpeg);
+      list << origin.Url(absl::StrCat("/img/x", i, ".jpg")) << "\n";
+    }
+  }
+  // A lease TTL far beyond the test's waits: only a release frees the shard.
+  atelier::testing::WriteFileOrDie(dir / "job.yaml", JobYaml("exit-codes", dir / "data", 50, 300));
+  const std::string address = absl::StrCat("127.0.0.1:", atelier::testing::PickFreePort());
+  ChildProcess coordinator({BinaryPath("atelier-coordinator").string(), "--spec", (dir / "job.yaml").string(),
+                            "--state", (dir / "coordinator").string(), "--listen", address},
+                           dir / "coordinator.log");
+  auto status_json = [&]() -> nlohmann::json {
+    auto r = RunCommand({BinaryPath("atelier-status").string(), "--coordinator", address, "--json"});
+    const auto lines = JsonLines(r.output);
+    if (r.exit_code != 0 || lines.empty()) return nullptr;
+    return lines.back();
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (status_json().is_null()) {
+    ASSERT_TRUE(coordinator.running()) << atelier::testing::ReadFileOrEmpty(dir / "coordinator.log");
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "coordinator not serving";
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto crawler = [&](const std::string& name) {
+    return std::vector<std::string>{BinaryPath("atelier-crawler").string(), "--coordinator", address, "--state",
+                                    (dir / ("state-" + name)).string(), "--data", (dir / "data").string(),
+                                    "--concurrency", "4", "--name", name, "--allow-private-networks"};
+  };
+
+  {
+    ChildProcess a(crawler("a"), dir / "a.log");
+    // Mid-crawl: the origin has served some URLs and the coordinator shows a lease.
+    auto leased = [&] {
+      nlohmann::json st = status_json();
+      return !st.is_null() && st["shards_leased"].get<int64_t>() >= 1;
+    };
+    const auto lease_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (origin.TotalRequests() < 20 || !leased()) {
+      ASSERT_TRUE(a.running()) << atelier::testing::ReadFileOrEmpty(dir / "a.log");
+      ASSERT_LT(std::chrono::steady_clock::now(), lease_deadline) << "no lease in 60 s";
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_EQ(kill(a.pid(), SIGTERM), 0);
+    ASSERT_EQ(a.Wait(std::chrono::seconds(30)), 75) << atelier::testing::ReadFileOrEmpty(dir / "a.log");
+  }
+  nlohmann::json after_term = status_json();
+  ASSERT_FALSE(after_term.is_null());
+  EXPECT_FALSE(after_term["done"].get<bool>()) << after_term.dump();
+  EXPECT_LT(after_term["items_ok"].get<int64_t>(), kUrls) << after_term.dump();
+  // Released, not left to expire (the TTL is 300 s).
+  EXPECT_EQ(after_term["shards_leased"].get<int64_t>(), 0) << after_term.dump();
+  for (const auto& w : after_term["workers"]) EXPECT_TRUE(w["leased_shards"].empty()) << w.dump();
+
+  // The same worker started again finishes the crawl: exit 0.
+  ChildProcess again(crawler("a"), dir / "a2.log");
+  ASSERT_EQ(again.Wait(std::chrono::seconds(120)), 0) << atelier::testing::ReadFileOrEmpty(dir / "a2.log");
+  nlohmann::json done = status_json();
+  ASSERT_FALSE(done.is_null());
+  EXPECT_TRUE(done["done"].get<bool>()) << done.dump();
+  EXPECT_EQ(done["items_ok"].get<int64_t>(), kUrls) << done.dump();
+
+  // A crawler started after the crawl is done exits 0 at once.
+  ChildProcess late(crawler("late"), dir / "late.log");
+  EXPECT_EQ(late.Wait(std::chrono::seconds(30)), 0) << atelier::testing::ReadFileOrEmpty(dir / "late.log");
 }
 
 }  // namespace

@@ -125,7 +125,8 @@ TEST_F(WorkerTest, CrawlsCommitsAndCompletesShards) {
   atelier::testing::WriteFileOrDie(dataset::ShardPath(dir_ / "data", 1), "stale garbage");
   {
     Worker worker(Options(coordinator), Clock::Real());
-    ASSERT_OK(worker.Run());
+    ASSERT_OK_AND_ASSIGN(RunEnd end, worker.Run());
+    EXPECT_EQ(end, RunEnd::kJobDone);
   }
   ASSERT_TRUE(coordinator.all_done());
 
@@ -225,7 +226,7 @@ TEST_F(WorkerTest, FullDiskReleasesTheLeaseAndIsWaitedOut) {
   WorkerOptions options = Options(coordinator);
   options.disk_backoff = {absl::Milliseconds(50), absl::Milliseconds(200)};
   Worker worker(options, Clock::Real());
-  absl::Status result = absl::UnknownError("Run() did not return");
+  absl::StatusOr<RunEnd> result = absl::UnknownError("Run() did not return");
   std::thread run([&] { result = worker.Run(); });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (coordinator.released().empty() && std::chrono::steady_clock::now() < deadline) {
@@ -287,13 +288,15 @@ TEST_F(WorkerTest, KilledWorkerResumesWithoutRefetching) {
   EXPECT_EQ(keys.size(), 150u);
 }
 
-TEST_F(WorkerTest, SigtermReleasesTheLeaseAndExitsZero) {
+// Stopped before the job is done: exit 75 (EX_TEMPFAIL, "run again to
+// continue"), not 0, so that a Kubernetes Job does not count the index done.
+TEST_F(WorkerTest, SigtermReleasesTheLeaseAndExits75) {
   origin_.SetDelayMs(50);
   FakeCoordinator coordinator(Settings(), {Items(0, 200)});
   ChildProcess child(CrawlerArgs(coordinator, dir_), dir_ / "crawler.log");
   WaitForRequests(origin_, 10);
   ASSERT_EQ(kill(child.pid(), SIGTERM), 0);
-  ASSERT_EQ(child.Wait(std::chrono::seconds(30)), 0) << atelier::testing::ReadFileOrEmpty(dir_ / "crawler.log");
+  ASSERT_EQ(child.Wait(std::chrono::seconds(30)), 75) << atelier::testing::ReadFileOrEmpty(dir_ / "crawler.log");
   const auto released = coordinator.released();
   ASSERT_EQ(released.size(), 1u);
   EXPECT_EQ(released[0].reason(), "sigterm");

@@ -111,7 +111,10 @@ def parse_quantity(q):
 # Each check takes (objs, renders) and returns a list of problems.
 
 def check_crawler_job(objs, renders):
-    """Finding 3: crawlers are a Job whose pods end when the crawl is done."""
+    """Finding 3: crawlers are a Job that ends with the crawl; exit 75 and disruptions are retried.
+
+    A crawler stopped on a signal (exit 75) or disrupted is started again
+    without counting against backoffLimit."""
     problems = []
     if find(objs, "Deployment", "atelier-crawler"):
         problems.append("atelier-crawler is a Deployment (restarts finished crawlers forever)")
@@ -125,9 +128,9 @@ def check_crawler_job(objs, renders):
         problems.append("Job/atelier-crawler: neither completionMode Indexed nor completions")
     if spec.get("completionMode") == "Indexed" and spec.get("completions") != spec.get("parallelism"):
         problems.append("Job/atelier-crawler: Indexed with completions != parallelism")
-    if spec["template"]["spec"].get("restartPolicy") not in ("OnFailure", "Never"):
-        problems.append("Job/atelier-crawler: restartPolicy must be OnFailure or Never")
-    return problems
+    # A crawler stopped by SIGTERM (eviction) exits 75: its index is not done,
+    # and the Job must start it again without counting it against backoffLimit.
+    return problems + pod_failure_policy_problems(objs, "atelier-crawler", "crawler")
 
 
 def check_volume_ownership(objs, renders, dockerfile=None):
@@ -177,25 +180,33 @@ def check_trainer_wait_deadline(objs, renders):
     return []
 
 
-def check_pod_failure_policy(objs, renders):
-    """Finding 5: exit 75 and disruptions do not count against backoffLimit."""
-    job = need(objs, "Job", "atelier-trainer")["spec"]
+def pod_failure_policy_problems(objs, job_name, container_name):
+    """Problems of Job JOB_NAME's podFailurePolicy: exit 75 of CONTAINER_NAME
+    (stopped on a signal, rerun to continue) and disruptions must be ignored,
+    which needs restartPolicy Never."""
+    job = need(objs, "Job", job_name)["spec"]
+    label = f"Job/{job_name}"
     problems = []
     if job["template"]["spec"].get("restartPolicy") != "Never":
-        problems.append("Job/atelier-trainer: podFailurePolicy needs restartPolicy Never")
+        problems.append(f"{label}: podFailurePolicy needs restartPolicy Never")
     rules = job.get("podFailurePolicy", {}).get("rules", [])
     ignores_75 = any(r.get("action") == "Ignore"
                      and r.get("onExitCodes", {}).get("operator") == "In"
                      and 75 in r.get("onExitCodes", {}).get("values", [])
-                     and r["onExitCodes"].get("containerName") in (None, "trainer")
+                     and r["onExitCodes"].get("containerName") in (None, container_name)
                      for r in rules)
     if not ignores_75:
-        problems.append("Job/atelier-trainer: no podFailurePolicy rule ignoring exit code 75")
+        problems.append(f"{label}: no podFailurePolicy rule ignoring exit code 75")
     ignores_disruption = any(r.get("action") == "Ignore" and any(
         p.get("type") == "DisruptionTarget" and p.get("status") == "True" for p in r.get("onPodConditions", [])) for r in rules)
     if not ignores_disruption:
-        problems.append("Job/atelier-trainer: no podFailurePolicy rule ignoring DisruptionTarget")
+        problems.append(f"{label}: no podFailurePolicy rule ignoring DisruptionTarget")
     return problems
+
+
+def check_pod_failure_policy(objs, renders):
+    """Finding 5: the trainer's exit 75 and disruptions do not count against backoffLimit."""
+    return pod_failure_policy_problems(objs, "atelier-trainer", "trainer")
 
 
 def check_restricted(objs, renders):
@@ -350,8 +361,8 @@ def check_gpu_overlay(objs, renders):
 
 
 # --------------------------------------------------------------- mutations --
-# Each mutation removes the property its check looks for, from a deep copy of
-# a render; the check must then report a problem.
+# Each mutation removes a property its check looks for, from a deep copy of
+# a render; the check must then report a problem. A check may have several.
 
 def _trainer(objs):
     return job_spec(objs, "atelier-trainer")
@@ -364,6 +375,16 @@ def _coordinator(objs):
 def mutate_crawler_job(objs):
     job = need(objs, "Job", "atelier-crawler")
     job["kind"], job["apiVersion"] = "Deployment", "apps/v1"
+
+
+def mutate_crawler_exit_75(objs):
+    for r in need(objs, "Job", "atelier-crawler")["spec"]["podFailurePolicy"]["rules"]:
+        if "onExitCodes" in r:
+            r["onExitCodes"]["values"] = [v for v in r["onExitCodes"]["values"] if v != 75]
+
+
+def mutate_crawler_restart_policy(objs):
+    need(objs, "Job", "atelier-crawler")["spec"]["template"]["spec"]["restartPolicy"] = "OnFailure"
 
 
 def mutate_volume_ownership(objs):
@@ -413,7 +434,8 @@ def mutate_gpu_overlay(objs):
 
 
 CHECKS = {
-    "crawler_job": (check_crawler_job, mutate_crawler_job),
+    "crawler_job": (check_crawler_job, mutate_crawler_job, mutate_crawler_exit_75,
+                    mutate_crawler_restart_policy),
     "volume_ownership": (check_volume_ownership, mutate_volume_ownership),
     "startup_probe": (check_startup_probe, mutate_startup_probe),
     "trainer_wait_deadline": (check_trainer_wait_deadline, mutate_trainer_wait_deadline),
@@ -428,8 +450,9 @@ CHECKS = {
 
 
 def run_check(name, renders):
-    """Problems of check NAME on every render, after proving it can fail."""
-    check, mutate = CHECKS[name]
+    """Problems of check NAME on every render, after proving it can fail
+    (on each of its mutations)."""
+    check, *mutations = CHECKS[name]
     problems = []
     for overlay, objs in sorted(renders.items()):
         try:
@@ -442,16 +465,17 @@ def run_check(name, renders):
     for overlay in targets:
         if overlay not in renders:
             continue
-        broken = dict(renders)
-        broken[overlay] = copy.deepcopy(renders[overlay])
-        try:
-            mutate(broken[overlay])
-            caught = check(broken[overlay], broken)
-        except MALFORMED as e:
-            caught = [f"{type(e).__name__}: {e}"]
-        if not caught:
-            problems.append(f"{overlay}: self-check: check {name} passes manifests "
-                            f"without its property ({mutate.__name__})")
+        for mutate in mutations:
+            broken = dict(renders)
+            broken[overlay] = copy.deepcopy(renders[overlay])
+            try:
+                mutate(broken[overlay])
+                caught = check(broken[overlay], broken)
+            except MALFORMED as e:
+                caught = [f"{type(e).__name__}: {e}"]
+            if not caught:
+                problems.append(f"{overlay}: self-check: check {name} passes manifests "
+                                f"without its property ({mutate.__name__})")
     return problems
 
 

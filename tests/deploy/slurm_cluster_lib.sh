@@ -169,19 +169,20 @@ slurm_cluster_wait_job() {
 }
 
 # The preemption round trip of a running train.sbatch job JOB (run directory
-# RUN, log LOG): waits for its first checkpoint, signals it with
-# `scancel SCANCEL_ARGS... JOB`, then requires that train.sbatch requeued it on
-# exit 75, that the requeued run resumed from exactly the checkpoint written on
-# the signal and wrote a later one; finally cancels the job. Sets
+# RUN, log LOG): waits for its first checkpoint, signals it by running
+# `SIGNAL_CMD... JOB` (e.g. `scancel --signal=USR1`), then requires that
+# train.sbatch requeued it on exit 75, that the requeued run resumed from
+# exactly the checkpoint written on the signal and wrote a later one; finally
+# cancels the job (a plain scancel, which must not requeue it). Sets
 # slurm_cluster_resumed_step. Returns 1 with a message on the first failure.
 slurm_cluster_preempt_and_resume() {
   local job="$1" run="$2" log="$3"; shift 3
   local signal_ckpt signal_step resumed_line
   slurm_cluster_resume_fail() { echo "FAIL: $*" >&2; return 1; }
   deploy_wait_for 300 test -s "$run/checkpoints/latest" || { slurm_cluster_resume_fail "job $job wrote no checkpoint"; return 1; }
-  scancel "$@" "$job"
+  "$@" "$job" || { slurm_cluster_resume_fail "$* $job failed"; return 1; }
   deploy_wait_for 120 bash -c "scontrol show job $job | grep -q 'Restarts=1'" \
-    || { slurm_cluster_resume_fail "job $job was not requeued after scancel $*"; return 1; }
+    || { slurm_cluster_resume_fail "job $job was not requeued after $*"; return 1; }
   signal_ckpt="$(tr -d '[:space:]' <"$run/checkpoints/latest")"
   signal_ckpt="${signal_ckpt##*/}"
   # The requeued job starts again once its old credential expires (the
@@ -209,9 +210,6 @@ slurm_cluster_preempt_and_resume() {
   }
   deploy_wait_for 300 slurm_cluster_later_checkpoint \
     || { slurm_cluster_resume_fail "resumed job wrote no checkpoint after step $signal_step"; return 1; }
-  # Not asserted: a cancelled train.sbatch job can be requeued once more (its
-  # ranks checkpoint on the cancel's SIGTERM and exit 75); the caller's
-  # cleanup cancels everything when the cluster stops.
   scancel "$job"
   slurm_cluster_resumed_step="$signal_step"
 }

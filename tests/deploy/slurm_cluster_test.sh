@@ -118,5 +118,5 @@ job="$(ATELIER_PORT="$(deploy_free_port)" sbatch --parsable \
   "$work/data" "$work/run2" --epochs 100000 "${train_opts[@]}")"
 log="$work/preempt-$job.out"
 echo "train job $job"
-slurm_cluster_preempt_and_resume "$job" "$work/run2" "$log" --signal=USR1 || exit 1
+slurm_cluster_preempt_and_resume "$job" "$work/run2" "$log" scancel --signal=USR1 || exit 1
 echo "PASS: crawl ($samples samples in ${#shards[@]} shards), train (checkpoint $latest), requeue resumed at step $slurm_cluster_resumed_step"

@@ -82,7 +82,7 @@ address="$(eval "echo \"${address_expr//JOBID/$job}\"")"
 [ "$address" = "$(hostname -s):7070" ] || fail "the docs' address gives '$address', want '$(hostname -s):7070'"
 first="$(scontrol show hostnames 'node[01-04]' | head -n1)"
 [ "$first" = node01 ] || fail "scontrol show hostnames node[01-04] | head -n1 gives '$first'"
-slurm_cluster_preempt_and_resume "$job" "$work/run" "$log" --batch --signal=TERM || exit 1
+slurm_cluster_preempt_and_resume "$job" "$work/run" "$log" scancel --batch --signal=TERM || exit 1
 grep -q "batch shell got SIGTERM" "$log" || fail "train.sbatch's shell did not handle its SIGTERM"
 grep -q "rank 1 of 2" "$log" || fail "the CPU variant did not run the header's 2 ranks"
 echo "PASS: crawl with --mem on CR_Core_Memory, docs' watch address, CPU train.sbatch checkpointed on the batch shell's SIGTERM and resumed at step $slurm_cluster_resumed_step"

@@ -19,6 +19,11 @@
 namespace atelier {
 
 inline constexpr int kUsageError = 2;
+// EX_TEMPFAIL: stopped by a signal (SIGTERM, SIGINT, SIGUSR1) before the work
+// was done, state saved; run the same command again to continue. The trainer
+// (after its checkpoint) and the crawler exit with it; Slurm's train.sbatch
+// requeues on it and the Kubernetes Jobs' podFailurePolicy ignores it.
+inline constexpr int kExitStoppedOnSignal = 75;
 
 // atelier's version (the CMake project version).
 const char* Version();

@@ -57,7 +57,7 @@ struct Worker::Impl {
     return c;
   }
 
-  absl::Status Run(std::atomic<bool>& stop);
+  absl::StatusOr<RunEnd> Run(std::atomic<bool>& stop);
   absl::Status CrawlShard(const v1::LeaseShardResponse& lease, std::atomic<bool>& stop);
   // A full disk or an I/O error: release the lease, wait a backoff, carry on.
   absl::Status WaitOutDiskFault(const v1::LeaseShardResponse& lease, const absl::Status& fault,
@@ -116,7 +116,7 @@ void Worker::Stop() {
   impl_->cv.notify_all();
 }
 
-absl::Status Worker::Run() { return impl_->Run(stop_); }
+absl::StatusOr<RunEnd> Worker::Run() { return impl_->Run(stop_); }
 
 absl::Status Worker::Impl::Setup(const v1::CrawlSettings& s) {
   config.concurrency = std::max(1, options.concurrency);
@@ -168,7 +168,7 @@ absl::Status Worker::Impl::Setup(const v1::CrawlSettings& s) {
   return absl::OkStatus();
 }
 
-absl::Status Worker::Impl::Run(std::atomic<bool>& stop) {
+absl::StatusOr<RunEnd> Worker::Impl::Run(std::atomic<bool>& stop) {
   ASSIGN_OR_RETURN(store, OpenRocksDbStateStore(options.state_dir));
   worker_name = options.name;
   if (worker_name.empty()) {
@@ -188,7 +188,7 @@ absl::Status Worker::Impl::Run(std::atomic<bool>& stop) {
   reg.set_worker_name(worker_name);
   // The client retries an unreachable coordinator for the outage budget.
   auto registered = client->RegisterWorker(reg);
-  if (stop.load()) return absl::OkStatus();
+  if (stop.load()) return RunEnd::kStopped;
   RETURN_IF_ERROR(registered.status());
   worker_id = registered->worker_id();
   spdlog::info("registered with {} as {} (name {}), job '{}'", options.coordinator, worker_id, worker_name,
@@ -204,14 +204,14 @@ absl::Status Worker::Impl::Run(std::atomic<bool>& stop) {
     if (!lease->has_shard()) {
       if (lease->job_done()) {
         spdlog::info("job done; exiting");
-        break;
+        return RunEnd::kJobDone;
       }
       Pause(options.idle_poll, stop);
       continue;
     }
     RETURN_IF_ERROR(CrawlShard(*lease, stop));
   }
-  return absl::OkStatus();
+  return RunEnd::kStopped;
 }
 
 absl::Status Worker::Impl::CrawlShard(const v1::LeaseShardResponse& lease, std::atomic<bool>& stop) {

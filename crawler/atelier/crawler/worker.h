@@ -3,7 +3,8 @@
 // ShardCrawler (heartbeats and progress reports from its tick), commits it
 // (shard_commit.h) and completes it. A lost lease discards the shard's output.
 // Stop() (SIGTERM) stops fetching at once, commits nothing half-written,
-// releases the lease and makes Run() return OK. A coordinator that cannot be
+// releases the lease and makes Run() return RunEnd::kStopped (kJobDone only
+// when the coordinator said the job is done). A coordinator that cannot be
 // reached is retried for `outage_budget` (coordinator_client.h); a full disk
 // or an I/O error while writing releases the lease and is waited out
 // (disk_fault.h).
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "atelier/common/backoff.h"
 #include "atelier/common/clock.h"
@@ -46,15 +48,22 @@ struct WorkerOptions {
   BackoffPolicy disk_backoff{absl::Seconds(1), absl::Seconds(60)};
 };
 
+// How a successful Run() ended.
+enum class RunEnd {
+  kJobDone,  // the coordinator said the job is done
+  kStopped,  // Stop() (a signal) before the job was done: run again to continue
+};
+
 class Worker {
  public:
   // `fetcher` may be null: a net::CurlFetcher is created.
   Worker(WorkerOptions options, Clock& clock, std::unique_ptr<net::Fetcher> fetcher = nullptr);
   ~Worker();
 
-  // Returns OK when the job is done or after Stop(); an error for a bad state
-  // directory or dataset root, or a failing state store.
-  absl::Status Run();
+  // Returns kJobDone when the job is done, kStopped after Stop() (even when
+  // the job was done meanwhile but the worker had not heard it yet); an error
+  // for a bad state directory or dataset root, or a failing state store.
+  absl::StatusOr<RunEnd> Run();
   void Stop();
   bool stopping() const { return stop_.load(); }
 

@@ -43,6 +43,8 @@
 namespace atelier::trainer {
 namespace {
 
+static_assert(kExitCheckpointedOnSignal == kExitStoppedOnSignal, "the exit code every atelier command uses for a signal");
+
 // Set by SIGTERM/SIGUSR1; Train() reads it as its stop token.
 std::atomic<bool> g_stop_requested{false};
 
