@@ -22,7 +22,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/strings/str_cat.h"
 #include "atelier/common/clock.h"
-#include "atelier/common/job_spec.h"
+#include "atelier/spec/job_spec.h"
 #include "atelier/common/logging.h"
 #include "atelier/coordinator/job_ingest.h"
 #include "atelier/coordinator/coordinator_state.h"

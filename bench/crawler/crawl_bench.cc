@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   config.processing_threads = process_threads;
   atelier::net::HostLimiter limiter({concurrency, 0, 1});
   atelier::crawler::PassthroughProcessor passthrough;
-  atelier::crawler::ResizingProcessor resizing({atelier::ResizeMode::kCenterCrop, resize_size, quality});
+  atelier::crawler::ResizingProcessor resizing({atelier::imaging::ResizeMode::kCenterCrop, resize_size, quality});
   const atelier::crawler::ImageProcessor& processor =
       fetch_only ? static_cast<const atelier::crawler::ImageProcessor&>(passthrough) : resizing;
   atelier::Clock& clock = atelier::Clock::Real();

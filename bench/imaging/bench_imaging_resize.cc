@@ -144,9 +144,9 @@ int Run(const fs::path& dir, int size, int quality, int rounds, bool full_decode
           std::cerr << paths[i] << ": " << decoded.status() << "\n";
           return 1;
         }
-        resized = atelier::imaging::Resize(decoded->image, atelier::ResizeMode::kCenterCrop, size);
+        resized = atelier::imaging::Resize(decoded->image, atelier::imaging::ResizeMode::kCenterCrop, size);
       } else {
-        auto decoded = atelier::imaging::DecodeAndResize(files[i], atelier::ResizeMode::kCenterCrop, size);
+        auto decoded = atelier::imaging::DecodeAndResize(files[i], atelier::imaging::ResizeMode::kCenterCrop, size);
         if (decoded.ok()) {
           resized = std::move(decoded->image);
         } else {

@@ -30,7 +30,7 @@
 #include "CLI/CLI.hpp"
 #include "atelier/common/clock.h"
 #include "atelier/common/command_line.h"
-#include "atelier/common/job_spec.h"
+#include "atelier/spec/job_spec.h"
 #include "atelier/common/logging.h"
 #include "atelier/coordinator/checkpoint_catalog.h"
 #include "atelier/coordinator/checkpoint_service.h"

@@ -66,7 +66,7 @@ class HttpIntegrationTest : public ::testing::Test {
   atelier::testing::TempDir dir_{"crawler-http"};
   CrawlConfig config_;
   net::HostLimiter limiter_{net::HostLimits{8, 0, 1}};
-  ResizingProcessor processor_{ResizeSettings{ResizeMode::kCenterCrop, 64, 90}};
+  ResizingProcessor processor_{ResizeSettings{imaging::ResizeMode::kCenterCrop, 64, 90}};
   std::unique_ptr<net::CurlFetcher> fetcher_;
   std::unique_ptr<StateStore> store_;
 };

@@ -77,7 +77,7 @@ class ShardCrawlerTest : public ::testing::Test {
 
   CrawlConfig config_;
   FakeClock clock_;
-  ResizingProcessor processor_{ResizeSettings{ResizeMode::kShorterSide, 32, 90}};
+  ResizingProcessor processor_{ResizeSettings{imaging::ResizeMode::kShorterSide, 32, 90}};
   atelier::testing::TempDir spool_{"shard-crawler-spool"};
   std::unique_ptr<StateStore> store_holder_ =
       MakeKvStateStore(std::make_unique<kv::MemoryKvStore>(), (spool_ / "spool").string());

@@ -4,7 +4,7 @@
 
 #include <sqlite3.h>
 
-#include "atelier/common/job_spec.h"
+#include "atelier/spec/job_spec.h"
 #include "atelier/common/status_matchers.h"
 #include "atelier/testing/temp_dir.h"
 #include "gmock/gmock.h"

@@ -10,7 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "atelier/common/job_spec.h"
+#include "atelier/imaging/resize_mode.h"
 #include "atelier/common/status_macros.h"
 #include "atelier/dataset/sha256.h"
 #include "atelier/dataset/shard_paths.h"
@@ -104,7 +104,7 @@ class Collector {
   void Add(const fs::path& shard, dataset::Sample& sample, PreviewData& data) {
     ++data.samples;
     auto decoded =
-        imaging::DecodeAndResize(sample.image_bytes, ResizeMode::kCenterCrop, options_.thumbnail_size);
+        imaging::DecodeAndResize(sample.image_bytes, imaging::ResizeMode::kCenterCrop, options_.thumbnail_size);
     if (decoded.ok() && (decoded->image.width != options_.thumbnail_size ||
                          decoded->image.height != options_.thumbnail_size)) {
       auto square = imaging::ResizeTo(decoded->image, options_.thumbnail_size, options_.thumbnail_size);

@@ -3,17 +3,14 @@
 #include <algorithm>
 #include <variant>
 
+#include "atelier/spec/resize_mode_proto.h"
+
 namespace atelier::coordinator {
 
 v1::CrawlSettings CrawlSettingsFromSpec(const JobSpec& spec) {
   v1::CrawlSettings s;
   const CrawlSpec& c = spec.crawl;
-  switch (c.resize_mode) {
-    case ResizeMode::kKeep: s.set_resize_mode(v1::RESIZE_MODE_KEEP); break;
-    case ResizeMode::kShorterSide: s.set_resize_mode(v1::RESIZE_MODE_SHORTER_SIDE); break;
-    case ResizeMode::kLongerSide: s.set_resize_mode(v1::RESIZE_MODE_LONGER_SIDE); break;
-    case ResizeMode::kCenterCrop: s.set_resize_mode(v1::RESIZE_MODE_CENTER_CROP); break;
-  }
+  s.set_resize_mode(ResizeModeToProto(c.resize_mode));
   s.set_resize_size(c.resize_size);
   s.set_jpeg_quality(c.jpeg_quality);
   s.set_per_host_concurrency(c.per_host_concurrency);

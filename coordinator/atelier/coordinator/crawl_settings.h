@@ -1,7 +1,7 @@
 // The CrawlSettings every worker receives, derived from the job spec. Pure.
 #pragma once
 
-#include "atelier/common/job_spec.h"
+#include "atelier/spec/job_spec.h"
 #include "atelier/v1/crawl.pb.h"
 
 namespace atelier::coordinator {

@@ -10,7 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "atelier/common/clock.h"
-#include "atelier/common/job_spec.h"
+#include "atelier/spec/job_spec.h"
 #include "atelier/coordinator/met_ingest.h"
 #include "atelier/coordinator/shard_table.h"
 #include "atelier/net/fetcher.h"

@@ -32,7 +32,7 @@
 #include "absl/time/time.h"
 #include "atelier/common/backoff.h"
 #include "atelier/common/clock.h"
-#include "atelier/common/job_spec.h"
+#include "atelier/spec/job_spec.h"
 #include "atelier/coordinator/ingest_sink.h"
 #include "atelier/net/fetcher.h"
 

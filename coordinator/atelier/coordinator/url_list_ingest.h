@@ -15,7 +15,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "atelier/common/job_spec.h"
+#include "atelier/spec/job_spec.h"
 #include "atelier/coordinator/ingest_sink.h"
 
 namespace atelier::coordinator {

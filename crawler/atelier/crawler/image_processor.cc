@@ -20,7 +20,7 @@ ProcessOutcome ResizingProcessor::Process(absl::string_view body) const {
   options.max_pixels = settings_.max_pixels;
   // Decode and resize in one pass where there is a resize: DCT scaling, and
   // for centre crops no IDCT of the pixels the crop drops.
-  auto decoded = settings_.mode == ResizeMode::kKeep
+  auto decoded = settings_.mode == imaging::ResizeMode::kKeep
                      ? imaging::DecodeImage(body, options)
                      : imaging::DecodeAndResize(body, settings_.mode, settings_.size, options);
   if (!decoded.ok()) return Failure(decoded.status());

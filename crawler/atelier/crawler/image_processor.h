@@ -10,8 +10,8 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
-#include "atelier/common/job_spec.h"
 #include "atelier/dataset/image_format.h"
+#include "atelier/imaging/resize_mode.h"
 
 namespace atelier::crawler {
 
@@ -37,7 +37,7 @@ class ImageProcessor {
 };
 
 struct ResizeSettings {
-  ResizeMode mode = ResizeMode::kCenterCrop;
+  imaging::ResizeMode mode = imaging::ResizeMode::kCenterCrop;
   int size = 256;
   int jpeg_quality = 90;
   int64_t max_pixels = 64'000'000;  // decompression-bomb guard

@@ -19,6 +19,7 @@
 #include "atelier/crawler/shard_crawler.h"
 #include "atelier/crawler/state_store.h"
 #include "atelier/dataset/shard_paths.h"
+#include "atelier/spec/resize_mode_proto.h"
 #include "spdlog/spdlog.h"
 
 namespace atelier::crawler {
@@ -29,15 +30,6 @@ std::string Hostname() {
   char buf[256] = {0};
   if (gethostname(buf, sizeof(buf) - 1) != 0) return "localhost";
   return buf;
-}
-
-ResizeMode FromProto(v1::ResizeMode mode) {
-  switch (mode) {
-    case v1::RESIZE_MODE_KEEP: return ResizeMode::kKeep;
-    case v1::RESIZE_MODE_SHORTER_SIDE: return ResizeMode::kShorterSide;
-    case v1::RESIZE_MODE_LONGER_SIDE: return ResizeMode::kLongerSide;
-    default: return ResizeMode::kCenterCrop;
-  }
 }
 
 bool LeaseLost(const absl::Status& status) { return absl::IsFailedPrecondition(status) || absl::IsNotFound(status); }
@@ -137,7 +129,7 @@ absl::Status Worker::Impl::Setup(const v1::CrawlSettings& s) {
     processor = std::make_unique<PassthroughProcessor>();
   } else {
     ResizeSettings resize;
-    resize.mode = FromProto(s.resize_mode());
+    resize.mode = ResizeModeFromProto(s.resize_mode());
     if (s.resize_size() > 0) resize.size = s.resize_size();
     if (s.jpeg_quality() > 0) resize.jpeg_quality = s.jpeg_quality();
     processor = std::make_unique<ResizingProcessor>(resize);

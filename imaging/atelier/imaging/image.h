@@ -14,7 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "atelier/common/job_spec.h"
+#include "atelier/imaging/resize_mode.h"
 
 namespace atelier::imaging {
 

@@ -92,7 +92,7 @@ absl::Status CheckOptions(const LoadOptions& options) {
 }  // namespace
 
 absl::StatusOr<std::vector<uint8_t>> DecodeToSquare(const std::string& bytes, int image_size) {
-  ASSIGN_OR_RETURN(imaging::DecodedImage decoded, imaging::DecodeAndResize(bytes, ResizeMode::kCenterCrop, image_size));
+  ASSIGN_OR_RETURN(imaging::DecodedImage decoded, imaging::DecodeAndResize(bytes, imaging::ResizeMode::kCenterCrop, image_size));
   imaging::Image square = std::move(decoded.image);
   if (square.width != image_size || square.height != image_size) {
     ASSIGN_OR_RETURN(square, imaging::ResizeTo(square, image_size, image_size));

@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "atelier/imaging/resize_mode.h"
 
 namespace atelier {
 
@@ -57,11 +58,8 @@ struct SourceSpec {
   std::variant<BamSourceSpec, MetSourceSpec, UrlsSourceSpec> source;
 };
 
-enum class ResizeMode { kKeep, kShorterSide, kLongerSide, kCenterCrop };
-absl::string_view ResizeModeName(ResizeMode mode);
-
 struct CrawlSpec {
-  ResizeMode resize_mode = ResizeMode::kCenterCrop;
+  imaging::ResizeMode resize_mode = imaging::ResizeMode::kCenterCrop;
   int resize_size = 256;               // pixels; ignored for kKeep
   int jpeg_quality = 90;               // 1..100
   int per_host_concurrency = 16;

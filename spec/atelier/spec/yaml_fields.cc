@@ -1,4 +1,4 @@
-#include "atelier/common/yaml_fields.h"
+#include "atelier/spec/yaml_fields.h"
 
 #include <algorithm>
 #include <cmath>

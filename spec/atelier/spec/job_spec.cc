@@ -1,4 +1,4 @@
-#include "atelier/common/job_spec.h"
+#include "atelier/spec/job_spec.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -8,7 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "atelier/common/yaml_fields.h"
+#include "atelier/spec/yaml_fields.h"
 
 namespace atelier {
 namespace {
@@ -168,10 +168,7 @@ void ParseCrawl(const YAML::Node& node, YamlErrors& errors, CrawlSpec& crawl) {
     YamlFields r(*resize, "crawl.resize", errors);
     std::string mode;
     if (r.String("mode", mode)) {
-      if (mode == "keep") crawl.resize_mode = ResizeMode::kKeep;
-      else if (mode == "shorter_side") crawl.resize_mode = ResizeMode::kShorterSide;
-      else if (mode == "longer_side") crawl.resize_mode = ResizeMode::kLongerSide;
-      else if (mode == "center_crop") crawl.resize_mode = ResizeMode::kCenterCrop;
+      if (auto parsed = imaging::ParseResizeMode(mode)) crawl.resize_mode = *parsed;
       else r.FailKey("mode", absl::StrCat("unknown resize mode '", mode,
                                           "' (use keep, shorter_side, longer_side, center_crop)"));
     }
@@ -203,16 +200,6 @@ void ParseCrawl(const YAML::Node& node, YamlErrors& errors, CrawlSpec& crawl) {
 }
 
 }  // namespace
-
-absl::string_view ResizeModeName(ResizeMode mode) {
-  switch (mode) {
-    case ResizeMode::kKeep: return "keep";
-    case ResizeMode::kShorterSide: return "shorter_side";
-    case ResizeMode::kLongerSide: return "longer_side";
-    case ResizeMode::kCenterCrop: return "center_crop";
-  }
-  return "unknown";
-}
 
 absl::StatusOr<JobSpec> ParseJobSpec(absl::string_view yaml, absl::string_view origin,
                                      const std::string& base_dir) {

@@ -1,4 +1,4 @@
-#include "atelier/common/job_spec.h"
+#include "atelier/spec/job_spec.h"
 
 #include <filesystem>
 #include <fstream>
@@ -62,7 +62,7 @@ TEST(JobSpecTest, ParsesEveryDocumentedKey) {
   EXPECT_EQ(urls.file, "/data/list.csv");
   EXPECT_EQ(spec.sources[2].name, "urls:list.csv");
 
-  EXPECT_EQ(spec.crawl.resize_mode, ResizeMode::kShorterSide);
+  EXPECT_EQ(spec.crawl.resize_mode, imaging::ResizeMode::kShorterSide);
   EXPECT_EQ(spec.crawl.resize_size, 128);
   EXPECT_EQ(spec.crawl.per_host_concurrency, 4);
   EXPECT_DOUBLE_EQ(spec.crawl.per_host_requests_per_second, 2.5);
@@ -75,7 +75,7 @@ TEST(JobSpecTest, DefaultsApplyWhenCrawlIsOmitted) {
   ASSERT_OK_AND_ASSIGN(JobSpec spec, ParseJobSpec("dataset: /d\nsources:\n  - urls: {file: a.txt}\n",
                                                   "s.yaml", "/x"));
   EXPECT_EQ(spec.shard_size, 1000);
-  EXPECT_EQ(spec.crawl.resize_mode, ResizeMode::kCenterCrop);
+  EXPECT_EQ(spec.crawl.resize_mode, imaging::ResizeMode::kCenterCrop);
   EXPECT_EQ(spec.crawl.resize_size, 256);
   EXPECT_EQ(spec.crawl.retries, 4);
 }
