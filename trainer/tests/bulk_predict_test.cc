@@ -3,6 +3,7 @@
 // random weights (no training needed: the predictions only have to agree).
 #include <sys/stat.h>
 
+#include <cmath>
 #include <fstream>
 #include <map>
 
@@ -77,7 +78,14 @@ size_t CountFiles(const fs::path& dir) {
 
 TEST(BulkPredictTest, ShardsGiveTheSamePredictionsAsTheSameImagesAsFiles) {
   TempDir dir;
-  const fs::path model = SaveRandomModel(dir.path());
+  // A trained model (random weights give nearly the same probabilities for every image).
+  testing::WriteShard(dir / "train", 0, testing::ColourSamples(12, 16, 3, "t"));
+  auto train = RunCommand({BinaryPath("atelier-trainer").string(), "train", "--data", (dir / "train").string(), "--out",
+                           (dir / "run").string(), "--image-size", "12", "--width", "6", "--depth", "2", "--epochs",
+                           "6", "--batch-size", "12", "--lr", "0.01", "--warmup-epochs", "0.5", "--threads", "1",
+                           "--decode-threads", "1", "--plain", "--val-ratio", "0"});
+  ASSERT_EQ(train.exit_code, 0) << train.output;
+  const fs::path model = dir / "run" / "model.pt";
   const auto samples = Samples(5);  // 15 samples, batches of 4: a partial last batch
   testing::WriteShard(dir / "data", 0, std::vector<dataset::Sample>(samples.begin(), samples.begin() + 9));
   testing::WriteShard(dir / "data", 1, std::vector<dataset::Sample>(samples.begin() + 9, samples.end()));
@@ -112,7 +120,7 @@ TEST(BulkPredictTest, ShardsGiveTheSamePredictionsAsTheSameImagesAsFiles) {
   ASSERT_EQ(printed.size(), samples.size());
   std::map<std::string, nlohmann::json> folder_by_key;
   for (const auto& row : from_folder) folder_by_key[row["key"].get<std::string>()] = row;
-  std::set<std::string> classes_seen;
+  double lowest = 1, highest = 0;  // of the top probability: the images must differ far beyond the tolerance
   for (size_t i = 0; i < samples.size(); ++i) {
     SCOPED_TRACE(samples[i].meta.key);
     const auto& s = from_shards[i];
@@ -122,9 +130,10 @@ TEST(BulkPredictTest, ShardsGiveTheSamePredictionsAsTheSameImagesAsFiles) {
     ASSERT_TRUE(folder_by_key.count(samples[i].meta.key + ".png"));  // keys: paths relative to the folder
     const nlohmann::json& in_folder = folder_by_key[samples[i].meta.key + ".png"];
     EXPECT_EQ(from_list[i]["path"], files[i]);
-    for (const char* head : {"colour", "size"}) {
+    for (const char* head : {"colour"}) {
       const auto& a = s["heads"][head];
-      classes_seen.insert(a["class"].get<std::string>());
+      lowest = std::min(lowest, a["probability"].get<double>());
+      highest = std::max(highest, a["probability"].get<double>());
       for (const auto* other : {&in_folder, &from_list[i]}) {
         const auto& b = (*other)["heads"][head];
         EXPECT_EQ(a["class"], b["class"]) << head;
@@ -138,7 +147,7 @@ TEST(BulkPredictTest, ShardsGiveTheSamePredictionsAsTheSameImagesAsFiles) {
       EXPECT_NEAR(top["probability"].get<double>(), a["probability"].get<double>(), 1e-5) << head;
     }
   }
-  EXPECT_GT(classes_seen.size(), 2u) << "random weights should not give one class for everything";
+  EXPECT_GT(highest - lowest, 0.01);  // 1000 x the tolerance
 }
 
 TEST(BulkPredictTest, ABadFileInAFolderIsOneErrorRowAndTheRunGoesOn) {
