@@ -3,6 +3,7 @@
 // random weights (no training needed: the predictions only have to agree).
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -12,6 +13,7 @@
 #include "atelier/testing/html_check.h"
 #include "atelier/testing/subprocess.h"
 #include "atelier/testing/temp_dir.h"
+#include "atelier/trainer/bulk_predict.h"
 #include "atelier/trainer/model_file.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -317,6 +319,54 @@ TEST(BulkPredictTest, SortIntoPlacesEveryInputOnceNeverOverwritesAndLinks) {
   for (const auto& e : fs::recursive_directory_iterator(dir / "from-shards" / "colour")) {
     if (e.is_regular_file()) EXPECT_EQ(ReadFileOrEmpty(e.path()), ReadFileOrEmpty(dir / "in" / e.path().filename()));
   }
+}
+
+// A source of `n` copies of one PNG that counts how many inputs were read.
+class CountingSource : public InputSource {
+ public:
+  CountingSource(int64_t n, std::string png) : n_(n), png_(std::move(png)) {}
+  absl::StatusOr<std::optional<BulkInput>> Next() override {
+    if (read_ == n_) return std::nullopt;
+    BulkInput input;
+    input.row.key = std::to_string(read_++);
+    input.bytes = read_ % 7 == 0 ? "not an image" : png_;
+    return input;
+  }
+  std::atomic<int64_t>& read() { return read_; }
+
+ private:
+  int64_t n_;
+  std::string png_;
+  std::atomic<int64_t> read_{0};
+};
+
+TEST(BulkPredictTest, InputsInFlightStayBoundedAndRowsComeInOrder) {
+  TempDir dir;
+  ASSERT_OK_AND_ASSIGN(Classifier model, LoadModelFile(SaveRandomModel(dir.path())));
+  const auto samples = Samples(1);
+  CountingSource source(300, samples[0].image_bytes);
+  BulkPredictOptions options;
+  options.decode_threads = 3;
+  options.batch_size = 8;
+  int64_t emitted = 0, max_in_flight = 0, errors = 0;
+  auto rows = PredictAll(model, source, options, [&](const BulkInput& input) -> absl::Status {
+    EXPECT_EQ(input.row.key, std::to_string(emitted));
+    errors += !input.row.error.empty();
+    EXPECT_EQ(input.row.error.empty(), input.row.heads.size() == 2) << input.row.key;
+    max_in_flight = std::max(max_in_flight, source.read().load() - emitted);
+    ++emitted;
+    return absl::OkStatus();
+  });
+  ASSERT_OK(rows.status());
+  EXPECT_EQ(*rows, 300);
+  EXPECT_EQ(emitted, 300);
+  EXPECT_EQ(errors, 300 / 7);
+  EXPECT_LE(max_in_flight, 2 * 8 + 2 * 3);
+  // A failing sink stops the run with its error.
+  CountingSource again(300, samples[0].image_bytes);
+  auto stopped = PredictAll(model, again, options, [](const BulkInput&) { return absl::DataLossError("disk full"); });
+  EXPECT_THAT(stopped.status(), ::atelier::testing::StatusIs(absl::StatusCode::kDataLoss));
+  EXPECT_LT(again.read().load(), 300);
 }
 
 TEST(BulkPredictTest, BadCommandLinesAndMissingInputsGiveClearErrors) {
