@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "atelier/common/status_matchers.h"
+#include "atelier/testing/html_check.h"
 #include "atelier/testing/subprocess.h"
 #include "atelier/testing/temp_dir.h"
 #include "atelier/imaging/image.h"
@@ -215,6 +216,8 @@ TEST(TrainingTest, LearnableDatasetReachesHighAccuracy) {
   EXPECT_THAT(html, ::testing::HasSubstr("<svg"));
   EXPECT_THAT(html, ::testing::HasSubstr("data:image/png;base64,"));
   EXPECT_THAT(html, ::testing::Not(::testing::HasSubstr("<script")));
+  auto page = ::atelier::testing::CheckHtmlPage(dir / "run" / "report.html");
+  EXPECT_EQ(page.exit_code, 0) << page.output;
 
   // predict and evaluate with the result.
   testing::WriteShard(dir / "other", 0, testing::ColourSamples(5, 12, 99, "o"));

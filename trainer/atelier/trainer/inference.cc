@@ -111,6 +111,43 @@ absl::StatusOr<EvalResult> Evaluate(Classifier& model, const ImageSet& set, cons
   return result;
 }
 
+absl::StatusOr<std::vector<uint8_t>> PrepareImage(const std::string& bytes, const ModelConfig& config) {
+  ASSIGN_OR_RETURN(std::vector<uint8_t> rgb, DecodeToSquare(bytes, config.image_size));
+  return ToChannels(rgb, config.in_channels);
+}
+
+std::vector<torch::Tensor> ClassifyPrepared(Classifier& model, const torch::Tensor& prepared,
+                                            torch::Tensor* inputs_out) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  const torch::Device device = model->parameters().front().device();
+  torch::Tensor x = prepared.permute({0, 3, 1, 2}).to(torch::kFloat32).div_(255.0f).contiguous();
+  if (inputs_out != nullptr) *inputs_out = x;
+  std::vector<torch::Tensor> logits = model->forward(x.to(device));
+  for (torch::Tensor& l : logits) l = l.to(torch::kCPU, torch::kFloat32).contiguous();
+  return logits;
+}
+
+std::vector<std::vector<HeadPrediction>> HeadPredictions(const std::vector<torch::Tensor>& logits) {
+  const int64_t n = logits.empty() ? 0 : logits[0].size(0);
+  std::vector<std::vector<HeadPrediction>> out(n, std::vector<HeadPrediction>(logits.size()));
+  for (size_t h = 0; h < logits.size(); ++h) {
+    torch::Tensor prob = torch::softmax(logits[h].to(torch::kFloat64), 1).contiguous();
+    auto p = prob.accessor<double, 2>();
+    for (int64_t i = 0; i < n; ++i) {
+      HeadPrediction& hp = out[i][h];
+      for (int64_t k = 0; k < prob.size(1); ++k) {
+        hp.probabilities.push_back(p[i][k]);
+        if (hp.predicted < 0 || p[i][k] > hp.probability) {
+          hp.predicted = static_cast<int>(k);
+          hp.probability = p[i][k];
+        }
+      }
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<ImagePrediction>> PredictFiles(Classifier& model,
                                                           const std::vector<std::filesystem::path>& images,
                                                           torch::Tensor* inputs_out) {
@@ -122,29 +159,24 @@ absl::StatusOr<std::vector<ImagePrediction>> PredictFiles(Classifier& model,
     if (!in) return absl::NotFoundError(absl::StrCat("cannot open image ", images[i].string()));
     std::ostringstream bytes;
     bytes << in.rdbuf();
-    ASSIGN_OR_RETURN(std::vector<uint8_t> rgb, DecodeToSquare(std::move(bytes).str(), s),
+    ASSIGN_OR_RETURN(std::vector<uint8_t> pixels, PrepareImage(std::move(bytes).str(), config),
                      _.prefix(images[i].string()));
-    std::vector<uint8_t> pixels = ToChannels(rgb, c);
     std::memcpy(raw.data_ptr<uint8_t>() + i * pixels.size(), pixels.data(), pixels.size());
   }
   std::vector<ImagePrediction> out;
   try {
-    torch::NoGradGuard no_grad;
-    model->eval();
-    torch::Tensor x = raw.permute({0, 3, 1, 2}).to(torch::kFloat32).div_(255.0f).contiguous();
-    if (inputs_out != nullptr) *inputs_out = x;
-    std::vector<torch::Tensor> logits = model->forward(x);
+    std::vector<torch::Tensor> logits = ClassifyPrepared(model, raw, inputs_out);
+    std::vector<std::vector<HeadPrediction>> predictions = HeadPredictions(logits);
     for (size_t i = 0; i < images.size(); ++i) {
       ImagePrediction p;
       p.image = images[i].string();
       for (size_t h = 0; h < logits.size(); ++h) {
-        torch::Tensor row = logits[h][static_cast<int64_t>(i)].contiguous();
-        torch::Tensor prob = torch::softmax(row, 0);
         std::vector<std::pair<std::string, double>> classes;
         std::vector<float> raw_logits;
-        for (int64_t k = 0; k < row.size(0); ++k) {
-          classes.push_back({config.labels.heads[h].classes[k], prob[k].item<double>()});
-          raw_logits.push_back(row[k].item<float>());
+        const auto& probabilities = predictions[i][h].probabilities;
+        for (size_t k = 0; k < probabilities.size(); ++k) {
+          classes.push_back({config.labels.heads[h].classes[k], probabilities[k]});
+          raw_logits.push_back(logits[h][static_cast<int64_t>(i)][static_cast<int64_t>(k)].item<float>());
         }
         std::stable_sort(classes.begin(), classes.end(), [](auto& a, auto& b) { return a.second > b.second; });
         p.classes.push_back(std::move(classes));

@@ -15,6 +15,7 @@
 #include "atelier/trainer/image_set.h"
 #include "atelier/trainer/metrics.h"
 #include "atelier/trainer/model.h"
+#include "atelier/trainer/prediction_rows.h"
 
 namespace atelier::trainer {
 
@@ -49,8 +50,24 @@ struct ImagePrediction {
   std::vector<std::vector<float>> logits;  // per head, in class order
 };
 
-// Decodes each image file like the training data (centre crop to the model's
-// image size, the model's channel count) and classifies it.
+// The one preprocessing of `predict` (image files, folders and shards alike):
+// decodes `bytes` like the training data, centre-crops and resizes to the
+// model's image size, converts to the model's channel count. HWC uint8,
+// image_size^2 * in_channels bytes.
+absl::StatusOr<std::vector<uint8_t>> PrepareImage(const std::string& bytes, const ModelConfig& config);
+
+// Runs the model (eval mode, no gradients) on prepared images, a uint8 tensor
+// [N, S, S, C]: logits per head, float32 on the CPU, [N, classes]. The float
+// input (pixel / 255, NCHW) goes to *inputs_out when given. Throws LibTorch's
+// exceptions.
+std::vector<torch::Tensor> ClassifyPrepared(Classifier& model, const torch::Tensor& prepared,
+                                            torch::Tensor* inputs_out = nullptr);
+
+// Softmax of logits (per head, [N, classes]): per sample, per head.
+std::vector<std::vector<HeadPrediction>> HeadPredictions(const std::vector<torch::Tensor>& logits);
+
+// Prepares each image file (PrepareImage) and classifies it; the first file
+// that cannot be read or decoded fails the call, naming it.
 absl::StatusOr<std::vector<ImagePrediction>> PredictFiles(Classifier& model,
                                                           const std::vector<std::filesystem::path>& images,
                                                           torch::Tensor* inputs_out = nullptr);

@@ -33,6 +33,7 @@
 #include "atelier/trainer/inference.h"
 #include "atelier/trainer/launcher_env.h"
 #include "atelier/trainer/model_file.h"
+#include "atelier/trainer/predict_command.h"
 #include "atelier/trainer/torch_file.h"
 #include "atelier/trainer/shape_check.h"
 #include "atelier/trainer/split.h"
@@ -170,52 +171,6 @@ int RunTrain(TrainOptions options, const std::string& balance, const std::string
     link->ReportEpoch(report, last, /*done=*/true);
   }
   return result->exit_code;
-}
-
-int RunPredict(const std::string& checkpoint, const std::vector<std::string>& images, bool json, int top,
-               const std::string& dump) {
-  auto model = LoadModelFile(checkpoint);
-  if (!model.ok()) return Fail(model.status());
-  std::vector<std::filesystem::path> paths(images.begin(), images.end());
-  torch::Tensor inputs;
-  auto predictions = PredictFiles(*model, paths, &inputs);
-  if (!predictions.ok()) return Fail(predictions.status());
-  const auto& heads = (*model)->config.labels.heads;
-  nlohmann::json out = nlohmann::json::array();
-  for (const auto& p : *predictions) {
-    nlohmann::json item = {{"image", p.image}};
-    std::string line = p.image;
-    for (size_t h = 0; h < heads.size(); ++h) {
-      nlohmann::json classes = nlohmann::json::array();
-      std::string text;
-      for (size_t k = 0; k < p.classes[h].size() && static_cast<int>(k) < top; ++k) {
-        classes.push_back({{"class", p.classes[h][k].first}, {"probability", p.classes[h][k].second}});
-        absl::StrAppendFormat(&text, "%s%s %.2f", k ? ", " : "", p.classes[h][k].first, p.classes[h][k].second);
-      }
-      item["heads"][heads[h].name] = classes;
-      item["logits"][heads[h].name] = p.logits[h];
-      absl::StrAppend(&line, "\n  ", heads[h].name, ": ", text);
-    }
-    out.push_back(item);
-    if (!json) std::printf("%s\n", line.c_str());
-  }
-  if (json) std::printf("%s\n", out.dump(2).c_str());
-  if (!dump.empty()) {
-    // The exact input tensor, features and logits, for comparing with another runtime.
-    c10::impl::GenericDict d(c10::StringType::get(), c10::AnyType::get());
-    d.insert("input", inputs);
-    torch::NoGradGuard no_grad;
-    d.insert("features", (*model)->Features(inputs));
-    auto logits = (*model)->forward(inputs);
-    c10::List<torch::Tensor> list;
-    for (auto& l : logits) list.push_back(l);
-    d.insert("logits", list);
-    auto bytes = WriteTorchFile(c10::IValue(d));
-    if (!bytes.ok()) return Fail(bytes.status());
-    absl::Status s = WriteFileAtomically(dump, *bytes);
-    if (!s.ok()) return Fail(s);
-  }
-  return 0;
 }
 
 // The split `evaluate` selects: the run's own (RUN/split.json) with the
@@ -451,17 +406,11 @@ int Main(int argc, char** argv) {
       ->check(CLI::IsMember({"auto", "host", "device"}))
       ->capture_default_str();
 
-  // predict
-  auto* predict = app.add_subcommand("predict", "classify images with a model or checkpoint");
-  std::string checkpoint, dump;
-  std::vector<std::string> images;
+  // predict (predict_command.cc)
+  PredictFlags predict_flags;
+  auto* predict = AddPredictCommand(app, &predict_flags);
+  std::string checkpoint;
   bool json = false;
-  int top = 3;
-  predict->add_option("--checkpoint", checkpoint, "model.pt, checkpoint file or run directory")->required();
-  predict->add_option("images", images, "image files")->required();
-  predict->add_flag("--json", json);
-  predict->add_option("--top", top, "classes shown per head");
-  predict->add_option("--dump-tensors", dump, "write {input, logits} with torch::pickle_save");
 
   // evaluate
   auto* evaluate = app.add_subcommand("evaluate", "accuracy, confusion matrices and per-class figures");
@@ -530,7 +479,7 @@ int Main(int argc, char** argv) {
                               coordinator_world};
       return RunTrain(t, balance, memory_budget, connect_timeout, collective_timeout, link, device);
     }
-    if (predict->parsed()) return RunPredict(checkpoint, images, json, top, dump);
+    if (predict->parsed()) return RunPredictCommand(predict_flags);
     if (evaluate->parsed()) {
       return RunEvaluate(checkpoint, eval_data, eval_folder, eval_head, split, split_flags, json, eval_threads,
                          label_fields);

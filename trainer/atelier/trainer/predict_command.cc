@@ -1,0 +1,268 @@
+#include "atelier/trainer/predict_command.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <optional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "atelier/common/command_line.h"
+#include "atelier/common/status_macros.h"
+#include "atelier/trainer/bulk_predict.h"
+#include "atelier/trainer/group_summary.h"
+#include "atelier/trainer/inference.h"
+#include "atelier/trainer/model_file.h"
+#include "atelier/trainer/prediction_rows.h"
+#include "atelier/trainer/sort_into.h"
+#include "atelier/trainer/torch_file.h"
+#include "nlohmann/json.hpp"
+
+namespace atelier::trainer {
+namespace fs = std::filesystem;
+namespace {
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "atelier-trainer: %s\n", status.ToString().c_str());
+  return 1;
+}
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "atelier predict: %s\nRun with --help for more information.\n", message.c_str());
+  return kUsageError;
+}
+
+// `predict IMAGE...` without --out: the top classes per image and head.
+int RunPredictImages(const PredictFlags& flags) {
+  auto model = LoadModelFile(flags.checkpoint);
+  if (!model.ok()) return Fail(model.status());
+  std::vector<fs::path> paths(flags.images.begin(), flags.images.end());
+  torch::Tensor inputs;
+  auto predictions = PredictFiles(*model, paths, &inputs);
+  if (!predictions.ok()) return Fail(predictions.status());
+  const auto& heads = (*model)->config.labels.heads;
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& p : *predictions) {
+    nlohmann::json item = {{"image", p.image}};
+    std::string line = p.image;
+    for (size_t h = 0; h < heads.size(); ++h) {
+      nlohmann::json classes = nlohmann::json::array();
+      std::string text;
+      for (size_t k = 0; k < p.classes[h].size() && static_cast<int>(k) < flags.top; ++k) {
+        classes.push_back({{"class", p.classes[h][k].first}, {"probability", p.classes[h][k].second}});
+        absl::StrAppendFormat(&text, "%s%s %.2f", k ? ", " : "", p.classes[h][k].first, p.classes[h][k].second);
+      }
+      item["heads"][heads[h].name] = classes;
+      item["logits"][heads[h].name] = p.logits[h];
+      absl::StrAppend(&line, "\n  ", heads[h].name, ": ", text);
+    }
+    out.push_back(item);
+    if (!flags.json) std::printf("%s\n", line.c_str());
+  }
+  if (flags.json) std::printf("%s\n", out.dump(2).c_str());
+  if (!flags.dump.empty()) {
+    // The exact input tensor, features and logits, for comparing with another runtime.
+    c10::impl::GenericDict d(c10::StringType::get(), c10::AnyType::get());
+    d.insert("input", inputs);
+    torch::NoGradGuard no_grad;
+    d.insert("features", (*model)->Features(inputs));
+    auto logits = (*model)->forward(inputs);
+    c10::List<torch::Tensor> list;
+    for (auto& l : logits) list.push_back(l);
+    d.insert("logits", list);
+    auto bytes = WriteTorchFile(c10::IValue(d));
+    if (!bytes.ok()) return Fail(bytes.status());
+    absl::Status s = WriteFileAtomically(flags.dump, *bytes);
+    if (!s.ok()) return Fail(s);
+  }
+  return 0;
+}
+
+// "done/total (pct) rate/s ETA" on stderr, at most once a second (and at the end).
+class ProgressLine {
+ public:
+  ProgressLine(bool enabled, std::optional<int64_t> total)
+      : enabled_(enabled), tty_(isatty(STDERR_FILENO) != 0), total_(total), start_(Clock::now()), last_(start_) {}
+  void Update(int64_t done, bool final = false) {
+    if (!enabled_) return;
+    const auto now = Clock::now();
+    if (!final && now - last_ < std::chrono::seconds(1)) return;
+    last_ = now;
+    const double seconds = std::chrono::duration<double>(now - start_).count();
+    const double rate = seconds > 0 ? double(done) / seconds : 0;
+    std::string line = absl::StrCat("predict: ", done);
+    if (total_ && *total_ > 0) {
+      absl::StrAppendFormat(&line, "/%d (%.0f%%)", *total_, 100.0 * double(done) / double(*total_));
+    }
+    absl::StrAppendFormat(&line, ", %.1f/s", rate);
+    if (total_ && rate > 0 && done <= *total_) absl::StrAppendFormat(&line, ", ETA %.0fs", double(*total_ - done) / rate);
+    if (tty_) {
+      std::fprintf(stderr, "\r%s\033[K%s", line.c_str(), final ? "\n" : "");
+    } else {
+      std::fprintf(stderr, "%s\n", line.c_str());
+    }
+    std::fflush(stderr);
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  bool enabled_, tty_;
+  std::optional<int64_t> total_;
+  Clock::time_point start_, last_;
+};
+
+absl::Status WriteText(const fs::path& path, const std::string& text) {
+  std::error_code ec;
+  if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
+  const fs::path temp = absl::StrCat(path.string(), ".tmp-", getpid());
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) return absl::PermissionDeniedError(absl::StrCat("cannot write ", temp.string()));
+  }
+  fs::rename(temp, path, ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot write ", path.string(), ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+int RunPredictBulk(const PredictFlags& flags) {
+  std::unique_ptr<InputSource> source;
+  if (!flags.data.empty()) {
+    auto opened = OpenShardSource(flags.data);
+    if (!opened.ok()) return Fail(opened.status());
+    source = std::move(*opened);
+  } else if (!flags.folder.empty()) {
+    auto opened = OpenFolderSource(flags.folder);
+    if (!opened.ok()) return Fail(opened.status());
+    source = std::move(*opened);
+  } else {
+    source = OpenFileListSource(std::vector<fs::path>(flags.images.begin(), flags.images.end()));
+  }
+  auto model = LoadModelFile(flags.checkpoint);
+  if (!model.ok()) return Fail(model.status());
+  if (flags.threads > 0) torch::set_num_threads(flags.threads);
+  const LabelSpace& space = (*model)->config.labels;
+
+  std::unique_ptr<RowWriter> writer;
+  if (!flags.out.empty()) {
+    auto opened = OpenRowWriter(flags.out, space);
+    if (!opened.ok()) return Fail(opened.status());
+    writer = std::move(*opened);
+  }
+  std::optional<GroupSummary> summary;
+  if (!flags.group_by.empty()) summary.emplace(flags.group_by, space);
+  std::optional<Sorter> sorter;
+  if (!flags.sort_into.empty()) {
+    sorter.emplace(SortOptions{flags.sort_into, flags.link, flags.threshold}, space);
+    if (flags.link && !flags.data.empty()) {
+      std::fprintf(stderr, "atelier predict: --link: shard samples are written as files (there is nothing to link)\n");
+    }
+  }
+
+  BulkPredictOptions options;
+  options.decode_threads = flags.decode_threads;
+  options.batch_size = flags.batch_size;
+  options.keep_bytes = sorter.has_value() && !flags.data.empty();
+  ProgressLine progress(flags.progress || isatty(STDERR_FILENO), source->total());
+  options.on_progress = [&](int64_t done) { progress.Update(done); };
+  int64_t errors = 0;
+  auto rows = PredictAll(*model, *source, options, [&](const BulkInput& input) -> absl::Status {
+    if (!input.row.error.empty()) ++errors;
+    if (writer) RETURN_IF_ERROR(writer->Write(input.row));
+    if (summary) summary->Add(input.row);
+    if (sorter) RETURN_IF_ERROR(sorter->Place(input.row, input.file, input.bytes, input.extension));
+    return absl::OkStatus();
+  });
+  if (!rows.ok()) return Fail(rows.status());
+  progress.Update(*rows, /*final=*/true);
+  if (writer) {
+    if (absl::Status s = writer->Close(); !s.ok()) return Fail(s);
+  }
+  std::string done = absl::StrCat("predict: ", *rows, " rows, ", errors, " errors");
+  if (!flags.out.empty()) absl::StrAppend(&done, "; rows in ", flags.out);
+  if (sorter) absl::StrAppend(&done, "; ", sorter->placed(), " files under ", flags.sort_into);
+  const dataset::ReadReport report = source->report();
+  if (report.skipped() > 0 || !report.bad_shards.empty()) absl::StrAppend(&done, "; data: ", report.Summary());
+  if (summary) {
+    std::printf("%s", summary->Table().c_str());
+    std::string csv = flags.summary_csv, html = flags.summary_html;
+    if (csv.empty() && !flags.out.empty()) csv = flags.out + ".summary.csv";
+    if (html.empty() && !flags.out.empty()) html = flags.out + ".summary.html";
+    if (!csv.empty()) {
+      if (absl::Status s = WriteText(csv, summary->Csv()); !s.ok()) return Fail(s);
+      absl::StrAppend(&done, "; summary in ", csv);
+    }
+    if (!html.empty()) {
+      const std::string title = absl::StrCat(
+          "atelier predict: ", !flags.data.empty() ? flags.data : !flags.folder.empty() ? flags.folder : "images");
+      if (absl::Status s = WriteText(html, summary->Html(title)); !s.ok()) return Fail(s);
+      absl::StrAppend(&done, ", ", html);
+    }
+  }
+  std::fprintf(stderr, "%s\n", done.c_str());
+  return 0;
+}
+
+}  // namespace
+
+CLI::App* AddPredictCommand(CLI::App& app, PredictFlags* f) {
+  auto* predict = app.add_subcommand("predict", "classify images, a folder tree or a whole dataset with a model");
+  predict->add_option("--checkpoint", f->checkpoint, "model.pt, checkpoint file or run directory")->required();
+  auto* images = predict->add_option("images", f->images, "image files");
+  predict->add_flag("--json", f->json, "print JSON (with the logits) instead of text (IMAGE... without --out)");
+  predict->add_option("--top", f->top, "classes shown per head (IMAGE... without --out)");
+  predict->add_option("--dump-tensors", f->dump,
+                      "write {input, features, logits} with torch::pickle_save (IMAGE... without --out)");
+  auto* data = predict->add_option("--data", f->data, "dataset root, folder of WebDataset .tar files, or one .tar");
+  auto* folder = predict->add_option("--folder", f->folder,
+                                     "folder tree of image files (recursive; files that do not decode are error rows)");
+  data->excludes(folder);
+  images->excludes(data)->excludes(folder);
+  predict->add_option("--out", f->out, "one row per input: FILE.jsonl or FILE.csv")
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            absl::Status s = CheckRowFileExtension(value);
+            return s.ok() ? "" : std::string(s.message());
+          },
+          "FILE.jsonl|FILE.csv"));
+  predict->add_option("--decode-threads", f->decode_threads, "image decoding threads (0: one per core)")
+      ->check(CLI::Range(0, 1024));
+  predict->add_option("--batch-size", f->batch_size, "images per forward pass")->check(CLI::Range(1, 65536));
+  predict->add_option("--threads", f->threads, "LibTorch threads (0: LibTorch's default)")->check(CLI::Range(0, 1024));
+  predict->add_flag("--progress", f->progress, "progress line on stderr even when it is not a terminal");
+  auto* group_by = predict->add_option(
+      "--group-by", f->group_by,
+      "summarise the predictions per value of FIELD (a label, a top-level sample field, or extra.NAME); repeatable")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  predict->add_option("--summary-csv", f->summary_csv, "the --group-by summary as CSV (default: OUT.summary.csv)")
+      ->needs(group_by);
+  predict->add_option("--summary-html", f->summary_html,
+                      "the --group-by summary as an HTML page (default: OUT.summary.html)")
+      ->needs(group_by);
+  auto* sort_into = predict->add_option("--sort-into", f->sort_into,
+                                        "copy each input into DIR/<head>/<class>/ (never overwriting)");
+  predict->add_flag("--link", f->link, "with --sort-into: hard links instead of copies")->needs(sort_into);
+  predict->add_option("--threshold", f->threshold,
+                      "with --sort-into: a top probability below P goes to DIR/<head>/_unsure/")
+      ->check(CLI::Range(0.0, 1.0))
+      ->needs(sort_into);
+  return predict;
+}
+
+int RunPredictCommand(const PredictFlags& f) {
+  const bool has_input = !f.images.empty() || !f.data.empty() || !f.folder.empty();
+  const bool bulk_output = !f.out.empty() || !f.group_by.empty() || !f.sort_into.empty();
+  if (!has_input) return UsageError("give image files, --data ROOT or --folder DIR");
+  if ((!f.data.empty() || !f.folder.empty()) && !bulk_output) {
+    return UsageError(absl::StrCat(f.data.empty() ? "--folder" : "--data", " needs --out, --group-by or --sort-into"));
+  }
+  if (!bulk_output) return RunPredictImages(f);
+  if (!f.dump.empty()) return UsageError("--dump-tensors is for IMAGE... without --out, --group-by or --sort-into");
+  return RunPredictBulk(f);
+}
+
+}  // namespace atelier::trainer

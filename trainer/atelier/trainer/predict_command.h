@@ -1,0 +1,40 @@
+// `atelier predict`: the command line of prediction (docs/predict.md).
+//
+//   predict --checkpoint CK IMAGE...            per image and head, the top classes
+//   predict --checkpoint CK (--data ROOT | --folder DIR | IMAGE...)
+//           [--out FILE.jsonl|FILE.csv] [--group-by FIELD]... [--sort-into DIR]
+//                                               one row per input, streamed (bulk_predict.h)
+//
+// AddPredictCommand declares the subcommand and its flags (stored in *flags,
+// which must outlive parsing); RunPredictCommand runs it after parsing and
+// returns the exit code (0; 1 error naming the input; 2 bad command line).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+
+namespace atelier::trainer {
+
+struct PredictFlags {
+  std::string checkpoint;
+  std::vector<std::string> images;
+  bool json = false;
+  int top = 3;
+  std::string dump;
+  // Bulk prediction.
+  std::string data, folder, out;
+  int decode_threads = 0, batch_size = 64, threads = 0;
+  bool progress = false;
+  std::vector<std::string> group_by;
+  std::string summary_csv, summary_html;
+  std::string sort_into;
+  bool link = false;
+  double threshold = 0;
+};
+
+CLI::App* AddPredictCommand(CLI::App& app, PredictFlags* flags);
+int RunPredictCommand(const PredictFlags& flags);
+
+}  // namespace atelier::trainer
