@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "atelier/trainer/report.h"
+#include "atelier/common/html_escape.h"
 
 namespace atelier::trainer {
 namespace {
