@@ -10,6 +10,10 @@
 #   slurm_cluster_stop        # kills every daemon it started (call from a trap)
 #   slurm_cluster_atelier_bin # sets $bin from ATELIER_BIN_DIR (absolute), checks
 #                             # the executables the launchers run, exports ATELIER
+#   slurm_cluster_work PREFIX # makes the test's temp dir ($work) and installs the
+#                             # EXIT trap: cancel jobs, stop the cluster and the
+#                             # origin, print logs on failure, remove $work
+#                             # (kept with ATELIER_KEEP_TMP=1)
 #
 # Nothing outside DIR is written: munged gets its own key, socket, pid, log and
 # seed files; slurm.conf and cgroup.conf are generated with the node's real CPU
@@ -212,4 +216,27 @@ slurm_cluster_preempt_and_resume() {
     || { slurm_cluster_resume_fail "resumed job wrote no checkpoint after step $signal_step"; return 1; }
   scancel "$job"
   slurm_cluster_resumed_step="$signal_step"
+}
+
+# The EXIT trap of slurm_cluster_work; keeps the script's exit status.
+slurm_cluster_cleanup() {
+  local code=$?
+  set +e
+  if [ -n "${SLURM_CONF:-}" ]; then scancel --full --user="$(id -un)" >/dev/null 2>&1; fi
+  slurm_cluster_stop
+  if declare -F deploy_origin_stop >/dev/null; then deploy_origin_stop; fi
+  if [ "$code" -ne 0 ]; then
+    echo "---- job logs and daemon logs ($work) ----" >&2
+    for f in "$work"/*.out "$work"/cluster/log/slurmctld.log "$work"/cluster/log/slurmd.log; do
+      [ -f "$f" ] && { echo "== $f" >&2; tail -n 60 "$f" >&2; }
+    done
+  fi
+  if [ "${ATELIER_KEEP_TMP:-0}" = 1 ]; then echo "kept $work" >&2; else rm -rf "$work"; fi
+  exit "$code"
+}
+
+slurm_cluster_work() {
+  work="$(mktemp -d "/tmp/$1.XXXXXX")"
+  chmod 755 "$work"
+  trap slurm_cluster_cleanup EXIT
 }

@@ -39,28 +39,7 @@ else
 fi
 export PATH="$bin:$PATH"
 
-work="$(mktemp -d /tmp/atelier-slurm-test.XXXXXX)"
-chmod 755 "$work"
-cleanup() {
-  local code=$?
-  set +e
-  if [ -n "${SLURM_CONF:-}" ]; then scancel --full --user="$(id -un)" >/dev/null 2>&1; fi
-  slurm_cluster_stop
-  deploy_origin_stop
-  if [ "$code" -ne 0 ]; then
-    echo "---- job logs and daemon logs ($work) ----" >&2
-    for f in "$work"/*.out "$work"/cluster/log/slurmctld.log "$work"/cluster/log/slurmd.log; do
-      [ -f "$f" ] && { echo "== $f" >&2; tail -n 60 "$f" >&2; }
-    done
-  fi
-  if [ "${ATELIER_KEEP_TMP:-0}" = 1 ]; then
-    echo "kept $work" >&2
-  else
-    rm -rf "$work"
-  fi
-  exit "$code"
-}
-trap cleanup EXIT
+slurm_cluster_work atelier-slurm-test
 
 echo "== starting Slurm in $work/cluster"
 slurm_cluster_start "$work/cluster"
