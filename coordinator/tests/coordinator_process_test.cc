@@ -134,14 +134,23 @@ class FakeWorker {
     ++ledger_.stale_refused;
   }
 
-  // Works until the coordinator says the job is done.
+  // Works until the coordinator says the job is done, at most 5 minutes.
+  // Runs on a helper thread: failures are reported with ADD_FAILURE only.
   void Run() {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::minutes(5);
     while (true) {
+      if (std::chrono::steady_clock::now() >= until) {
+        ADD_FAILURE() << name_ << ": the job did not end within 5 minutes";
+        return;
+      }
       v1::LeaseShardRequest req;
       req.set_worker_id(id_);
       v1::LeaseShardResponse lease;
       grpc::Status s = Retry([&](auto& ctx) { return stub_->LeaseShard(&ctx, req, &lease); });
-      ASSERT_TRUE(s.ok()) << s.error_message();
+      if (!s.ok()) {
+        ADD_FAILURE() << name_ << ": LeaseShard: " << s.error_message();
+        return;
+      }
       if (!lease.has_shard()) {
         if (lease.job_done()) return;
         Pause();
@@ -152,7 +161,10 @@ class FakeWorker {
       hb.set_shard_id(lease.shard_id());
       hb.set_fencing_token(lease.fencing_token());
       v1::HeartbeatResponse beat;
-      ASSERT_TRUE(Retry([&](auto& ctx) { return stub_->Heartbeat(&ctx, hb, &beat); }).ok());
+      if (!Retry([&](auto& ctx) { return stub_->Heartbeat(&ctx, hb, &beat); }).ok()) {
+        ADD_FAILURE() << name_ << ": Heartbeat failed";
+        return;
+      }
       if (!beat.ok()) continue;  // lost it already (a restart took too long)
       v1::ReportProgressRequest progress;
       progress.set_worker_id(id_);
@@ -161,13 +173,18 @@ class FakeWorker {
       *progress.add_results() = Completion(lease).results(0);
       progress.set_bytes_downloaded(10);
       v1::ReportProgressResponse pr;
-      ASSERT_TRUE(Retry([&](auto& ctx) { return stub_->ReportProgress(&ctx, progress, &pr); }).ok());
+      if (!Retry([&](auto& ctx) { return stub_->ReportProgress(&ctx, progress, &pr); }).ok()) {
+        ADD_FAILURE() << name_ << ": ReportProgress failed";
+        return;
+      }
       v1::CompleteShardRequest done = Completion(lease);
       v1::CompleteShardResponse resp;
       s = Retry([&](auto& ctx) { return stub_->CompleteShard(&ctx, done, &resp); });
       if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION) continue;  // lease lost
-      ASSERT_TRUE(s.ok()) << s.error_message();
-      ASSERT_TRUE(resp.accepted());
+      if (!s.ok() || !resp.accepted()) {
+        ADD_FAILURE() << name_ << ": CompleteShard: " << s.error_message() << " accepted=" << resp.accepted();
+        return;
+      }
       std::lock_guard<std::mutex> lock(ledger_.mu);
       for (const auto& r : done.results()) {
         ledger_.final_state[r.key()] = r.outcome();
@@ -292,7 +309,9 @@ TEST(CoordinatorProcessTest, WorkersCrashCoordinatorRestartsEveryItemEndsOnce) {
   std::thread t1([&] { w1.Run(); });
   std::thread t2([&] { w2.Run(); });
   // Kill the coordinator (no goodbye) once some shards are done; restart it.
-  while (GetStatus(*status).crawl().shards_done() < 4) Pause();
+  const auto some_done_by = std::chrono::steady_clock::now() + std::chrono::minutes(2);
+  while (GetStatus(*status).crawl().shards_done() < 4 && std::chrono::steady_clock::now() < some_done_by) Pause();
+  EXPECT_GE(GetStatus(*status).crawl().shards_done(), 4) << "4 shards were not done within 2 minutes";
   EXPECT_EQ(coordinator.Kill(SIGKILL), 128 + SIGKILL);
   coordinator.Start();
 
@@ -302,13 +321,19 @@ TEST(CoordinatorProcessTest, WorkersCrashCoordinatorRestartsEveryItemEndsOnce) {
     req.set_interval_ms(100);
     v1::JobStatus update;
     int updates = 0;
+    const auto watch_until = std::chrono::system_clock::now() + std::chrono::minutes(5);
     while (true) {
       grpc::ClientContext watch_ctx;
+      watch_ctx.set_deadline(watch_until);
       auto r = status->WatchStatus(&watch_ctx, req);
       while (r->Read(&update)) ++updates;
       grpc::Status s = r->Finish();
       if (s.ok()) break;
-      ASSERT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE) << s.error_message();
+      // The worker threads below must still be joined: no ASSERT here.
+      if (s.error_code() != grpc::StatusCode::UNAVAILABLE || std::chrono::system_clock::now() >= watch_until) {
+        ADD_FAILURE() << "WatchStatus: " << s.error_message();
+        break;
+      }
       Pause();
     }
     EXPECT_TRUE(update.crawl().done());

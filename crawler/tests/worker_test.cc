@@ -253,8 +253,14 @@ std::vector<std::string> CrawlerArgs(const FakeCoordinator& coordinator, const T
           "--allow-private-networks"};
 }
 
-void WaitForRequests(const TestOrigin& origin, int n) {
-  while (origin.TotalRequests() < n) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+// True once the origin has served `n` requests; false after `deadline`.
+bool WaitForRequests(const TestOrigin& origin, int n, std::chrono::seconds deadline = std::chrono::seconds(60)) {
+  const auto until = std::chrono::steady_clock::now() + deadline;
+  while (origin.TotalRequests() < n) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 TEST_F(WorkerTest, KilledWorkerResumesWithoutRefetching) {
@@ -262,7 +268,8 @@ TEST_F(WorkerTest, KilledWorkerResumesWithoutRefetching) {
   FakeCoordinator coordinator(Settings(), {Items(0, 150)});
   {
     ChildProcess first(CrawlerArgs(coordinator, dir_), dir_ / "first.log");
-    WaitForRequests(origin_, 40);
+    ASSERT_TRUE(WaitForRequests(origin_, 40)) << "the crawler made " << origin_.TotalRequests() << " requests in 60 s: "
+                                              << atelier::testing::ReadFileOrEmpty(dir_ / "first.log");
     first.Kill(SIGKILL);
   }
   const auto before = origin_.RequestCounts();
@@ -294,7 +301,8 @@ TEST_F(WorkerTest, SigtermReleasesTheLeaseAndExits75) {
   origin_.SetDelayMs(50);
   FakeCoordinator coordinator(Settings(), {Items(0, 200)});
   ChildProcess child(CrawlerArgs(coordinator, dir_), dir_ / "crawler.log");
-  WaitForRequests(origin_, 10);
+  ASSERT_TRUE(WaitForRequests(origin_, 10)) << "the crawler made " << origin_.TotalRequests() << " requests in 60 s: "
+                                            << atelier::testing::ReadFileOrEmpty(dir_ / "crawler.log");
   ASSERT_EQ(kill(child.pid(), SIGTERM), 0);
   ASSERT_EQ(child.Wait(std::chrono::seconds(30)), 75) << atelier::testing::ReadFileOrEmpty(dir_ / "crawler.log");
   const auto released = coordinator.released();
