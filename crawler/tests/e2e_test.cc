@@ -63,6 +63,19 @@ crawl:
 )");
 }
 
+// Waits (at most 60 s) until the coordinator at `address` answers
+// `atelier status`; fails the test if it exits or never does. The coordinator
+// is a real process, so this polls real time.
+void WaitForCoordinator(ChildProcess& coordinator, const std::string& address, const std::filesystem::path& log) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (RunCommand({BinaryPath("atelier-status").string(), "--coordinator", address, "--json"}).exit_code != 0) {
+    ASSERT_TRUE(coordinator.running()) << atelier::testing::ReadFileOrEmpty(log);
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "coordinator not serving: "
+                                                          << atelier::testing::ReadFileOrEmpty(log);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 TEST(CrawlerEndToEnd, TwoWorkersOneKilledEveryUrlOnce) {
   TestOrigin origin;
   origin.SetDelayMs(15);
@@ -96,10 +109,8 @@ TEST(CrawlerEndToEnd, TwoWorkersOneKilledEveryUrlOnce) {
     if (!flag.empty()) argv.push_back(flag);
     return RunCommand(argv);
   };
-  while (status("--json").exit_code != 0) {
-    ASSERT_TRUE(coordinator.running()) << atelier::testing::ReadFileOrEmpty(dir / "coordinator.log");
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  WaitForCoordinator(coordinator, address, dir / "coordinator.log");
+  if (HasFatalFailure()) return;
   auto crawler = [&](const std::string& name) {
     return std::vector<std::string>{BinaryPath("atelier-crawler").string(), "--coordinator", address, "--state",
                                     (dir / ("state-" + name)).string(), "--data", (dir / "data").string(),
@@ -221,14 +232,6 @@ TEST(CrawlerEndToEnd, CrawlerRidesOutACoordinatorRestart) {
   auto status_json = [&] {
     return RunCommand({BinaryPath("atelier-status").string(), "--coordinator", address, "--json"});
   };
-  auto wait_serving = [&](ChildProcess& coordinator, const std::string& log) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (status_json().exit_code != 0) {
-      ASSERT_TRUE(coordinator.running()) << atelier::testing::ReadFileOrEmpty(dir / log);
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "coordinator not serving";
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-  };
   auto committed = [&] {
     std::set<int> out;
     for (int n = 0; n < kUrls / kShard; ++n) {
@@ -237,7 +240,8 @@ TEST(CrawlerEndToEnd, CrawlerRidesOutACoordinatorRestart) {
     return out;
   };
   auto first = std::make_unique<ChildProcess>(coordinator_argv, dir / "coordinator1.log");
-  wait_serving(*first, "coordinator1.log");
+  WaitForCoordinator(*first, address, dir / "coordinator1.log");
+  if (HasFatalFailure()) return;
   ChildProcess crawler({BinaryPath("atelier-crawler").string(), "--coordinator", address, "--state",
                         (dir / "state").string(), "--data", (dir / "data").string(), "--concurrency", "4",
                         "--allow-private-networks"},
@@ -277,7 +281,8 @@ TEST(CrawlerEndToEnd, CrawlerRidesOutACoordinatorRestart) {
   EXPECT_EQ(committed(), before_outage);
 
   ChildProcess second(coordinator_argv, dir / "coordinator2.log");
-  wait_serving(second, "coordinator2.log");
+  WaitForCoordinator(second, address, dir / "coordinator2.log");
+  if (HasFatalFailure()) return;
   ASSERT_EQ(crawler.Wait(std::chrono::seconds(120)), 0) << atelier::testing::ReadFileOrEmpty(dir / "crawler.log");
 
   auto final_status = status_json();
@@ -331,12 +336,8 @@ TEST(CrawlerEndToEnd, SigtermBeforeTheEndExits75DoneCrawlExits0) {
     if (r.exit_code != 0 || lines.empty()) return nullptr;
     return lines.back();
   };
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (status_json().is_null()) {
-    ASSERT_TRUE(coordinator.running()) << atelier::testing::ReadFileOrEmpty(dir / "coordinator.log");
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "coordinator not serving";
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  WaitForCoordinator(coordinator, address, dir / "coordinator.log");
+  if (HasFatalFailure()) return;
   auto crawler = [&](const std::string& name) {
     return std::vector<std::string>{BinaryPath("atelier-crawler").string(), "--coordinator", address, "--state",
                                     (dir / ("state-" + name)).string(), "--data", (dir / "data").string(),
