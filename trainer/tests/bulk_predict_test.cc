@@ -71,13 +71,6 @@ std::vector<nlohmann::json> ReadJsonl(const fs::path& path) {
   return rows;
 }
 
-size_t CountFiles(const fs::path& dir) {
-  size_t n = 0;
-  std::error_code ec;
-  for (const auto& e : fs::recursive_directory_iterator(dir, ec)) n += e.is_regular_file();
-  return n;
-}
-
 TEST(BulkPredictTest, ShardsGiveTheSamePredictionsAsTheSameImagesAsFiles) {
   TempDir dir;
   // A trained model (random weights give nearly the same probabilities for every image).
@@ -269,8 +262,8 @@ TEST(BulkPredictTest, SortIntoPlacesEveryInputOnceNeverOverwritesAndLinks) {
   };
   auto r = Predict(args("sorted"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(CountFiles(dir / "sorted" / "colour"), samples.size());  // the error row is not placed
-  EXPECT_EQ(CountFiles(dir / "sorted" / "size"), samples.size());
+  EXPECT_EQ(atelier::testing::CountFilesUnder(dir / "sorted" / "colour"), samples.size());  // the error row is not placed
+  EXPECT_EQ(atelier::testing::CountFilesUnder(dir / "sorted" / "size"), samples.size());
   std::set<std::string> names;
   for (const auto& e : fs::recursive_directory_iterator(dir / "sorted" / "colour")) {
     if (e.is_regular_file()) names.insert(e.path().filename().string());
@@ -279,7 +272,7 @@ TEST(BulkPredictTest, SortIntoPlacesEveryInputOnceNeverOverwritesAndLinks) {
   // Again into the same folder: nothing overwritten, every input a second time.
   r = Predict(args("sorted"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(CountFiles(dir / "sorted"), 4 * samples.size());
+  EXPECT_EQ(atelier::testing::CountFilesUnder(dir / "sorted"), 4 * samples.size());
   // Per head, every input's bytes twice (the first run's copy kept, the second suffixed).
   std::map<std::string, int> copies;
   for (const auto& e : fs::recursive_directory_iterator(dir / "sorted" / "colour")) {
@@ -292,8 +285,8 @@ TEST(BulkPredictTest, SortIntoPlacesEveryInputOnceNeverOverwritesAndLinks) {
   unsure.insert(unsure.end(), {"--threshold", "1"});
   r = Predict(unsure);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(CountFiles(dir / "unsure" / "colour" / "_unsure"), samples.size());
-  EXPECT_EQ(CountFiles(dir / "unsure"), 2 * samples.size());
+  EXPECT_EQ(atelier::testing::CountFilesUnder(dir / "unsure" / "colour" / "_unsure"), samples.size());
+  EXPECT_EQ(atelier::testing::CountFilesUnder(dir / "unsure"), 2 * samples.size());
   // --link: hard links (same inode as the input).
   auto linked = args("linked");
   linked.push_back("--link");
@@ -315,7 +308,7 @@ TEST(BulkPredictTest, SortIntoPlacesEveryInputOnceNeverOverwritesAndLinks) {
                                              "--sort-into", (dir / "from-shards").string()};
   r = Predict(shard_args);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(CountFiles(dir / "from-shards" / "colour"), samples.size());
+  EXPECT_EQ(atelier::testing::CountFilesUnder(dir / "from-shards" / "colour"), samples.size());
   for (const auto& e : fs::recursive_directory_iterator(dir / "from-shards" / "colour")) {
     if (e.is_regular_file()) EXPECT_EQ(ReadFileOrEmpty(e.path()), ReadFileOrEmpty(dir / "in" / e.path().filename()));
   }

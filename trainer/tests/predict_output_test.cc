@@ -269,13 +269,6 @@ TEST(SortIntoTest, SafeFileNamesCannotLeaveTheFolder) {
   EXPECT_THAT(longer, ::testing::EndsWith(".jpeg"));
 }
 
-size_t CountFiles(const fs::path& dir) {
-  size_t n = 0;
-  std::error_code ec;
-  for (const auto& e : fs::recursive_directory_iterator(dir, ec)) n += e.is_regular_file();
-  return n;
-}
-
 TEST(SortIntoTest, PlacesEachInputOncePerHeadNeverOverwritesAndLinks) {
   TempDir dir;
   WriteFileOrDie(dir / "in" / "a.png", "AAAA");
@@ -287,13 +280,13 @@ TEST(SortIntoTest, PlacesEachInputOncePerHeadNeverOverwritesAndLinks) {
   // A shard sample: its bytes under its key (sanitised) and extension.
   ASSERT_OK(sorter.Place(Row("../evil/key", 0, 0), "", "PNGBYTES", "png"));
   EXPECT_EQ(sorter.placed(), 6);
-  EXPECT_EQ(CountFiles(dir / "out"), 6u);
-  EXPECT_EQ(CountFiles(dir / "out" / "colour"), 3u);
+  EXPECT_EQ(atelier::testing::CountFilesUnder(dir / "out"), 6u);
+  EXPECT_EQ(atelier::testing::CountFilesUnder(dir / "out" / "colour"), 3u);
   EXPECT_EQ(ReadFileOrEmpty(dir / "out" / "colour" / "red" / "a.png"), "AAAA");
   EXPECT_EQ(ReadFileOrEmpty(dir / "out" / "colour" / "red" / "a-1.png"), "BBBB");
   EXPECT_EQ(ReadFileOrEmpty(dir / "out" / "colour" / "blue" / "_.._evil_key.png"), "PNGBYTES");
   // size's probability 0.6 is below the threshold 0.65: unsure.
-  EXPECT_EQ(CountFiles(dir / "out" / "size" / kUnsureFolder), 3u);
+  EXPECT_EQ(atelier::testing::CountFilesUnder(dir / "out" / "size" / kUnsureFolder), 3u);
   EXPECT_FALSE(fs::exists(dir / "out" / "size" / "small"));
 
   // A second run into the same folder keeps the first run's files.
@@ -301,7 +294,7 @@ TEST(SortIntoTest, PlacesEachInputOncePerHeadNeverOverwritesAndLinks) {
   ASSERT_OK(again.Place(Row("a.png", 2, 1), dir / "in" / "sub" / "a.png", "", "png"));
   EXPECT_EQ(ReadFileOrEmpty(dir / "out" / "colour" / "red" / "a.png"), "AAAA");
   EXPECT_EQ(ReadFileOrEmpty(dir / "out" / "colour" / "red" / "a-2.png"), "BBBB");
-  EXPECT_EQ(CountFiles(dir / "out"), 8u);
+  EXPECT_EQ(atelier::testing::CountFilesUnder(dir / "out"), 8u);
 
   // --link: hard links to the inputs (same inode).
   Sorter linker({dir / "linked", /*link=*/true, 0}, Space());

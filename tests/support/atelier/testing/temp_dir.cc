@@ -36,6 +36,13 @@ std::string ReadFileOrEmpty(const std::filesystem::path& path) {
   return out.str();
 }
 
+size_t CountFilesUnder(const std::filesystem::path& dir) {
+  size_t n = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec)) n += e.is_regular_file();
+  return n;
+}
+
 void WriteFileOrDie(const std::filesystem::path& path, const std::string& contents) {
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
   std::ofstream out(path, std::ios::binary | std::ios::trunc);

@@ -2,6 +2,7 @@
 // it when the object is destroyed. Not copyable; movable. Not thread-safe.
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
 #include <string>
 
@@ -28,5 +29,7 @@ class TempDir {
 std::string ReadFileOrEmpty(const std::filesystem::path& path);
 // Writes `contents` to `path`, creating parent directories; aborts on failure.
 void WriteFileOrDie(const std::filesystem::path& path, const std::string& contents);
+// Regular files anywhere below `dir` (0 when it does not exist).
+size_t CountFilesUnder(const std::filesystem::path& dir);
 
 }  // namespace atelier::testing
