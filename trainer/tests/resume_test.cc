@@ -45,6 +45,18 @@ TEST(ResumeOptionsTest, EveryChangedOptionIsNamedUnlessOverridden) {
   EXPECT_THAT(CheckResumeOptions(saved, ComputationOptions(b), {}),
               StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::HasSubstr("--image-size")));
   b = a;
+  b.label_fields = {{"style", dataset::LabelField::Kind::kJsonPath, "style"}};
+  EXPECT_THAT(CheckResumeOptions(saved, ComputationOptions(b), {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::HasSubstr("--label-field")));
+  b = a;
+  b.split.group_by = "artist";
+  EXPECT_THAT(CheckResumeOptions(saved, ComputationOptions(b), {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::HasSubstr("--group-by")));
+  b = a;
+  b.split.seed = 5;
+  EXPECT_THAT(CheckResumeOptions(saved, ComputationOptions(b), {}),
+              StatusIs(absl::StatusCode::kFailedPrecondition, ::testing::HasSubstr("--split-seed")));
+  b = a;
   b.threads = 7;  // where and how fast, not what
   b.keep_last = 9;
   EXPECT_OK(CheckResumeOptions(saved, ComputationOptions(b), {}));

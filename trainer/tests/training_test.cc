@@ -350,7 +350,8 @@ TEST(TrainingTest, CudaDeviceInACpuBuildFailsNamingTheBuildOption) {
 
 // A foreign WebDataset shard (img2dataset's layout written by Python's
 // tarfile, in a plain folder as img2dataset leaves it): training reads it with
-// labels from the .cls member and from a top-level JSON field.
+// labels from the .cls member and from a top-level JSON field; the model
+// records where its labels came from, so evaluate needs no --label-field.
 TEST(TrainingTest, TrainsOnAnImg2datasetShardWithLabelsFromClsOrAJsonField) {
   TempDir dir;
   std::vector<std::string> script = {"/usr/bin/python3", ATELIER_IMG2DATASET_SCRIPT, (dir / "foreign" / "00000.tar").string()};
@@ -397,6 +398,15 @@ TEST(TrainingTest, TrainsOnAnImg2datasetShardWithLabelsFromClsOrAJsonField) {
     auto report = nlohmann::json::parse(eval.output.substr(eval.output.find('{')));
     EXPECT_EQ(report["samples"], 36);
     EXPECT_EQ(report["unknown_labels"], 0);
+    EXPECT_EQ(dataset::ParseLabelFields((*model)->config.label_fields).value(),
+              dataset::ParseLabelFields(c.label_field).value());
+
+    // Without --label-field, evaluate reads the labels the way training did.
+    auto recorded = RunCommand({BinaryPath("atelier-trainer").string(), "evaluate", "--checkpoint", run.string(),
+                                "--data", (dir / "foreign" / "00000.tar").string(), "--json"});
+    ASSERT_EQ(recorded.exit_code, 0) << recorded.output;
+    auto same = nlohmann::json::parse(recorded.output.substr(recorded.output.find('{')));
+    EXPECT_EQ(same["heads"], report["heads"]) << recorded.output;
   }
 }
 

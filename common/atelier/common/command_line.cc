@@ -43,8 +43,8 @@ void Conventions(CLI::App& app, const std::string& subcommand) {
   app.option_defaults()->always_capture_default();
 }
 
-std::optional<int> Parse(CLI::App& app, int argc, const char* const* argv, const ParseOptions& options) {
-  if (const CLI::Option* option = UndescribedOption(app); option != nullptr && options.require_descriptions) {
+std::optional<int> Parse(CLI::App& app, int argc, const char* const* argv) {
+  if (const CLI::Option* option = UndescribedOption(app); option != nullptr) {
     std::cerr << app.get_name() << ": internal error: option " << option->get_name() << " has no description\n";
     return 70;
   }

@@ -32,16 +32,10 @@ const char* Version();
 // and makes every option added afterwards show its default.
 void Conventions(CLI::App& app, const std::string& subcommand);
 
-struct ParseOptions {
-  // Refuse (exit 70) an option without a description. Only atelier-trainer
-  // turns it off, until its train/evaluate flags all have descriptions.
-  bool require_descriptions = true;
-};
-
 // Parses the command line: nullopt when the command should run, else the
 // exit code (0 after --help or --version, kUsageError for usage errors).
 // Every subcommand of `app` answers --version as well.
-std::optional<int> Parse(CLI::App& app, int argc, const char* const* argv, const ParseOptions& options = {});
+std::optional<int> Parse(CLI::App& app, int argc, const char* const* argv);
 
 // Checks a HOST:PORT option (atelier::ParseListenAddress); empty passes, so
 // optional addresses can stay unset.

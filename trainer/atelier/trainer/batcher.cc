@@ -82,40 +82,36 @@ Prefetcher::Prefetcher(std::function<Batch(int64_t)> make, int64_t begin, int64_
 
 Prefetcher::~Prefetcher() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     stop_ = true;
   }
-  cv_.notify_all();
   thread_.join();
 }
 
 void Prefetcher::Run() {
   for (int64_t b = next_; b < end_; ++b) {
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || ready_.size() < depth_; });
+      absl::MutexLock lock(&mu_);
+      auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stop_ || ready_.size() < depth_; };
+      mu_.Await(absl::Condition(&room));
       if (stop_) return;
     }
     Batch batch = make_(b);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      ready_.push_back(std::move(batch));
-      produced_end_ = b + 1;
-    }
-    cv_.notify_all();
+    absl::MutexLock lock(&mu_);
+    ready_.push_back(std::move(batch));
+    produced_end_ = b + 1;
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   produced_end_ = end_;
-  cv_.notify_all();
 }
 
 std::optional<Batch> Prefetcher::Next() {
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return !ready_.empty() || produced_end_ >= end_; });
+  absl::MutexLock lock(&mu_);
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !ready_.empty() || produced_end_ >= end_; };
+  mu_.Await(absl::Condition(&ready));
   if (ready_.empty()) return std::nullopt;
   Batch batch = std::move(ready_.front());
   ready_.pop_front();
-  cv_.notify_all();
   return batch;
 }
 

@@ -18,17 +18,17 @@
 // thread. One consumer thread.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include <torch/torch.h>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "atelier/trainer/augment.h"
 #include "atelier/trainer/image_set.h"
 
@@ -65,11 +65,10 @@ class Prefetcher {
   std::function<Batch(int64_t)> make_;
   int64_t next_, end_;
   size_t depth_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Batch> ready_;
-  int64_t produced_end_ = 0;
-  bool stop_ = false;
+  absl::Mutex mu_;
+  std::deque<Batch> ready_ ABSL_GUARDED_BY(mu_);
+  int64_t produced_end_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -2,16 +2,16 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <condition_variable>
 #include <cstring>
 #include <deque>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <sstream>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "atelier/common/status_macros.h"
 #include "atelier/dataset/shard_paths.h"
 #include "atelier/dataset/shard_reader.h"
@@ -179,6 +179,29 @@ std::unique_ptr<InputSource> OpenFileListSource(std::vector<fs::path> files) {
   return std::make_unique<FileSource>(std::move(files), std::move(keys));
 }
 
+namespace {
+
+struct Decoded {
+  BulkInput input;
+  std::vector<uint8_t> pixels;  // empty for error rows
+};
+
+// What PredictAll's reader, decoders and emitting thread share: inputs read
+// and not yet decoded, decoded ones waiting for their turn, and the counts
+// that bound how far the reader runs ahead.
+struct Pipeline {
+  absl::Mutex mu;
+  std::deque<std::pair<int64_t, BulkInput>> todo ABSL_GUARDED_BY(mu);
+  std::map<int64_t, Decoded> decoded ABSL_GUARDED_BY(mu);
+  int64_t read ABSL_GUARDED_BY(mu) = 0;
+  int64_t emitted ABSL_GUARDED_BY(mu) = 0;
+  bool reading_done ABSL_GUARDED_BY(mu) = false;
+  bool stop ABSL_GUARDED_BY(mu) = false;
+  absl::Status read_error ABSL_GUARDED_BY(mu);
+};
+
+}  // namespace
+
 absl::StatusOr<int64_t> PredictAll(Classifier& model, InputSource& source, const BulkPredictOptions& options,
                                    const RowSink& sink) {
   const ModelConfig& config = model->config;
@@ -189,37 +212,27 @@ absl::StatusOr<int64_t> PredictAll(Classifier& model, InputSource& source, const
   const int64_t max_in_flight = 2 * int64_t{batch_size} + 2 * int64_t{threads};
   const size_t image_bytes = size_t(config.image_size) * config.image_size * config.in_channels;
 
-  struct Decoded {
-    BulkInput input;
-    std::vector<uint8_t> pixels;  // empty for error rows
-  };
-  std::mutex mu;
-  std::condition_variable changed;
-  std::deque<std::pair<int64_t, BulkInput>> todo;  // read, not yet decoded
-  std::map<int64_t, Decoded> decoded;              // decoded, waiting for their turn
-  int64_t read = 0, emitted = 0;
-  bool reading_done = false, stop = false;
-  absl::Status read_error;
-
+  Pipeline p;
   std::thread reader([&] {
     while (true) {
       {
-        std::unique_lock lock(mu);
-        changed.wait(lock, [&] { return stop || read - emitted < max_in_flight; });
-        if (stop) break;
+        absl::MutexLock lock(&p.mu);
+        auto room = [&p, max_in_flight]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu) {
+          return p.stop || p.read - p.emitted < max_in_flight;
+        };
+        p.mu.Await(absl::Condition(&room));
+        if (p.stop) break;
       }
       auto next = source.Next();
-      std::lock_guard lock(mu);
+      absl::MutexLock lock(&p.mu);
       if (!next.ok() || !next->has_value()) {
-        if (!next.ok()) read_error = next.status();
+        if (!next.ok()) p.read_error = next.status();
         break;
       }
-      todo.emplace_back(read++, std::move(**next));
-      changed.notify_all();
+      p.todo.emplace_back(p.read++, std::move(**next));
     }
-    std::lock_guard lock(mu);
-    reading_done = true;
-    changed.notify_all();
+    absl::MutexLock lock(&p.mu);
+    p.reading_done = true;
   });
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
@@ -227,11 +240,14 @@ absl::StatusOr<int64_t> PredictAll(Classifier& model, InputSource& source, const
       while (true) {
         std::pair<int64_t, BulkInput> item;
         {
-          std::unique_lock lock(mu);
-          changed.wait(lock, [&] { return stop || !todo.empty() || reading_done; });
-          if (stop || todo.empty()) return;
-          item = std::move(todo.front());
-          todo.pop_front();
+          absl::MutexLock lock(&p.mu);
+          auto work = [&p]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu) {
+            return p.stop || !p.todo.empty() || p.reading_done;
+          };
+          p.mu.Await(absl::Condition(&work));
+          if (p.stop || p.todo.empty()) return;
+          item = std::move(p.todo.front());
+          p.todo.pop_front();
         }
         Decoded d{std::move(item.second), {}};
         if (d.input.row.error.empty()) {
@@ -243,17 +259,15 @@ absl::StatusOr<int64_t> PredictAll(Classifier& model, InputSource& source, const
           }
         }
         if (!options.keep_bytes) std::string().swap(d.input.bytes);
-        std::lock_guard lock(mu);
-        decoded.emplace(item.first, std::move(d));
-        changed.notify_all();
+        absl::MutexLock lock(&p.mu);
+        p.decoded.emplace(item.first, std::move(d));
       }
     });
   }
   auto finish = [&] {
     {
-      std::lock_guard lock(mu);
-      stop = true;
-      changed.notify_all();
+      absl::MutexLock lock(&p.mu);
+      p.stop = true;
     }
     reader.join();
     for (auto& w : workers) w.join();
@@ -280,11 +294,11 @@ absl::StatusOr<int64_t> PredictAll(Classifier& model, InputSource& source, const
         return absl::InternalError(absl::StrCat("prediction failed: ", TorchErrorMessage(e)));
       }
     }
+    int64_t emitted = 0;
     for (Decoded& d : batch) {
       RETURN_IF_ERROR(sink(d.input));
-      std::lock_guard lock(mu);
-      ++emitted;
-      changed.notify_all();
+      absl::MutexLock lock(&p.mu);
+      emitted = ++p.emitted;
     }
     batch.clear();
     if (options.on_progress) options.on_progress(emitted);
@@ -294,12 +308,15 @@ absl::StatusOr<int64_t> PredictAll(Classifier& model, InputSource& source, const
   while (status.ok()) {
     std::optional<Decoded> item;
     {
-      std::unique_lock lock(mu);
-      changed.wait(lock, [&] { return decoded.count(next) > 0 || (reading_done && next == read); });
-      auto it = decoded.find(next);
-      if (it != decoded.end()) {
+      absl::MutexLock lock(&p.mu);
+      auto turn = [&p, &next]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(p.mu) {
+        return p.decoded.count(next) > 0 || (p.reading_done && next == p.read);
+      };
+      p.mu.Await(absl::Condition(&turn));
+      auto it = p.decoded.find(next);
+      if (it != p.decoded.end()) {
         item = std::move(it->second);
-        decoded.erase(it);
+        p.decoded.erase(it);
       }
     }
     if (!item) break;  // everything read has been handed over
@@ -310,8 +327,9 @@ absl::StatusOr<int64_t> PredictAll(Classifier& model, InputSource& source, const
   if (status.ok() && !batch.empty()) status = flush();
   finish();
   if (!status.ok()) return status;
-  if (!read_error.ok()) return read_error;
-  return emitted;
+  absl::MutexLock lock(&p.mu);  // the threads are joined; the lock is for the annotations
+  if (!p.read_error.ok()) return p.read_error;
+  return p.emitted;
 }
 
 }  // namespace atelier::trainer

@@ -33,9 +33,10 @@ std::unique_ptr<Collective> InProcessHub::Member(int rank) { return std::make_un
 
 std::vector<torch::Tensor> InProcessHub::Exchange(int rank, std::vector<torch::Tensor> contribution, bool sum,
                                                   int root) {
-  std::unique_lock<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   // Wait until the previous round has been collected by everyone.
-  cv_.wait(lock, [&] { return departed_ == 0 || departed_ == world_size_; });
+  auto collected = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return departed_ == 0 || departed_ == world_size_; };
+  mu_.Await(absl::Condition(&collected));
   if (departed_ == world_size_) {
     departed_ = 0;
   }
@@ -56,12 +57,12 @@ std::vector<torch::Tensor> InProcessHub::Exchange(int rank, std::vector<torch::T
     }
     arrived_ = 0;
     ++generation_;
-    cv_.notify_all();
   } else {
-    cv_.wait(lock, [&] { return generation_ != my_generation; });
+    auto computed = [this, my_generation]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return generation_ != my_generation; };
+    mu_.Await(absl::Condition(&computed));
   }
   std::vector<torch::Tensor> out = result_;
-  if (++departed_ == world_size_) cv_.notify_all();
+  ++departed_;
   return out;
 }
 

@@ -5,11 +5,11 @@
 // members; members are not shared between threads.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "atelier/trainer/collective.h"
 
 namespace atelier::trainer {
@@ -26,14 +26,13 @@ class InProcessHub {
   std::vector<torch::Tensor> Exchange(int rank, std::vector<torch::Tensor> contribution,
                                       bool sum, int root);
 
-  int world_size_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int64_t generation_ = 0;
-  int arrived_ = 0;
-  int departed_ = 0;
-  std::vector<std::vector<torch::Tensor>> slots_;
-  std::vector<torch::Tensor> result_;
+  const int world_size_;
+  absl::Mutex mu_;
+  int64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
+  int arrived_ ABSL_GUARDED_BY(mu_) = 0;
+  int departed_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::vector<torch::Tensor>> slots_ ABSL_GUARDED_BY(mu_);
+  std::vector<torch::Tensor> result_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace atelier::trainer

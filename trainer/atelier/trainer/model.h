@@ -39,6 +39,10 @@ struct ModelConfig {
   double dropout = 0.2;
   bool batch_norm = true;
   LabelSpace labels;  // heads in order, with their classes
+  // Where training read the labels: `train --label-field` as
+  // dataset::LabelFieldsToString writes it; empty: the sample JSON's "labels"
+  // (and .cls). `evaluate` reads labels the same way unless told otherwise.
+  std::string label_fields;
 };
 
 struct SepConvImpl : torch::nn::Module {

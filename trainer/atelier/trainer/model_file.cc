@@ -43,6 +43,7 @@ GenericDict ConfigToDict(const ModelConfig& config) {
   d.insert("depth", int64_t{config.depth});
   d.insert("dropout", config.dropout);
   d.insert("batch_norm", config.batch_norm);
+  d.insert("label_fields", config.label_fields);
   std::vector<std::string> heads;
   GenericDict classes = NewDict();
   for (const auto& head : config.labels.heads) {
@@ -71,6 +72,8 @@ ModelConfig ConfigFromDict(const GenericDict& d) {
   config.depth = static_cast<int>(d.at("depth").toInt());
   config.dropout = ToDouble(d.at("dropout"));
   config.batch_norm = d.at("batch_norm").toBool();
+  // Files written before label fields were recorded read labels the default way.
+  if (d.contains("label_fields")) config.label_fields = d.at("label_fields").toStringRef();
   GenericDict classes = d.at("classes").toGenericDict();
   for (const std::string& head : ToStrings(d.at("heads"))) {
     config.labels.heads.push_back({head, ToStrings(classes.at(head))});

@@ -5,7 +5,7 @@
 // weights_only=True: a dict
 //   {"format": "atelier-model-v1" | "atelier-checkpoint-v1",
 //    "config": {"backbone", "normalize", "in_channels", "image_size", "width",
-//               "depth", "dropout", "batch_norm", "heads": [names],
+//               "depth", "dropout", "batch_norm", "label_fields", "heads": [names],
 //               "classes": {head: [names]}},
 //    "state_dict": {parameter/buffer name: tensor},
 //    # checkpoints only:

@@ -12,6 +12,7 @@
 #include "atelier/common/command_line.h"
 #include "atelier/common/status_macros.h"
 #include "atelier/trainer/bulk_predict.h"
+#include "atelier/trainer/command_support.h"
 #include "atelier/trainer/group_summary.h"
 #include "atelier/trainer/inference.h"
 #include "atelier/trainer/model_file.h"
@@ -24,11 +25,6 @@ namespace atelier::trainer {
 namespace fs = std::filesystem;
 namespace {
 
-int Fail(const absl::Status& status) {
-  std::fprintf(stderr, "atelier-trainer: %s\n", status.ToString().c_str());
-  return 1;
-}
-
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "atelier predict: %s\nRun with --help for more information.\n", message.c_str());
   return kUsageError;
@@ -37,11 +33,11 @@ int UsageError(const std::string& message) {
 // `predict IMAGE...` without --out: the top classes per image and head.
 int RunPredictImages(const PredictFlags& flags) {
   auto model = LoadModelFile(flags.checkpoint);
-  if (!model.ok()) return Fail(model.status());
+  if (!model.ok()) return FailCommand(model.status());
   std::vector<fs::path> paths(flags.images.begin(), flags.images.end());
   torch::Tensor inputs;
   auto predictions = PredictFiles(*model, paths, &inputs);
-  if (!predictions.ok()) return Fail(predictions.status());
+  if (!predictions.ok()) return FailCommand(predictions.status());
   const auto& heads = (*model)->config.labels.heads;
   nlohmann::json out = nlohmann::json::array();
   for (const auto& p : *predictions) {
@@ -73,9 +69,9 @@ int RunPredictImages(const PredictFlags& flags) {
     for (auto& l : logits) list.push_back(l);
     d.insert("logits", list);
     auto bytes = WriteTorchFile(c10::IValue(d));
-    if (!bytes.ok()) return Fail(bytes.status());
+    if (!bytes.ok()) return FailCommand(bytes.status());
     absl::Status s = WriteFileAtomically(flags.dump, *bytes);
-    if (!s.ok()) return Fail(s);
+    if (!s.ok()) return FailCommand(s);
   }
   return 0;
 }
@@ -131,24 +127,24 @@ int RunPredictBulk(const PredictFlags& flags) {
   std::unique_ptr<InputSource> source;
   if (!flags.data.empty()) {
     auto opened = OpenShardSource(flags.data);
-    if (!opened.ok()) return Fail(opened.status());
+    if (!opened.ok()) return FailCommand(opened.status());
     source = std::move(*opened);
   } else if (!flags.folder.empty()) {
     auto opened = OpenFolderSource(flags.folder);
-    if (!opened.ok()) return Fail(opened.status());
+    if (!opened.ok()) return FailCommand(opened.status());
     source = std::move(*opened);
   } else {
     source = OpenFileListSource(std::vector<fs::path>(flags.images.begin(), flags.images.end()));
   }
   auto model = LoadModelFile(flags.checkpoint);
-  if (!model.ok()) return Fail(model.status());
+  if (!model.ok()) return FailCommand(model.status());
   if (flags.threads > 0) torch::set_num_threads(flags.threads);
   const LabelSpace& space = (*model)->config.labels;
 
   std::unique_ptr<RowWriter> writer;
   if (!flags.out.empty()) {
     auto opened = OpenRowWriter(flags.out, space);
-    if (!opened.ok()) return Fail(opened.status());
+    if (!opened.ok()) return FailCommand(opened.status());
     writer = std::move(*opened);
   }
   std::optional<GroupSummary> summary;
@@ -175,10 +171,10 @@ int RunPredictBulk(const PredictFlags& flags) {
     if (sorter) RETURN_IF_ERROR(sorter->Place(input.row, input.file, input.bytes, input.extension));
     return absl::OkStatus();
   });
-  if (!rows.ok()) return Fail(rows.status());
+  if (!rows.ok()) return FailCommand(rows.status());
   progress.Update(*rows, /*final=*/true);
   if (writer) {
-    if (absl::Status s = writer->Close(); !s.ok()) return Fail(s);
+    if (absl::Status s = writer->Close(); !s.ok()) return FailCommand(s);
   }
   std::string done = absl::StrCat("predict: ", *rows, " rows, ", errors, " errors");
   if (!flags.out.empty()) absl::StrAppend(&done, "; rows in ", flags.out);
@@ -191,13 +187,13 @@ int RunPredictBulk(const PredictFlags& flags) {
     if (csv.empty() && !flags.out.empty()) csv = flags.out + ".summary.csv";
     if (html.empty() && !flags.out.empty()) html = flags.out + ".summary.html";
     if (!csv.empty()) {
-      if (absl::Status s = WriteText(csv, summary->Csv()); !s.ok()) return Fail(s);
+      if (absl::Status s = WriteText(csv, summary->Csv()); !s.ok()) return FailCommand(s);
       absl::StrAppend(&done, "; summary in ", csv);
     }
     if (!html.empty()) {
       const std::string title = absl::StrCat(
           "atelier predict: ", !flags.data.empty() ? flags.data : !flags.folder.empty() ? flags.folder : "images");
-      if (absl::Status s = WriteText(html, summary->Html(title)); !s.ok()) return Fail(s);
+      if (absl::Status s = WriteText(html, summary->Html(title)); !s.ok()) return FailCommand(s);
       absl::StrAppend(&done, ", ", html);
     }
   }

@@ -1,6 +1,7 @@
 #include "atelier/trainer/resume_options.h"
 
 #include "absl/strings/str_cat.h"
+#include "atelier/dataset/label_fields.h"
 
 namespace atelier::trainer {
 namespace {
@@ -28,6 +29,7 @@ nlohmann::json ComputationOptions(const TrainOptions& o) {
           {"dropout", o.dropout},
           {"batch-norm", o.batch_norm},
           {"heads", o.heads},
+          {"label-field", dataset::LabelFieldsToString(o.label_fields)},
           {"head-weights", head_weights},
           {"epochs", o.epochs},
           {"batch-size", o.batch_size},
@@ -39,6 +41,9 @@ nlohmann::json ComputationOptions(const TrainOptions& o) {
           {"clip-norm", o.clip_norm},
           {"val-ratio", o.split.val_ratio},
           {"test-ratio", o.split.test_ratio},
+          {"split-seed", o.split.seed},
+          {"group-by", o.split.group_by},
+          {"stratify-head", o.split.stratify_head},
           {"balance", BalanceRecord(o.balance)},
           {"augment", o.augment},
           {"crop", o.augment_options.crop},

@@ -2,9 +2,10 @@
 // in every checkpoint, and the check that a resumed run uses the same ones.
 //
 // Recorded (by their command-line names): backbone, normalize, image-size,
-// channels, width, depth, dropout, batch-norm, heads, head-weights, epochs,
-// batch-size, lr, min-lr, warmup-epochs, weight-decay, label-smoothing,
-// clip-norm, val-ratio, test-ratio, balance, augment, crop, flip, rotate,
+// channels, width, depth, dropout, batch-norm, heads, label-field,
+// head-weights, epochs, batch-size, lr, min-lr, warmup-epochs, weight-decay,
+// label-smoothing, clip-norm, val-ratio, test-ratio, split-seed, group-by,
+// stratify-head, balance, augment, crop, flip, rotate,
 // min-crop-area, max-rotation, seed, precision, freeze-backbone-epochs,
 // backbone-lr-scale. Not recorded: where and how fast it runs (threads, cache,
 // device, buckets, checkpoint cadence, logging) and --init (a resumed run

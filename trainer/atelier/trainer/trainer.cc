@@ -10,10 +10,10 @@
 #include <csignal>
 #include <cstdio>
 #include <numeric>
-#include <mutex>
 #include <random>
 #include <set>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -407,14 +407,15 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
   config.dropout = saved_config ? saved_config->dropout : options.dropout;
   config.batch_norm = saved_config ? saved_config->batch_norm : options.batch_norm;
   config.labels = space;
+  config.label_fields = dataset::LabelFieldsToString(options.label_fields);
   RETURN_IF_ERROR(ValidateModelConfig(config));
   // Initial weights from the seed; the lock keeps ranks that are threads of one
   // process (tests) from sharing the global generator while doing it.
-  static std::mutex init_mu;
-  std::unique_lock<std::mutex> init_lock(init_mu);
+  static absl::Mutex init_mu(absl::kConstInit);
+  init_mu.Lock();
   torch::manual_seed(options.seed);
   Classifier model(config);
-  init_lock.unlock();
+  init_mu.Unlock();
   if (init) {
     RETURN_IF_ERROR(ApplyInitWeights(*init, model));
     if (writer) spdlog::info("{} backbone initialised from {} (normalize: {})", config.backbone, init->path.string(),

@@ -132,11 +132,12 @@ class NcclCollective : public Collective {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Collective>> ConnectNccl(const LaunchInfo& launch, int device_index,
-                                                        std::chrono::seconds timeout) {
+                                                        std::chrono::seconds connect_timeout,
+                                                        std::chrono::seconds collective_timeout) {
   c10::intrusive_ptr<c10d::Store> store;
   std::string id;
   try {
-    store = JoinRendezvousStore(launch, timeout);
+    store = JoinRendezvousStore(launch, connect_timeout);
     if (launch.rank == 0) {
       ASSIGN_OR_RETURN(id, gpu::CreateUniqueIdBytes());
       store->set(kUniqueIdKey, std::vector<uint8_t>(id.begin(), id.end()));
@@ -150,7 +151,7 @@ absl::StatusOr<std::unique_ptr<Collective>> ConnectNccl(const LaunchInfo& launch
                                                launch.world_size, ": ", e.what()));
   }
   gpu::NcclOptions options;
-  options.watchdog.timeout = absl::FromChrono(timeout);
+  options.watchdog.timeout = absl::FromChrono(collective_timeout);
   ASSIGN_OR_RETURN(std::unique_ptr<gpu::NcclCommunicator> comm,
                    gpu::NcclCommunicator::Create(id, launch.rank, launch.world_size, device_index, options));
   try {

@@ -36,7 +36,11 @@
 namespace atelier::trainer {
 
 // `device_index`: this process's GPU (made current by the communicator).
+// `connect_timeout` bounds the rendezvous (every rank joins the store);
+// `collective_timeout` bounds each NCCL call and device wait afterwards (the
+// watchdog aborts the communicator and the call fails naming this rank).
 absl::StatusOr<std::unique_ptr<Collective>> ConnectNccl(const LaunchInfo& launch, int device_index,
-                                                        std::chrono::seconds timeout);
+                                                        std::chrono::seconds connect_timeout,
+                                                        std::chrono::seconds collective_timeout);
 
 }  // namespace atelier::trainer
