@@ -1,8 +1,13 @@
 # Small helpers shared by every folder's CMakeLists.txt.
 
 # atelier_warnings(TARGET): the project's warning flags, PRIVATE to TARGET.
+# atelier_warnings(TARGET): the project's warning flags; with
+# -DATELIER_WERROR=ON (scripts/test.sh, so CI) every warning is an error.
 function(atelier_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra -Wno-unused-parameter)
+  if(ATELIER_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
 endfunction()
 
 # atelier_test(NAME SOURCES... LIBS ...): a GoogleTest executable registered
