@@ -92,12 +92,36 @@ TEST_F(BamIngestTest, LabelsAreTheBestScorePerFamilyWithTiesNullsAndDeadRows) {
   EXPECT_EQ(one.source_name(), "bam");
   EXPECT_EQ(one.labels().at("media"), "oilpaint");
   EXPECT_EQ(one.labels().at("emotion"), "gloomy");
+  EXPECT_EQ(one.extra().at("project_id"), "10");  // the trainer's split keeps a project together
   const v1::WorkItem& two = sink.items[1];
   EXPECT_EQ(two.labels().at("media"), "pen_ink");
   EXPECT_FALSE(two.labels().contains("emotion"));
+  EXPECT_EQ(two.extra().at("project_id"), "10");
   ASSERT_EQ(sink.dead.size(), 1u);
   EXPECT_EQ(sink.dead[0].first.key(), "bam-4");
   EXPECT_EQ(sink.dead[0].second, "mir_cdn_rendition");
+}
+
+// A module without a project (NULL), and a SQLite without the column: no
+// project_id, and the labels still line up with their columns.
+TEST(BamIngestProjectTest, NoProjectIdWhenNullOrMissing) {
+  TempDir dir{"bam"};
+  sqlite3* db = nullptr;
+  const std::string path = (dir.path() / "bam.sqlite").string();
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TABLE modules (mid INTEGER PRIMARY KEY, src TEXT);"
+                         "CREATE TABLE scores (mid INTEGER, media_oilpaint REAL, media_watercolor REAL);"
+                         "INSERT INTO modules VALUES (1, 'https://example.test/1.jpg');"
+                         "INSERT INTO scores VALUES (1, -2.0, -0.5);",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  CollectingSink sink;
+  ASSERT_OK_AND_ASSIGN(auto report, IngestBam(Spec(path, {"media"}), "bam", sink));
+  ASSERT_EQ(sink.items.size(), 1u);
+  EXPECT_EQ(sink.items[0].labels().at("media"), "watercolor");
+  EXPECT_FALSE(sink.items[0].extra().contains("project_id"));
 }
 
 TEST_F(BamIngestTest, OptionsMatureMinScoreAndLimit) {

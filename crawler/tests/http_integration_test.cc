@@ -95,6 +95,7 @@ TEST_F(HttpIntegrationTest, EveryKindOfAnswer) {
       UrlItem("url-bomb", origin_.Url("/img/bomb.jpg")),
       UrlItem("url-ftp", "ftp://127.0.0.1/x.jpg"),
   };
+  (*items[0].mutable_extra())["project_id"] = "77";  // an ingest fact (BAM) goes into the sample's extra
   auto results = Crawl(1, items);
   ASSERT_EQ(results.size(), items.size());
   auto expect = [&](const std::string& key, v1::ItemOutcome outcome, const std::string& reason, int attempts) {
@@ -143,6 +144,7 @@ TEST_F(HttpIntegrationTest, EveryKindOfAnswer) {
   EXPECT_EQ(jpeg.original_height, 200);
   EXPECT_EQ(jpeg.width, 64);
   EXPECT_EQ(jpeg.height, 64);
+  EXPECT_EQ(jpeg.extra.at("project_id"), "77");
   EXPECT_EQ(by_key.at("url-webp").meta.original_height, 140);
   EXPECT_EQ(by_key.at("url-png").meta.original_width, 120);
   ASSERT_OK_AND_ASSIGN(auto dead, store_->ListDeadLinks());

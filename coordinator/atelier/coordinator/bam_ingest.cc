@@ -107,19 +107,20 @@ absl::StatusOr<BamIngestReport> IngestBam(const BamSourceSpec& spec,
         "BAM SQLite '", spec.sqlite, "': table modules with columns mid and src is missing"));
   }
   const bool has_mature = has(module_cols, "mature_content");
+  const bool has_project = has(module_cols, "project_id");
 
   const bool wide = spec.label_source != "crowd";
   const std::string label_table = spec.label_source == "automatic" ? "automatic_labels" : "scores";
   std::vector<Family> families;
-  std::string select = absl::StrCat("SELECT m.mid, m.src, ",
-                                    has_mature ? "m.mature_content" : "0");
+  std::string select = absl::StrCat("SELECT m.mid, m.src, ", has_mature ? "m.mature_content" : "0", ", ",
+                                    has_project ? "m.project_id" : "NULL");
   if (wide) {
     ASSIGN_OR_RETURN(auto label_cols, reader.Columns(label_table));
     if (!has(label_cols, "mid")) {
       return absl::InvalidArgumentError(absl::StrCat("BAM SQLite '", spec.sqlite, "': table ",
                                                      label_table, " (with a mid column) is missing"));
     }
-    int col = 3;
+    int col = 4;
     for (const auto& fam : spec.labels) {
       Family f{fam, {}, col};
       for (const auto& c : label_cols) {
@@ -166,6 +167,9 @@ absl::StatusOr<BamIngestReport> IngestBam(const BamSourceSpec& spec,
     const unsigned char* src_text = sqlite3_column_text(r, 1);
     const std::string src = src_text ? reinterpret_cast<const char*>(src_text) : "";
     const bool mature = Truthy(r, 2);
+    // NULL (or no column): no project.
+    std::optional<std::string> project;
+    if (sqlite3_column_type(r, 3) != SQLITE_NULL) project = reinterpret_cast<const char*>(sqlite3_column_text(r, 3));
 
     std::map<std::string, std::string> labels;
     if (wide) {
@@ -225,6 +229,7 @@ absl::StatusOr<BamIngestReport> IngestBam(const BamSourceSpec& spec,
     item.set_url(src);
     item.set_source_name(source_name);
     for (auto& [k, v] : labels) (*item.mutable_labels())[k] = v;
+    if (project) (*item.mutable_extra())["project_id"] = *project;
     if (src.empty() || src.starts_with(kBamDeadPrefix)) {
       ++report.dead;
       RETURN_IF_ERROR(sink.AddDead(std::move(item), src.empty() ? "no_url" : "mir_cdn_rendition"));

@@ -144,6 +144,7 @@ absl::Status ShardCrawler::Begin(uint64_t shard_id, const std::vector<v1::WorkIt
     }
     ++remaining_;
     for (const auto& [head, value] : item.work.labels()) item.labels[head] = value;
+    for (const auto& [field, value] : item.work.extra()) item.extra[field] = value;
     Task task;
     task.item = static_cast<int>(i);
     if (item.work.source() == v1::SOURCE_KIND_MET) {
@@ -339,7 +340,7 @@ void ShardCrawler::HandleMetObject(Task& task, Item& item, const net::FetchResul
         FinishItem(item, v1::ITEM_OUTCOME_DEAD, "no_image");
         return;
       }
-      item.extra = object->extra;
+      for (const auto& [field, value] : object->extra) item.extra[field] = value;
       for (const auto& [head, value] : object->derived_labels) item.labels[head] = value;
       item.result_url = object->image_urls.front();
       for (size_t n = 0; n < object->image_urls.size(); ++n) {
