@@ -4,7 +4,11 @@
 // SIGKILLed and restarted on the same state in the middle. At the end every
 // item is in exactly one final state, and `atelier-status --json` prints the
 // same counts. Also checks grpc.health.v1 and server reflection on the port.
+// The coordinator listens on port 0 and tells its port through --port-file.
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -57,21 +61,40 @@ void Pause() { std::this_thread::sleep_for(std::chrono::milliseconds(50)); }
 
 class Coordinator {
  public:
-  Coordinator(const TempDir& dir, int port) : dir_(dir), port_(port) {}
-  void Start() {
+  explicit Coordinator(const TempDir& dir) : dir_(dir) {}
+  // Starts the coordinator and waits until it serves; false (with a test
+  // failure) when it does not. The first start listens on port 0 and reads
+  // the port it bound from --port-file. A restart listens on that same port
+  // again, as a real restart does (the workers' channels point at it): the
+  // killed coordinator just released it, and gRPC binds with SO_REUSEADDR, so
+  // connections it left in TIME_WAIT do not stand in the way.
+  bool Start() {
     ++starts_;
+    const std::filesystem::path port_file = dir_ / absl::StrCat("coordinator-", starts_, ".port");
+    const std::filesystem::path log = dir_ / absl::StrCat("coordinator-", starts_, ".log");
     process_ = std::make_unique<ChildProcess>(
         std::vector<std::string>{BinaryPath("atelier-coordinator").string(), "--spec",
-                                 (dir_ / "job.yaml").string(), "--state",
-                                 (dir_ / "state").string(), "--listen", address()},
-        dir_ / absl::StrCat("coordinator-", starts_, ".log"));
+                                 (dir_ / "job.yaml").string(), "--state", (dir_ / "state").string(),
+                                 "--listen", address(), "--port-file", port_file.string()},
+        log);
+    auto port = atelier::testing::WaitForPort(*process_, port_file, "grpc_port", log);
+    if (!port.ok()) {
+      ADD_FAILURE() << "start " << starts_ << ": " << port.status();
+      return false;
+    }
+    if (port_ != 0) {
+      EXPECT_EQ(*port, port_);
+    }
+    port_ = *port;
+    return true;
   }
   int Kill(int sig) { return process_->Kill(sig); }
+  // 127.0.0.1:0 before the first start.
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
 
  private:
   const TempDir& dir_;
-  int port_;
+  int port_ = 0;
   int starts_ = 0;
   std::unique_ptr<ChildProcess> process_;
 };
@@ -283,9 +306,8 @@ TEST(CoordinatorProcessTest, WorkersCrashCoordinatorRestartsEveryItemEndsOnce) {
                                                 kShardSize,
                                                 "\nsources:\n  - urls: {file: list.txt}\n"
                                                 "crawl:\n  lease_ttl_s: 2\n  max_attempts: 4\n"));
-  const int port = atelier::testing::PickFreePort();
-  Coordinator coordinator(dir, port);
-  coordinator.Start();
+  Coordinator coordinator(dir);
+  ASSERT_TRUE(coordinator.Start());
   auto channel = grpc::CreateChannel(coordinator.address(), grpc::InsecureChannelCredentials());
   auto status = v1::StatusService::NewStub(channel);
   EXPECT_EQ(GetStatus(*status).crawl().items_total(), kItems);
@@ -313,7 +335,8 @@ TEST(CoordinatorProcessTest, WorkersCrashCoordinatorRestartsEveryItemEndsOnce) {
   while (GetStatus(*status).crawl().shards_done() < 4 && std::chrono::steady_clock::now() < some_done_by) Pause();
   EXPECT_GE(GetStatus(*status).crawl().shards_done(), 4) << "4 shards were not done within 2 minutes";
   EXPECT_EQ(coordinator.Kill(SIGKILL), 128 + SIGKILL);
-  coordinator.Start();
+  // No ASSERT: the worker threads must be joined (they give up on their own).
+  EXPECT_TRUE(coordinator.Start());
 
   // Watch the crawl to its end over the stream (it closes when done).
   {
@@ -418,6 +441,7 @@ TEST(CoordinatorProcessTest, WorkersCrashCoordinatorRestartsEveryItemEndsOnce) {
   const std::string log = atelier::testing::ReadFileOrEmpty(dir / "coordinator-2.log");
   EXPECT_THAT(log, HasSubstr("continuing it"));  // no re-ingest after the restart
   EXPECT_THAT(log, HasSubstr("coordinator stopped"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "coordinator-2.port"));  // removed on the graceful stop
 }
 
 TEST(CoordinatorProcessTest, BadSpecFailsWithFileAndLine) {
@@ -512,12 +536,56 @@ TEST(CoordinatorProcessTest, CheckRetryFailedAndDamagedStateThroughTheBinary) {
   EXPECT_EQ(st.shards_pending(), 1);
 }
 
+// The port stays bound, not listening, while the test holds it: connecting
+// to it is refused, and no other process can start listening on it.
 TEST(CoordinatorProcessTest, StatusCommandReportsAnUnreachableCoordinator) {
-  const int port = atelier::testing::PickFreePort();
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
   auto out = RunCommand({BinaryPath("atelier-status").string(), "--coordinator",
-                         absl::StrCat("127.0.0.1:", port), "--timeout-s", "1"});
+                         absl::StrCat("127.0.0.1:", ntohs(addr.sin_port)), "--timeout-s", "1"});
+  close(fd);
   EXPECT_EQ(out.exit_code, 1);
   EXPECT_THAT(out.output, HasSubstr("cannot connect"));
+}
+
+// --port-file names the gRPC and the metrics port, both bound to port 0; a
+// --port-file in a directory that does not exist is a usage error before the
+// ingest.
+TEST(CoordinatorProcessTest, PortFileReportsBothPortsAndNeedsAnExistingDirectory) {
+  TempDir dir("coordports");
+  WriteFileOrDie(dir / "list.txt", "http://127.0.0.1:9/a.jpg\n");
+  WriteFileOrDie(dir / "job.yaml", "name: ports\ndataset: data\nsources:\n  - urls: {file: list.txt}\n");
+  const std::vector<std::string> base = {BinaryPath("atelier-coordinator").string(), "--spec",
+                                         (dir / "job.yaml").string(), "--state", (dir / "state").string(),
+                                         "--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"};
+  std::vector<std::string> bad = base;
+  bad.insert(bad.end(), {"--port-file", (dir / "none" / "ports").string()});
+  auto refused = RunCommand(bad);
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_THAT(refused.output, HasSubstr("--port-file"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "state"));
+
+  std::vector<std::string> argv = base;
+  argv.insert(argv.end(), {"--port-file", (dir / "ports").string()});
+  ChildProcess coordinator(argv, dir / "coordinator.log");
+  ASSERT_OK_AND_ASSIGN(int grpc_port,
+                       atelier::testing::WaitForPort(coordinator, dir / "ports", "grpc_port", dir / "coordinator.log"));
+  ASSERT_OK_AND_ASSIGN(int metrics_port, atelier::testing::WaitForPort(coordinator, dir / "ports", "metrics_port"));
+  EXPECT_NE(grpc_port, metrics_port);
+  auto out = RunCommand({BinaryPath("atelier-status").string(), "--coordinator",
+                         absl::StrCat("127.0.0.1:", grpc_port), "--json"});
+  EXPECT_EQ(out.exit_code, 0) << out.output;
+  EXPECT_THAT(out.output, HasSubstr("\"items_total\":1"));
+  EXPECT_EQ(atelier::testing::ReadFileOrEmpty(dir / "ports"),
+            absl::StrCat("grpc_port=", grpc_port, "\nmetrics_port=", metrics_port, "\n"));
+  EXPECT_EQ(coordinator.Kill(SIGTERM), 0);
+  EXPECT_FALSE(std::filesystem::exists(dir / "ports"));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // atelier-coordinator (`atelier coordinator`): the crawl coordinator's gRPC server.
 //
 //   atelier coordinator --spec JOB.yaml --state DIR --listen HOST:PORT [--recover-from-dataset]
+//       [--metrics-listen HOST:PORT] [--port-file FILE]
 //   atelier coordinator --spec JOB.yaml --state DIR --check
 //   atelier coordinator --spec JOB.yaml --state DIR --retry-failed [REASON]
 //
@@ -12,6 +13,9 @@
 // (checkpoints under the dataset root's runs/), grpc.health.v1 and reflection,
 // and with --metrics-listen Prometheus metrics, until SIGTERM/SIGINT, when it
 // stops accepting calls, finishes the ones in flight and closes the database.
+// With --port-file, once serving it writes the ports it bound (port 0 in
+// --listen or --metrics-listen: any free port) to FILE (atelier/common/port_file.h)
+// and removes FILE when it stops gracefully.
 // --check verifies the done shards against the dataset root's tars (exit 1 on
 // any mismatch); --retry-failed returns failed items to the pool; both exit
 // without serving.
@@ -19,17 +23,20 @@
 #include <signal.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <iostream>
-#include <mutex>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "atelier/common/clock.h"
 #include "atelier/common/command_line.h"
+#include "atelier/common/port_file.h"
 #include "atelier/spec/job_spec.h"
 #include "atelier/common/logging.h"
 #include "atelier/coordinator/checkpoint_catalog.h"
@@ -57,18 +64,50 @@ int Fail(const absl::Status& status) {
   return 1;
 }
 
+// What the signal thread does with a signal: exit during start-up, ask the
+// server to stop once it serves.
+struct SignalHandler {
+  absl::Mutex mu;
+  std::function<void(int)> on_signal ABSL_GUARDED_BY(mu);
+};
+
+// The signal that asked the serving coordinator to stop (0: none yet).
+struct StopRequest {
+  absl::Mutex mu;
+  int signal ABSL_GUARDED_BY(mu) = 0;
+};
+
+// Tells the lease-expiry ticker to end.
+struct TickerStop {
+  absl::Mutex mu;
+  bool stop ABSL_GUARDED_BY(mu) = false;
+};
+
+// --port-file: the file's directory must exist (checked before the ingest).
+std::string PortFileDirectoryExists(const std::string& file) {
+  const std::filesystem::path dir = std::filesystem::path(file).parent_path();
+  std::error_code ec;
+  if (dir.empty() || std::filesystem::is_directory(dir, ec)) return "";
+  return "no directory " + dir.string();
+}
+
 int Run(int argc, char** argv, sigset_t signals) {
   CLI::App app{"atelier coordinator: ingest a crawl job and lease its shards to workers over gRPC"};
   Conventions(app, "coordinator");
-  std::string spec_path, state_dir, listen = "0.0.0.0:50051", log_level = "info", metrics_listen;
+  std::string spec_path, state_dir, listen = "0.0.0.0:50051", log_level = "info", metrics_listen, port_file;
   app.add_option("--spec", spec_path, "job spec (YAML), see docs/job-spec.md")->required();
   app.add_option("--state", state_dir, "state directory (RocksDB); reuse it to continue a job")
       ->required();
   app.add_option("--listen", listen, "address to serve gRPC on, HOST:PORT (port 0: any free port)")
       ->check(ListenAddress());
   app.add_option("--metrics-listen", metrics_listen,
-                 "serve Prometheus metrics on HOST:PORT (GET /metrics); off when empty")
+                 "serve Prometheus metrics on HOST:PORT (GET /metrics; port 0: any free port); off when empty")
       ->check(ListenAddress());
+  app.add_option("--port-file", port_file,
+                 "once serving, write the bound ports to FILE as grpc_port=PORT and (with --metrics-listen) "
+                 "metrics_port=PORT lines, atomically (temporary file, rename); removed on a graceful stop; "
+                 "off when empty")
+      ->check(PortFileDirectoryExists, "FILE");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
   bool check = false, recover = false;
   std::string retry_reason;
@@ -92,19 +131,22 @@ int Run(int argc, char** argv, sigset_t signals) {
   // Signals are handled by this thread from the start; before the server is
   // up a signal just ends the process (an unfinished ingest restarts from
   // nothing on the next run).
-  std::mutex mu;
-  std::function<void(int)> on_signal = [](int sig) {
-    spdlog::warn("signal {} during start-up; exiting (an ingest resumes on the next run)", sig);
-    std::_Exit(128 + sig);
-  };
+  SignalHandler signal_handler;
+  {
+    absl::MutexLock lock(&signal_handler.mu);
+    signal_handler.on_signal = [](int sig) {
+      spdlog::warn("signal {} during start-up; exiting (an ingest resumes on the next run)", sig);
+      std::_Exit(128 + sig);
+    };
+  }
   std::atomic<bool> stopping{false};
   std::thread signal_thread([&] {
     int sig = 0;
     while (sigwait(&signals, &sig) == 0) {
       std::function<void(int)> handler;
       {
-        std::lock_guard<std::mutex> lock(mu);
-        handler = on_signal;
+        absl::MutexLock lock(&signal_handler.mu);
+        handler = signal_handler.on_signal;
       }
       handler(sig);
       if (stopping) return;
@@ -177,47 +219,56 @@ int Run(int argc, char** argv, sigset_t signals) {
     metrics = std::move(*started);
     spdlog::info("Prometheus metrics on {} (port {})", metrics_listen, metrics->port());
   }
+  if (!port_file.empty()) {
+    // Written after both servers accept connections: a reader that sees the
+    // file can connect at once.
+    std::vector<std::pair<std::string, int>> ports = {{"grpc_port", (*server)->port()}};
+    if (metrics) ports.emplace_back("metrics_port", metrics->port());
+    if (auto s = WritePortFile(port_file, ports); !s.ok()) return Fail(s);
+    spdlog::info("ports written to {}", port_file);
+  }
 
-  // Expires leases on time and wakes status watchers, once a second.
-  std::mutex tick_mu;
-  std::condition_variable tick_cv;
-  bool tick_stop = false;
+  // Expires leases on time and wakes status watchers, once a second (real
+  // time: this is the real clock).
+  TickerStop ticker_stop;
   std::thread ticker([&] {
-    std::unique_lock<std::mutex> lock(tick_mu);
-    while (!tick_stop) {
-      clock.WaitUntil(tick_cv, lock, clock.Now() + absl::Seconds(1), [&] { return tick_stop; });
-      if (tick_stop) break;
-      lock.unlock();
+    while (true) {
+      {
+        absl::MutexLock lock(&ticker_stop.mu);
+        ticker_stop.mu.AwaitWithTimeout(absl::Condition(&ticker_stop.stop), absl::Seconds(1));
+        if (ticker_stop.stop) break;
+      }
       if (auto s = (*table)->ExpireLeases(); !s.ok()) spdlog::warn("expiring leases: {}", std::string(s.message()));
-      lock.lock();
     }
   });
 
-  std::mutex done_mu;
-  std::condition_variable done_cv;
-  int got_signal = 0;
+  StopRequest stop;
   {
-    std::lock_guard<std::mutex> lock(mu);
-    on_signal = [&](int sig) {
+    absl::MutexLock lock(&signal_handler.mu);
+    signal_handler.on_signal = [&](int sig) {
       stopping = true;
-      std::lock_guard<std::mutex> l(done_mu);
-      got_signal = sig;
-      done_cv.notify_all();
+      absl::MutexLock l(&stop.mu);
+      stop.signal = sig;
     };
   }
+  int got_signal = 0;
   {
-    std::unique_lock<std::mutex> lock(done_mu);
-    done_cv.wait(lock, [&] { return got_signal != 0; });
+    absl::MutexLock lock(&stop.mu);
+    stop.mu.Await(absl::Condition(+[](int* sig) { return *sig != 0; }, &stop.signal));
+    got_signal = stop.signal;
   }
   spdlog::info("signal {}: shutting down", got_signal);
+  if (!port_file.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(port_file, ec);
+  }
   status.Shutdown();
   metrics.reset();
   (*server)->Shutdown(absl::Seconds(5));
   {
-    std::lock_guard<std::mutex> lock(tick_mu);
-    tick_stop = true;
+    absl::MutexLock lock(&ticker_stop.mu);
+    ticker_stop.stop = true;
   }
-  tick_cv.notify_all();
   ticker.join();
   spdlog::info("coordinator stopped");
   return 0;

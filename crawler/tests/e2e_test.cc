@@ -4,7 +4,8 @@
 // coordinator's dead/failed records, and every shard reads back intact with
 // GNU tar and Python's tarfile. Also: a coordinator restart under a running
 // crawler, and the crawler's exit codes (75 on SIGTERM before the end, 0 when
-// the job is done).
+// the job is done). The coordinators listen on port 0 and tell their port
+// through --port-file.
 #include <signal.h>
 
 #include <gmock/gmock.h>
@@ -63,17 +64,22 @@ crawl:
 )");
 }
 
-// Waits (at most 60 s) until the coordinator at `address` answers
-// `atelier status`; fails the test if it exits or never does. The coordinator
-// is a real process, so this polls real time.
-void WaitForCoordinator(ChildProcess& coordinator, const std::string& address, const std::filesystem::path& log) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (RunCommand({BinaryPath("atelier-status").string(), "--coordinator", address, "--json"}).exit_code != 0) {
-    ASSERT_TRUE(coordinator.running()) << atelier::testing::ReadFileOrEmpty(log);
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "coordinator not serving: "
-                                                          << atelier::testing::ReadFileOrEmpty(log);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+// The argv of a coordinator for dir/job.yaml with state dir/coordinator on
+// 127.0.0.1:`port` (0: any free port) that writes its port to `port_file`.
+std::vector<std::string> CoordinatorArgv(const TempDir& dir, int port, const std::filesystem::path& port_file) {
+  return {BinaryPath("atelier-coordinator").string(), "--spec", (dir / "job.yaml").string(), "--state",
+          (dir / "coordinator").string(), "--listen", absl::StrCat("127.0.0.1:", port), "--port-file",
+          port_file.string()};
+}
+
+// Waits (at most 60 s) until `coordinator` has written `port_file` (it then
+// serves) and sets `address` to 127.0.0.1:PORT; fails the test if it exits
+// first or never does. The coordinator is a real process: real time.
+void WaitForCoordinator(ChildProcess& coordinator, const std::filesystem::path& port_file,
+                        const std::filesystem::path& log, std::string* address) {
+  auto port = atelier::testing::WaitForPort(coordinator, port_file, "grpc_port", log);
+  ASSERT_TRUE(port.ok()) << port.status();
+  *address = absl::StrCat("127.0.0.1:", *port);
 }
 
 TEST(CrawlerEndToEnd, TwoWorkersOneKilledEveryUrlOnce) {
@@ -100,17 +106,15 @@ TEST(CrawlerEndToEnd, TwoWorkersOneKilledEveryUrlOnce) {
     }
   }
   atelier::testing::WriteFileOrDie(dir / "job.yaml", JobYaml("e2e", dir / "data", 100, 3));
-  const std::string address = absl::StrCat("127.0.0.1:", atelier::testing::PickFreePort());
-  ChildProcess coordinator({BinaryPath("atelier-coordinator").string(), "--spec", (dir / "job.yaml").string(),
-                            "--state", (dir / "coordinator").string(), "--listen", address},
-                           dir / "coordinator.log");
+  ChildProcess coordinator(CoordinatorArgv(dir, 0, dir / "coordinator.port"), dir / "coordinator.log");
+  std::string address;
+  WaitForCoordinator(coordinator, dir / "coordinator.port", dir / "coordinator.log", &address);
+  if (HasFatalFailure()) return;
   auto status = [&](const std::string& flag) {
     std::vector<std::string> argv = {BinaryPath("atelier-status").string(), "--coordinator", address};
     if (!flag.empty()) argv.push_back(flag);
     return RunCommand(argv);
   };
-  WaitForCoordinator(coordinator, address, dir / "coordinator.log");
-  if (HasFatalFailure()) return;
   auto crawler = [&](const std::string& name) {
     return std::vector<std::string>{BinaryPath("atelier-crawler").string(), "--coordinator", address, "--state",
                                     (dir / ("state-" + name)).string(), "--data", (dir / "data").string(),
@@ -225,10 +229,7 @@ TEST(CrawlerEndToEnd, CrawlerRidesOutACoordinatorRestart) {
     for (const auto& url : urls) list << url << "\n";
   }
   atelier::testing::WriteFileOrDie(dir / "job.yaml", JobYaml("outage", dir / "data", 50, 60));
-  const std::string address = absl::StrCat("127.0.0.1:", atelier::testing::PickFreePort());
-  const std::vector<std::string> coordinator_argv = {BinaryPath("atelier-coordinator").string(), "--spec",
-                                                     (dir / "job.yaml").string(), "--state",
-                                                     (dir / "coordinator").string(), "--listen", address};
+  std::string address;
   auto status_json = [&] {
     return RunCommand({BinaryPath("atelier-status").string(), "--coordinator", address, "--json"});
   };
@@ -239,9 +240,11 @@ TEST(CrawlerEndToEnd, CrawlerRidesOutACoordinatorRestart) {
     }
     return out;
   };
-  auto first = std::make_unique<ChildProcess>(coordinator_argv, dir / "coordinator1.log");
-  WaitForCoordinator(*first, address, dir / "coordinator1.log");
+  auto first = std::make_unique<ChildProcess>(CoordinatorArgv(dir, 0, dir / "coordinator1.port"),
+                                              dir / "coordinator1.log");
+  WaitForCoordinator(*first, dir / "coordinator1.port", dir / "coordinator1.log", &address);
   if (HasFatalFailure()) return;
+  const int port = std::stoi(address.substr(address.rfind(':') + 1));
   ChildProcess crawler({BinaryPath("atelier-crawler").string(), "--coordinator", address, "--state",
                         (dir / "state").string(), "--data", (dir / "data").string(), "--concurrency", "4",
                         "--allow-private-networks"},
@@ -280,9 +283,15 @@ TEST(CrawlerEndToEnd, CrawlerRidesOutACoordinatorRestart) {
   EXPECT_GE(finished_waiting, 1);
   EXPECT_EQ(committed(), before_outage);
 
-  ChildProcess second(coordinator_argv, dir / "coordinator2.log");
-  WaitForCoordinator(second, address, dir / "coordinator2.log");
+  // The restart listens on the port the first one reported, as a real
+  // restart does (the crawler knows only that address). The killed
+  // coordinator released it; gRPC binds with SO_REUSEADDR, so connections left
+  // in TIME_WAIT do not stand in the way.
+  ChildProcess second(CoordinatorArgv(dir, port, dir / "coordinator2.port"), dir / "coordinator2.log");
+  std::string second_address;
+  WaitForCoordinator(second, dir / "coordinator2.port", dir / "coordinator2.log", &second_address);
   if (HasFatalFailure()) return;
+  EXPECT_EQ(second_address, address);
   ASSERT_EQ(crawler.Wait(std::chrono::seconds(120)), 0) << atelier::testing::ReadFileOrEmpty(dir / "crawler.log");
 
   auto final_status = status_json();
@@ -326,18 +335,16 @@ TEST(CrawlerEndToEnd, SigtermBeforeTheEndExits75DoneCrawlExits0) {
   }
   // A lease TTL far beyond the test's waits: only a release frees the shard.
   atelier::testing::WriteFileOrDie(dir / "job.yaml", JobYaml("exit-codes", dir / "data", 50, 300));
-  const std::string address = absl::StrCat("127.0.0.1:", atelier::testing::PickFreePort());
-  ChildProcess coordinator({BinaryPath("atelier-coordinator").string(), "--spec", (dir / "job.yaml").string(),
-                            "--state", (dir / "coordinator").string(), "--listen", address},
-                           dir / "coordinator.log");
+  ChildProcess coordinator(CoordinatorArgv(dir, 0, dir / "coordinator.port"), dir / "coordinator.log");
+  std::string address;
+  WaitForCoordinator(coordinator, dir / "coordinator.port", dir / "coordinator.log", &address);
+  if (HasFatalFailure()) return;
   auto status_json = [&]() -> nlohmann::json {
     auto r = RunCommand({BinaryPath("atelier-status").string(), "--coordinator", address, "--json"});
     const auto lines = JsonLines(r.output);
     if (r.exit_code != 0 || lines.empty()) return nullptr;
     return lines.back();
   };
-  WaitForCoordinator(coordinator, address, dir / "coordinator.log");
-  if (HasFatalFailure()) return;
   auto crawler = [&](const std::string& name) {
     return std::vector<std::string>{BinaryPath("atelier-crawler").string(), "--coordinator", address, "--state",
                                     (dir / ("state-" + name)).string(), "--data", (dir / "data").string(),

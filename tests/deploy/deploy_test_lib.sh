@@ -7,10 +7,12 @@
 #   deploy_origin_stop
 #
 # deploy_origin_start writes 48 generated 40x40 PNGs in two colour classes
-# (red-NN.png, blue-NN.png) to DIR/origin, serves them with python3 -m
-# http.server on 127.0.0.1, and writes DIR/urls.csv (columns url,color) for a
-# job spec's `urls: {file: ...}` source. It sets deploy_origin_pid,
-# deploy_origin_port and deploy_origin_images (the number of images).
+# (red-NN.png, blue-NN.png) to DIR/origin, serves them with Python's
+# http.server on 127.0.0.1 on a port the OS picks when the server binds (it
+# writes the port to DIR/origin.port: no free port is picked and bound later),
+# and writes DIR/urls.csv (columns url,color) for a job spec's
+# `urls: {file: ...}` source. It sets deploy_origin_pid, deploy_origin_port and
+# deploy_origin_images (the number of images).
 
 deploy_origin_pid=""
 
@@ -43,10 +45,22 @@ for cls, base in (("red", (200, 40, 40)), ("blue", (40, 40, 200))):
                      for _ in range(40 * 40)])
         img.save(f"{out}/{cls}-{i:02d}.png")
 PY
-  deploy_origin_port="$(deploy_free_port)"
-  /usr/bin/python3 -m http.server "$deploy_origin_port" --bind 127.0.0.1 --directory "$dir/origin" \
-    >"$dir/origin.log" 2>&1 &
+  rm -f "$dir/origin.port"
+  /usr/bin/python3 -c '
+import functools, http.server, os, sys
+handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+with open(sys.argv[2] + ".tmp", "w") as f:
+    f.write("%d\n" % server.server_address[1])
+os.rename(sys.argv[2] + ".tmp", sys.argv[2])  # whole, or not there yet
+server.serve_forever()
+' "$dir/origin" "$dir/origin.port" >"$dir/origin.log" 2>&1 &
   deploy_origin_pid=$!
+  if ! deploy_wait_for 20 test -s "$dir/origin.port"; then
+    echo "deploy_origin_start: the origin did not start (log: $dir/origin.log)" >&2
+    return 1
+  fi
+  deploy_origin_port="$(cat "$dir/origin.port")"
   if ! deploy_wait_for 20 curl -sf "http://127.0.0.1:$deploy_origin_port/red-00.png" -o /dev/null; then
     echo "deploy_origin_start: the origin did not start (log: $dir/origin.log)" >&2
     return 1

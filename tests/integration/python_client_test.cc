@@ -1,6 +1,7 @@
 // The wire contract works outside C++: Python stubs generated from proto/ with
 // Debian's protoc and grpc_python_plugin read a real coordinator's status; the
-// same coordinator serves it as Prometheus metrics.
+// same coordinator serves it as Prometheus metrics. The coordinator listens
+// on port 0 for both and tells the ports through --port-file.
 #include <filesystem>
 #include <string>
 
@@ -58,13 +59,17 @@ TEST(PythonClient, ReadsCoordinatorStatusThroughGeneratedStubs) {
                           "name: pyjob\ndataset: " + (dir.path() / "data").string() +
                               "\nshard_size: 3\nsources:\n  - urls: {file: urls.txt}\n");
   testing::WriteFileOrDie(dir.path() / "data" / "runs" / "r7" / "model.pt", "weights");
-  const std::string address = "127.0.0.1:" + std::to_string(testing::PickFreePort());
-  const int metrics_port = testing::PickFreePort();
+  const fs::path port_file = dir.path() / "coordinator.port";
   testing::ChildProcess coordinator({BinaryPath("atelier-coordinator").string(), "--spec",
                                      (dir.path() / "job.yaml").string(), "--state",
-                                     (dir.path() / "state").string(), "--listen", address,
-                                     "--metrics-listen", "127.0.0.1:" + std::to_string(metrics_port)},
+                                     (dir.path() / "state").string(), "--listen", "127.0.0.1:0",
+                                     "--metrics-listen", "127.0.0.1:0", "--port-file", port_file.string()},
                                     dir.path() / "coordinator.log");
+  auto grpc_port = testing::WaitForPort(coordinator, port_file, "grpc_port", dir.path() / "coordinator.log");
+  ASSERT_TRUE(grpc_port.ok()) << grpc_port.status();
+  auto metrics_port = testing::WaitForPort(coordinator, port_file, "metrics_port");
+  ASSERT_TRUE(metrics_port.ok()) << metrics_port.status();
+  const std::string address = "127.0.0.1:" + std::to_string(*grpc_port);
 
   testing::WriteFileOrDie(dir.path() / "client.py", kClient);
   auto client = RunCommand({"/usr/bin/python3", (dir.path() / "client.py").string(), gen.string(), address});
@@ -76,7 +81,7 @@ TEST(PythonClient, ReadsCoordinatorStatusThroughGeneratedStubs) {
   EXPECT_THAT(client.output, HasSubstr("runs ['r7']"));
 
   // The same status as Prometheus metrics.
-  httplib::Client metrics("127.0.0.1", metrics_port);
+  httplib::Client metrics("127.0.0.1", *metrics_port);
   auto scrape = metrics.Get("/metrics");
   ASSERT_TRUE(scrape);
   EXPECT_EQ(scrape->status, 200);

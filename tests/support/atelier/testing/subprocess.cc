@@ -1,7 +1,10 @@
 #include "atelier/testing/subprocess.h"
 
+#include "absl/strings/str_cat.h"
 #include "atelier/common/free_port.h"
+#include "atelier/common/port_file.h"
 #include "atelier/common/wait_status.h"
+#include "atelier/testing/temp_dir.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -119,6 +122,39 @@ int ChildProcess::Wait(std::chrono::milliseconds timeout) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return exit_code_;
+}
+
+absl::StatusOr<int> WaitForPort(ChildProcess& server, const std::filesystem::path& port_file,
+                                const std::string& key, const std::filesystem::path& log,
+                                std::chrono::milliseconds timeout) {
+  auto with_log = [&](const std::string& message) {
+    return log.empty() ? message : absl::StrCat(message, "; ", log.string(), ":\n", ReadFileOrEmpty(log));
+  };
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    // Read before checking that the server runs: a server that wrote the
+    // file and exited at once still told its port.
+    auto ports = atelier::ReadPortFile(port_file);
+    if (ports.ok()) {
+      auto it = ports->find(key);
+      if (it == ports->end()) {
+        return absl::NotFoundError(with_log(absl::StrCat(port_file.string(), " has no ", key)));
+      }
+      return it->second;
+    }
+    if (!absl::IsNotFound(ports.status())) {
+      return absl::Status(ports.status().code(), with_log(std::string(ports.status().message())));
+    }
+    if (!server.running()) {
+      return absl::FailedPreconditionError(
+          with_log(absl::StrCat("the server exited before writing ", port_file.string())));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return absl::DeadlineExceededError(with_log(absl::StrCat("no ", port_file.string(), " after ",
+                                                               timeout.count(), " ms")));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 int PickFreePort() {

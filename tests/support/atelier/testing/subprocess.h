@@ -1,6 +1,7 @@
 // Subprocess helpers for tests that run atelier's executables as real processes.
 // RunCommand blocks until the child exits. ChildProcess owns a running child and
-// kills (SIGKILL) and reaps it on destruction. Not thread-safe.
+// kills (SIGKILL) and reaps it on destruction; WaitForPort reads the ports a
+// child server bound from its --port-file. Not thread-safe.
 #pragma once
 
 #include <sys/types.h>
@@ -10,6 +11,8 @@
 #include <map>
 #include <string>
 #include <vector>
+
+#include "absl/status/statusor.h"
 
 namespace atelier::testing {
 
@@ -50,7 +53,20 @@ class ChildProcess {
   int exit_code_ = -1;
 };
 
+// Waits at most `timeout` for `server`, started with `--port-file FILE` and a
+// port 0 to listen on, to write FILE (atelier/common/port_file.h), and returns
+// the port under `key` ("grpc_port", "metrics_port"). FailedPrecondition when
+// the server exits first, DeadlineExceeded when FILE is not written in time,
+// NotFound when it has no `key`; the error includes the contents of `log`
+// when given. Start servers this way instead of on a PickFreePort port:
+// nothing can take the port between picking and binding it.
+absl::StatusOr<int> WaitForPort(ChildProcess& server, const std::filesystem::path& port_file,
+                                const std::string& key, const std::filesystem::path& log = {},
+                                std::chrono::milliseconds timeout = std::chrono::seconds(60));
+
 // atelier::PickFreePort for tests: aborts the test binary when none is free.
+// Another process may bind the port before the test does: servers a test
+// starts listen on port 0 and report their port (WaitForPort) instead.
 int PickFreePort();
 
 }  // namespace atelier::testing
