@@ -3,6 +3,7 @@
 #include <atomic>
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 
 namespace atelier {
@@ -14,6 +15,18 @@ bool WaitReady(Clock& clock, std::mutex& mu, std::condition_variable& cv, const 
                absl::Duration timeout) {
   std::unique_lock<std::mutex> lock(mu);
   return clock.WaitUntil(cv, lock, clock.Now() + timeout, [&] { return ready; });
+}
+
+// The same wait on an absl::Mutex (the form production code uses).
+struct Flag {
+  absl::Mutex mu;
+  bool ready ABSL_GUARDED_BY(mu) = false;
+};
+
+bool WaitReady(Clock& clock, Flag& flag, absl::Duration timeout) {
+  absl::MutexLock lock(&flag.mu);
+  return clock.WaitUntil(flag.mu, clock.Now() + timeout,
+                         [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(flag.mu) { return flag.ready; });
 }
 
 TEST(FakeClockTest, NowMovesOnlyWhenAdvanced) {
@@ -90,6 +103,54 @@ TEST(FakeClockTest, AutoAdvanceTimesOutWaits) {
   const absl::Time t0 = clock.Now();
   EXPECT_FALSE(WaitReady(clock, mu, cv, ready, absl::Seconds(7)));
   EXPECT_EQ(clock.Now() - t0, absl::Seconds(7));
+}
+
+TEST(FakeClockTest, MutexWaitTimesOutWhenTimeIsAdvancedPastItsDeadline) {
+  FakeClock clock;
+  Flag flag;
+  std::atomic<int> result{-1};
+  std::thread waiter([&] { result = WaitReady(clock, flag, absl::Seconds(30)) ? 1 : 0; });
+  clock.WaitForSleepers(1);
+  clock.Advance(absl::Seconds(29));
+  EXPECT_EQ(result.load(), -1) << "timed out before its deadline";
+  clock.Advance(absl::Seconds(2));
+  waiter.join();
+  EXPECT_EQ(result.load(), 0);
+}
+
+TEST(FakeClockTest, MutexWaitReturnsTrueWhenStateChangesUnderTheMutex) {
+  FakeClock clock;
+  Flag flag;
+  std::atomic<int> result{-1};
+  std::thread waiter([&] { result = WaitReady(clock, flag, absl::Seconds(30)) ? 1 : 0; });
+  clock.WaitForSleepers(1);
+  {
+    absl::MutexLock l(&flag.mu);  // no notify: the unlock re-evaluates the wait
+    flag.ready = true;
+  }
+  waiter.join();
+  EXPECT_EQ(result.load(), 1);
+}
+
+TEST(FakeClockTest, AutoAdvanceTimesOutMutexWaits) {
+  FakeClock clock;
+  clock.SetAutoAdvance(true);
+  Flag flag;
+  const absl::Time t0 = clock.Now();
+  EXPECT_FALSE(WaitReady(clock, flag, absl::Seconds(7)));
+  EXPECT_EQ(clock.Now() - t0, absl::Seconds(7));
+}
+
+TEST(RealClockTest, MutexWaitKeepsItsDeadline) {
+  Flag flag;
+  const absl::Time t0 = absl::Now();
+  EXPECT_FALSE(WaitReady(Clock::Real(), flag, absl::Milliseconds(50)));
+  EXPECT_GE(absl::Now() - t0, absl::Milliseconds(50));
+  {
+    absl::MutexLock l(&flag.mu);
+    flag.ready = true;
+  }
+  EXPECT_TRUE(WaitReady(Clock::Real(), flag, absl::Seconds(30)));
 }
 
 }  // namespace

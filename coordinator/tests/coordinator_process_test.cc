@@ -13,7 +13,6 @@
 #include <atomic>
 #include <chrono>
 #include <map>
-#include <mutex>
 #include <set>
 #include <thread>
 
@@ -21,6 +20,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "atelier/common/fake_clock.h"
 #include "atelier/common/status_matchers.h"
 #include "atelier/kv/rocksdb_kv_store.h"
@@ -112,10 +112,10 @@ grpc::Status Retry(Rpc rpc) {
 }
 
 struct Ledger {  // what the coordinator accepted, by item key
-  std::mutex mu;
-  std::map<std::string, v1::ItemOutcome> final_state;
-  std::map<std::string, int> accepted_times;
-  int stale_refused = 0;
+  absl::Mutex mu;
+  std::map<std::string, v1::ItemOutcome> final_state ABSL_GUARDED_BY(mu);
+  std::map<std::string, int> accepted_times ABSL_GUARDED_BY(mu);
+  int stale_refused ABSL_GUARDED_BY(mu) = 0;
 };
 
 class FakeWorker {
@@ -153,7 +153,7 @@ class FakeWorker {
     v1::CompleteShardResponse resp;
     grpc::Status s = Retry([&](auto& ctx) { return stub_->CompleteShard(&ctx, req, &resp); });
     EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
-    std::lock_guard<std::mutex> lock(ledger_.mu);
+    absl::MutexLock lock(&ledger_.mu);
     ++ledger_.stale_refused;
   }
 
@@ -208,7 +208,7 @@ class FakeWorker {
         ADD_FAILURE() << name_ << ": CompleteShard: " << s.error_message() << " accepted=" << resp.accepted();
         return;
       }
-      std::lock_guard<std::mutex> lock(ledger_.mu);
+      absl::MutexLock lock(&ledger_.mu);
       for (const auto& r : done.results()) {
         ledger_.final_state[r.key()] = r.outcome();
         ++ledger_.accepted_times[r.key()];
@@ -375,9 +375,12 @@ TEST(CoordinatorProcessTest, WorkersCrashCoordinatorRestartsEveryItemEndsOnce) {
       default: ++failed; break;
     }
   }
-  EXPECT_EQ(ledger.final_state.size(), static_cast<size_t>(kItems));
-  for (const auto& [key, times] : ledger.accepted_times) EXPECT_EQ(times, 1) << key;
-  EXPECT_EQ(ledger.stale_refused, 1);
+  {
+    absl::MutexLock lock(&ledger.mu);  // the workers' threads are joined; the analysis needs the lock
+    EXPECT_EQ(ledger.final_state.size(), static_cast<size_t>(kItems));
+    for (const auto& [key, times] : ledger.accepted_times) EXPECT_EQ(times, 1) << key;
+    EXPECT_EQ(ledger.stale_refused, 1);
+  }
 
   v1::CrawlStatus st = GetStatus(*status).crawl();
   EXPECT_EQ(st.items_total(), kItems);

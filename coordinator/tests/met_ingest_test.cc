@@ -4,11 +4,11 @@
 
 #include <atomic>
 #include <map>
-#include <mutex>
 #include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
 #include "atelier/common/fake_clock.h"
 #include "atelier/common/http_server_thread.h"
 #include "atelier/common/status_matchers.h"
@@ -29,8 +29,8 @@ using ::testing::HasSubstr;
 class FakeMetApi {
  public:
   FakeMetApi() {
-    auto handler = [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard<std::mutex> lock(mu_);
+    auto handler = [this](const httplib::Request& req, httplib::Response& res) ABSL_LOCKS_EXCLUDED(mu_) {
+      absl::MutexLock lock(&mu_);
       const std::string q = req.get_param_value("q");
       const std::string geo = req.get_param_value("geoLocation");
       const std::string key = absl::StrCat(req.path, "|", q, "|", geo);
@@ -81,17 +81,17 @@ class FakeMetApi {
   std::string Base(const std::string& path = "/v1") const {
     return absl::StrCat("http://127.0.0.1:", runner_ ? runner_->port() : 0, path);
   }
-  std::vector<std::string> log() {
-    std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> log() ABSL_LOCKS_EXCLUDED(mu_) {
+    absl::MutexLock lock(&mu_);
     return log_;
   }
 
  private:
   httplib::Server server_;
   std::unique_ptr<HttpServerThread> runner_;
-  std::mutex mu_;
-  std::map<std::string, int> hits_;
-  std::vector<std::string> log_;
+  absl::Mutex mu_;
+  std::map<std::string, int> hits_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> log_ ABSL_GUARDED_BY(mu_);
 };
 
 // A real libcurl fetcher allowed to reach the loopback FakeMetApi.

@@ -13,6 +13,7 @@
 #include "atelier/kv/rocksdb_kv_store.h"
 #include "atelier/testing/temp_dir.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "spdlog/sinks/ostream_sink.h"
 #include "spdlog/spdlog.h"
@@ -198,6 +199,7 @@ TEST_F(ShardTableTest, AttemptsExhaustedFailsTheShardAndStatusShowsIt) {
     EXPECT_EQ(lease.attempt(), attempt);
     clock_.Advance(absl::Seconds(31));
   }
+  ASSERT_OK(table_->ExpireLeases());  // the ticker's call; Status() expires nothing
   v1::CrawlStatus st = table_->Status();
   EXPECT_EQ(st.shards_failed(), 1);
   ASSERT_EQ(st.failed_shards_size(), 1);
@@ -216,6 +218,59 @@ TEST_F(ShardTableTest, AttemptsExhaustedFailsTheShardAndStatusShowsIt) {
   ASSERT_OK_AND_ASSIGN(auto after, table_->Lease(w));
   EXPECT_FALSE(after.has_shard());
   EXPECT_TRUE(after.job_done());
+}
+
+// Every record in `store`, to show that a call wrote nothing.
+std::map<std::string, std::string> Records(kv::KvStore& store) {
+  std::map<std::string, std::string> records;
+  EXPECT_OK(store.Scan("", "", [&](absl::string_view key, absl::string_view value) {
+    records.emplace(std::string(key), std::string(value));
+    return true;
+  }));
+  return records;
+}
+
+TEST_F(ShardTableTest, StatusIsAConstReadThatNeverExpiresLeases) {
+  Open(2, 2, /*max_attempts=*/1);
+  const std::string w = Register();
+  ASSERT_OK_AND_ASSIGN(auto lease, table_->Lease(w));
+  clock_.Advance(absl::Seconds(31));  // past the 30 s TTL
+  const uint64_t seq = table_->change_seq();
+  const auto records = Records(store_);
+  const ShardTable& read_only = *table_;
+  const v1::CrawlStatus first = read_only.Status();
+  const v1::CrawlStatus second = read_only.Status();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(first, second))
+      << first.DebugString() << "\nvs\n" << second.DebugString();
+  // The expired lease is still counted leased: Status() changed nothing.
+  EXPECT_EQ(first.shards_leased(), 1);
+  EXPECT_EQ(first.shards_failed(), 0);
+  EXPECT_EQ(first.shards_pending(), 1);
+  EXPECT_EQ(table_->Shards()[lease.shard_id()].state, ShardState::kLeased);
+  EXPECT_EQ(table_->change_seq(), seq);
+  EXPECT_EQ(Records(store_), records);
+  // The explicit call (the ticker's, and the first step of every worker call)
+  // expires it.
+  ASSERT_OK(table_->ExpireLeases());
+  const v1::CrawlStatus after = read_only.Status();
+  EXPECT_EQ(after.shards_leased(), 0);
+  EXPECT_EQ(after.shards_failed(), 1);  // max_attempts 1
+  EXPECT_GT(table_->change_seq(), seq);
+}
+
+TEST_F(ShardTableTest, WorkerCallsExpireLeasesBeforeAnsweringWhileStatusDoesNot) {
+  Open(1, 2, /*max_attempts=*/2);
+  const std::string a = Register("a"), b = Register("b");
+  ASSERT_OK_AND_ASSIGN(auto first, table_->Lease(a));
+  clock_.Advance(absl::Seconds(31));
+  EXPECT_EQ(table_->Status().shards_leased(), 1);
+  EXPECT_FALSE(Beat(b, first).ok());  // any worker call expires first ...
+  v1::CrawlStatus st = table_->Status();
+  EXPECT_EQ(st.shards_leased(), 0);   // ... so the shard is pending again
+  EXPECT_EQ(st.shards_pending(), 1);
+  ASSERT_OK_AND_ASSIGN(auto second, table_->Lease(b));
+  EXPECT_EQ(second.shard_id(), first.shard_id());
+  EXPECT_EQ(second.attempt(), 2);
 }
 
 TEST_F(ShardTableTest, ReleaseReturnsShardWithoutCountingTheAttempt) {

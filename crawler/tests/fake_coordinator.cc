@@ -27,7 +27,7 @@ bool FakeCoordinator::Current(uint64_t shard, uint64_t token) const {
 
 grpc::Status FakeCoordinator::RegisterWorker(grpc::ServerContext*, const v1::RegisterWorkerRequest* request,
                                              v1::RegisterWorkerResponse* response) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   ++registrations_;
   auto [it, added] = ids_by_name_.emplace(request->worker_name(), absl::StrCat("w", ids_by_name_.size() + 1));
   response->set_worker_id(it->second);
@@ -38,7 +38,7 @@ grpc::Status FakeCoordinator::RegisterWorker(grpc::ServerContext*, const v1::Reg
 
 grpc::Status FakeCoordinator::LeaseShard(grpc::ServerContext*, const v1::LeaseShardRequest* request,
                                          v1::LeaseShardResponse* response) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   bool any_open = false;
   for (size_t i = 0; i < shards_.size(); ++i) {
     Shard& s = shards_[i];
@@ -63,7 +63,7 @@ grpc::Status FakeCoordinator::LeaseShard(grpc::ServerContext*, const v1::LeaseSh
 
 grpc::Status FakeCoordinator::Heartbeat(grpc::ServerContext*, const v1::HeartbeatRequest* request,
                                         v1::HeartbeatResponse* response) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   ++heartbeats_;
   if (steal_on_heartbeat_ && Current(request->shard_id(), request->fencing_token())) {
     Shard& s = shards_[request->shard_id()];
@@ -78,7 +78,7 @@ grpc::Status FakeCoordinator::Heartbeat(grpc::ServerContext*, const v1::Heartbea
 
 grpc::Status FakeCoordinator::ReportProgress(grpc::ServerContext*, const v1::ReportProgressRequest* request,
                                              v1::ReportProgressResponse* response) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   progress_results_ += request->results_size();
   response->set_ok(Current(request->shard_id(), request->fencing_token()));
   return grpc::Status::OK;
@@ -86,7 +86,7 @@ grpc::Status FakeCoordinator::ReportProgress(grpc::ServerContext*, const v1::Rep
 
 grpc::Status FakeCoordinator::CompleteShard(grpc::ServerContext*, const v1::CompleteShardRequest* request,
                                             v1::CompleteShardResponse* response) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   if (!Current(request->shard_id(), request->fencing_token())) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "stale fencing token");
   }
@@ -102,7 +102,7 @@ grpc::Status FakeCoordinator::CompleteShard(grpc::ServerContext*, const v1::Comp
 
 grpc::Status FakeCoordinator::ReleaseShard(grpc::ServerContext*, const v1::ReleaseShardRequest* request,
                                            v1::ReleaseShardResponse* response) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   released_.push_back(*request);
   if (!Current(request->shard_id(), request->fencing_token())) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "stale fencing token");
@@ -115,42 +115,42 @@ grpc::Status FakeCoordinator::ReleaseShard(grpc::ServerContext*, const v1::Relea
 }
 
 void FakeCoordinator::set_steal_on_heartbeat(bool on) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   steal_on_heartbeat_ = on;
 }
 
 void FakeCoordinator::set_steal_on_complete(bool on) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   steal_on_complete_ = on;
 }
 
 std::vector<v1::CompleteShardRequest> FakeCoordinator::completed() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return completed_;
 }
 
 std::vector<v1::ReleaseShardRequest> FakeCoordinator::released() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return released_;
 }
 
 int FakeCoordinator::registrations() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return registrations_;
 }
 
 int FakeCoordinator::heartbeats() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return heartbeats_;
 }
 
 int FakeCoordinator::progress_results() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return progress_results_;
 }
 
 bool FakeCoordinator::all_done() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   for (const auto& s : shards_) {
     if (s.state != Shard::State::kDone) return false;
   }

@@ -15,10 +15,11 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "atelier/v1/crawl.grpc.pb.h"
 
 namespace atelier::crawler::testing {
@@ -60,19 +61,22 @@ class FakeCoordinator final : public v1::CrawlService::Service {
     uint64_t token = 0;
     int attempt = 0;
   };
-  bool Current(uint64_t shard, uint64_t token) const;  // mu_ held
+  bool Current(uint64_t shard, uint64_t token) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const v1::CrawlSettings settings_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
-  mutable std::mutex mu_;
-  std::vector<Shard> shards_;
-  std::map<std::string, std::string> ids_by_name_;
-  uint64_t next_token_ = 1;
-  bool steal_on_heartbeat_ = false, steal_on_complete_ = false;
-  int registrations_ = 0, heartbeats_ = 0, progress_results_ = 0;
-  std::vector<v1::CompleteShardRequest> completed_;
-  std::vector<v1::ReleaseShardRequest> released_;
+  mutable absl::Mutex mu_;
+  std::vector<Shard> shards_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> ids_by_name_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_token_ ABSL_GUARDED_BY(mu_) = 1;
+  bool steal_on_heartbeat_ ABSL_GUARDED_BY(mu_) = false;
+  bool steal_on_complete_ ABSL_GUARDED_BY(mu_) = false;
+  int registrations_ ABSL_GUARDED_BY(mu_) = 0;
+  int heartbeats_ ABSL_GUARDED_BY(mu_) = 0;
+  int progress_results_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<v1::CompleteShardRequest> completed_ ABSL_GUARDED_BY(mu_);
+  std::vector<v1::ReleaseShardRequest> released_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace atelier::crawler::testing

@@ -23,7 +23,7 @@ TestOrigin::TestOrigin(std::string host) : host_(std::move(host)), server_(std::
     if (int ms = delay_ms_.load(); ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
   };
   auto serve_image = [this](const std::string& name, httplib::Response& res) {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     auto it = images_.find(name);
     if (it == images_.end()) {
       res.status = 404;
@@ -62,7 +62,7 @@ TestOrigin::TestOrigin(std::string host) : host_(std::move(host)), server_(std::
     if (Count(req.path) == 1) {
       std::string bytes;
       {
-        std::lock_guard<std::mutex> l(mu_);
+        absl::MutexLock l(&mu_);
         bytes = images_["a.jpg"].first;
       }
       const size_t total = bytes.size();
@@ -115,7 +115,7 @@ TestOrigin::TestOrigin(std::string host) : host_(std::move(host)), server_(std::
   s.Get(R"(/api/objects/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
     const int n = Count(req.path);
     const int64_t id = std::atoll(std::string(req.matches[1]).c_str());
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     if (html_first_.count(id) > 0 && n == 1) {
       res.set_content("<!DOCTYPE html><html><body>Incapsula incident: request blocked</body></html>", "text/html");
       return;
@@ -130,7 +130,7 @@ TestOrigin::TestOrigin(std::string host) : host_(std::move(host)), server_(std::
   });
   s.Get("/api/search", [this](const httplib::Request& req, httplib::Response& res) {
     Count(req.path);
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     std::vector<int64_t> ids;
     for (const auto& [id, json] : met_) ids.push_back(id);
     res.set_content(absl::StrCat(R"({"total": )", ids.size(), R"(, "objectIDs": [)", absl::StrJoin(ids, ", "), "]}"),
@@ -182,36 +182,36 @@ std::string TestOrigin::Url(const std::string& path) const { return absl::StrCat
 std::string TestOrigin::ResetUrl() const { return absl::StrCat("http://127.0.0.1:", reset_port_, "/image.jpg"); }
 
 void TestOrigin::AddImage(const std::string& name, std::string bytes, std::string content_type) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   images_[name] = {std::move(bytes), std::move(content_type)};
 }
 
 void TestOrigin::AddMetObject(int64_t id, std::string json, bool html_first) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   met_[id] = std::move(json);
   if (html_first) html_first_.insert(id);
 }
 
 int TestOrigin::Count(const std::string& path) {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return ++counts_[path];
 }
 
 int TestOrigin::Requests(const std::string& path) const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   auto it = counts_.find(path);
   return it == counts_.end() ? 0 : it->second;
 }
 
 int TestOrigin::TotalRequests() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   int n = 0;
   for (const auto& [path, c] : counts_) n += c;
   return n;
 }
 
 std::map<std::string, int> TestOrigin::RequestCounts() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return counts_;
 }
 

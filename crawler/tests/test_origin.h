@@ -22,11 +22,12 @@
 #include <atomic>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "atelier/common/http_server_thread.h"
 
 namespace httplib {
@@ -53,7 +54,7 @@ class TestOrigin {
   std::map<std::string, int> RequestCounts() const;
 
  private:
-  int Count(const std::string& path);
+  int Count(const std::string& path) ABSL_LOCKS_EXCLUDED(mu_);
   void ResetLoop();
 
   const std::string host_;
@@ -63,11 +64,11 @@ class TestOrigin {
   int reset_port_ = 0, reset_fd_ = -1;
   std::atomic<bool> stopping_{false};
   std::atomic<int> delay_ms_{0};
-  mutable std::mutex mu_;
-  std::map<std::string, int> counts_;
-  std::map<std::string, std::pair<std::string, std::string>> images_;  // name -> (bytes, type)
-  std::map<int64_t, std::string> met_;
-  std::set<int64_t> html_first_;
+  mutable absl::Mutex mu_;
+  std::map<std::string, int> counts_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::pair<std::string, std::string>> images_ ABSL_GUARDED_BY(mu_);  // name -> (bytes, type)
+  std::map<int64_t, std::string> met_ ABSL_GUARDED_BY(mu_);
+  std::set<int64_t> html_first_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace atelier::crawler::testing

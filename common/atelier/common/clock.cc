@@ -17,6 +17,10 @@ void RealClock::SleepFor(absl::Duration d) {
   if (d > absl::ZeroDuration()) std::this_thread::sleep_for(absl::ToChronoNanoseconds(d));
 }
 
+bool RealClock::WaitUntil(absl::Mutex& mu, absl::Time deadline, const std::function<bool()>& pred) {
+  return mu.AwaitWithDeadline(absl::Condition(&pred), deadline);
+}
+
 bool RealClock::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
                           absl::Time deadline, const std::function<bool()>& pred) {
   return cv.wait_until(lock, absl::ToChronoTime(deadline), pred);

@@ -12,6 +12,8 @@
 #include <functional>
 #include <mutex>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace atelier {
@@ -24,8 +26,16 @@ class Clock {
   // Blocks the calling thread for `d` of this clock's time. A FakeClock returns
   // when the fake time has been advanced past the deadline.
   virtual void SleepFor(absl::Duration d) = 0;
-  // Waits on `cv` (with `lock` held) until `pred()` is true or `deadline` passes
-  // on this clock. Returns pred(). A FakeClock wakes waiters when it advances.
+  // With `mu` held, waits until `pred()` is true or `deadline` passes on this
+  // clock; returns pred(), with `mu` held again. `pred` is evaluated with `mu`
+  // held (possibly by the thread that releases `mu`) and must read only state
+  // that changes under `mu`: absl::Mutex re-evaluates it whenever `mu` is
+  // released, so changing that state under `mu` is the wake-up (no notify).
+  // A FakeClock also wakes waiters when it advances.
+  virtual bool WaitUntil(absl::Mutex& mu, absl::Time deadline, const std::function<bool()>& pred)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) = 0;
+  // The same wait for std::mutex callers: waits on `cv` (with `lock` held).
+  // Kept for code not yet on absl::Mutex (coordinator_main.cc's ticker).
   virtual bool WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
                          absl::Time deadline, const std::function<bool()>& pred) = 0;
 
@@ -40,6 +50,8 @@ class RealClock final : public Clock {
  public:
   absl::Time Now() const override;
   void SleepFor(absl::Duration d) override;
+  bool WaitUntil(absl::Mutex& mu, absl::Time deadline, const std::function<bool()>& pred) override
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   bool WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
                  absl::Time deadline, const std::function<bool()>& pred) override;
 };

@@ -5,30 +5,64 @@ namespace atelier {
 FakeClock::FakeClock(absl::Time start) : now_(start), total_slept_(absl::ZeroDuration()) {}
 
 absl::Time FakeClock::Now() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return now_;
 }
 
 void FakeClock::SleepFor(absl::Duration d) {
-  std::unique_lock<std::mutex> l(mu_);
+  mu_.Lock();
   total_slept_ += d;
   if (auto_advance_) {
     if (d > absl::ZeroDuration()) now_ += d;
-    l.unlock();
+    mu_.Unlock();
     WakeAll();
     return;
   }
   const absl::Time deadline = now_ + d;
-  ++sleepers_;
-  changed_.notify_all();
-  changed_.wait(l, [&] { return now_ >= deadline; });
+  ++sleepers_;  // releasing mu_ below wakes WaitForSleepers
+  auto reached = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return now_ >= deadline; };
+  mu_.Await(absl::Condition(&reached));
   --sleepers_;
+  mu_.Unlock();
+}
+
+bool FakeClock::WaitUntil(absl::Mutex& mu, absl::Time deadline, const std::function<bool()>& pred) {
+  MutexWaiter waiter{&mu};
+  {
+    absl::MutexLock l(&mu_);
+    if (auto_advance_ && !pred() && now_ < deadline) {
+      // Nothing else will make progress in auto mode: jump to the deadline.
+      now_ = deadline;
+    }
+    mutex_waiters_.insert(&waiter);
+    ++sleepers_;
+  }
+  // WakeAll() sets `woken` under `mu` after moving the time, so a change of
+  // the time after the check below cannot be missed; a change of the caller's
+  // state is seen because absl::Mutex re-evaluates the condition on unlock.
+  auto woken_or_ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return waiter.woken || pred(); };
+  while (!pred() && Now() < deadline) {
+    waiter.woken = false;
+    mu.Await(absl::Condition(&woken_or_ready));
+  }
+  // Deregister without holding the caller's mutex, and only once no WakeAll()
+  // is still using this waiter.
+  mu.Unlock();
+  {
+    absl::MutexLock l(&mu_);
+    mutex_waiters_.erase(&waiter);
+    --sleepers_;
+    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return waking_ == 0; };
+    mu_.Await(absl::Condition(&idle));
+  }
+  mu.Lock();
+  return pred();
 }
 
 bool FakeClock::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
                           absl::Time deadline, const std::function<bool()>& pred) {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     if (auto_advance_ && !pred() && now_ < deadline) {
       // Nothing else will make progress in auto mode: jump to the deadline.
       now_ = deadline;
@@ -36,16 +70,16 @@ bool FakeClock::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mut
     external_waiters_.insert({&cv, lock.mutex()});
     ++sleepers_;
   }
-  changed_.notify_all();
   while (!pred() && Now() < deadline) cv.wait(lock);
   // Deregister without holding the caller's mutex, and only once no WakeAll()
   // is still using this waiter's pointers.
   lock.unlock();
   {
-    std::unique_lock<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     external_waiters_.erase({&cv, lock.mutex()});
     --sleepers_;
-    changed_.wait(l, [&] { return waking_ == 0; });
+    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return waking_ == 0; };
+    mu_.Await(absl::Condition(&idle));
   }
   lock.lock();
   return pred();
@@ -53,7 +87,7 @@ bool FakeClock::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mut
 
 void FakeClock::Advance(absl::Duration d) {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     now_ += d;
   }
   WakeAll();
@@ -61,7 +95,7 @@ void FakeClock::Advance(absl::Duration d) {
 
 void FakeClock::SetTime(absl::Time t) {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     now_ = t;
   }
   WakeAll();
@@ -69,29 +103,32 @@ void FakeClock::SetTime(absl::Time t) {
 
 void FakeClock::SetAutoAdvance(bool on) {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     auto_advance_ = on;
   }
   WakeAll();
 }
 
 void FakeClock::WaitForSleepers(int n) {
-  std::unique_lock<std::mutex> l(mu_);
-  changed_.wait(l, [&] { return sleepers_ >= n; });
+  absl::MutexLock l(&mu_);
+  auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return sleepers_ >= n; };
+  mu_.Await(absl::Condition(&enough));
 }
 
 absl::Duration FakeClock::TotalSlept() const {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   return total_slept_;
 }
 
 void FakeClock::WakeAll() {
   std::set<std::pair<std::condition_variable*, std::mutex*>> waiters;
+  std::set<MutexWaiter*> mutex_waiters;
   {
-    std::lock_guard<std::mutex> l(mu_);
+    // Releasing mu_ wakes the SleepFor callers whose deadline passed.
+    absl::MutexLock l(&mu_);
     waiters = external_waiters_;
+    mutex_waiters = mutex_waiters_;
     ++waking_;
-    changed_.notify_all();
   }
   for (auto [cv, m] : waiters) {
     // Taking the waiter's mutex orders this notify after its predicate check,
@@ -99,10 +136,13 @@ void FakeClock::WakeAll() {
     std::lock_guard<std::mutex> l(*m);
     cv->notify_all();
   }
+  for (MutexWaiter* w : mutex_waiters) {
+    absl::MutexLock l(w->mu);
+    w->woken = true;
+  }
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     --waking_;
-    changed_.notify_all();
   }
 }
 

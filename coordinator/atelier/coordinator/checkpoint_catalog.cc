@@ -184,14 +184,14 @@ absl::StatusOr<CheckpointFile> CheckpointCatalog::Resolve(absl::string_view run,
 absl::StatusOr<std::string> CheckpointCatalog::Sha256Of(const CheckpointFile& file) {
   const std::string key = file.path.string();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     auto it = digests_.find(key);
     if (it != digests_.end() && it->second.size == file.size_bytes && it->second.modified_ms == file.modified_ms) {
       return it->second.sha256;
     }
   }
   ASSIGN_OR_RETURN(std::string digest, dataset::Sha256OfFile(file.path));
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   digests_[key] = CachedDigest{file.size_bytes, file.modified_ms, digest};
   return digest;
 }

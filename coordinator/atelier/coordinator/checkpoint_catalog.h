@@ -15,12 +15,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 
 namespace atelier::coordinator {
 
@@ -56,16 +57,16 @@ class CheckpointCatalog {
   absl::StatusOr<CheckpointFile> Resolve(absl::string_view run, absl::string_view which);
 
  private:
-  absl::StatusOr<std::string> Sha256Of(const CheckpointFile& file);
+  absl::StatusOr<std::string> Sha256Of(const CheckpointFile& file) ABSL_LOCKS_EXCLUDED(mu_);
 
   std::filesystem::path root_;
-  std::mutex mu_;
+  absl::Mutex mu_;
   struct CachedDigest {
     int64_t size = 0;
     int64_t modified_ms = 0;
     std::string sha256;
   };
-  std::map<std::string, CachedDigest> digests_;  // by path; guarded by mu_
+  std::map<std::string, CachedDigest> digests_ ABSL_GUARDED_BY(mu_);  // by path
 };
 
 }  // namespace atelier::coordinator

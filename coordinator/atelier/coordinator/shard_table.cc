@@ -82,7 +82,7 @@ absl::StatusOr<std::unique_ptr<ShardTable>> ShardTable::Open(kv::KvStore& store,
 }
 
 absl::Status ShardTable::Load() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   ASSIGN_OR_RETURN(auto job, store_.Get(kJobKey));
   kv::WriteBatch first;
   RETURN_IF_ERROR(CheckSchemaLocked(!job.has_value(), first));
@@ -127,7 +127,8 @@ absl::Status ShardTable::Load() {
   }
 
   absl::Status parse_error;
-  RETURN_IF_ERROR(store_.Scan(kShardPrefix, "", [&](absl::string_view key, absl::string_view value) {
+  RETURN_IF_ERROR(store_.Scan(kShardPrefix, "", [&](absl::string_view key, absl::string_view value)
+                                                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto id = ParseShardId(key, kShardPrefix);
     json j = json::parse(value, nullptr, false);
     if (!id.ok() || j.is_discarded() || *id != shards_.size()) {
@@ -153,7 +154,8 @@ absl::Status ShardTable::Load() {
   }));
   RETURN_IF_ERROR(parse_error);
 
-  RETURN_IF_ERROR(store_.Scan(kWorkerPrefix, "", [&](absl::string_view key, absl::string_view value) {
+  RETURN_IF_ERROR(store_.Scan(kWorkerPrefix, "", [&](absl::string_view key, absl::string_view value)
+                                                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     json j = json::parse(value, nullptr, false);
     if (j.is_discarded()) {
       parse_error = absl::DataLossError(absl::StrCat("corrupt worker record '", key, "'"));
@@ -239,12 +241,11 @@ v1::SourceCounts& ShardTable::SourceLocked(const std::string& name) {
 }
 
 void ShardTable::Changed() {
-  ++change_seq_;
-  changed_cv_.notify_all();
+  ++change_seq_;  // releasing mu_ wakes the WaitForChange callers
 }
 
 void ShardTable::SetState(uint64_t id, ShardInfo& shard, ShardState state) {
-  auto leave = [&](ShardState s, int delta) {
+  auto leave = [&](ShardState s, int delta) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     switch (s) {
       case ShardState::kPending:
         if (delta < 0) pending_.erase(id); else pending_.insert(id);
@@ -268,6 +269,11 @@ void ShardTable::SetState(uint64_t id, ShardInfo& shard, ShardState state) {
 }
 
 void ShardTable::RecordRate(int64_t now_ms, int64_t items) {
+  // Events older than the window no longer count (Status() skips them too).
+  const int64_t window_ms = absl::ToInt64Milliseconds(options_.rate_window);
+  while (!rate_events_.empty() && rate_events_.front().first < now_ms - window_ms) {
+    rate_events_.pop_front();
+  }
   if (items > 0) rate_events_.emplace_back(now_ms, items);
 }
 
@@ -284,12 +290,12 @@ absl::StatusOr<std::vector<v1::WorkItem>> ShardTable::LoadItems(uint64_t id) {
 // ---- ingest -----------------------------------------------------------------
 
 bool ShardTable::ingested() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return ingested_;
 }
 
 absl::StatusOr<IngestProgress> ShardTable::BeginIngest() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (ingested_) return absl::FailedPreconditionError("the job was already ingested");
   if (progress_.shards != static_cast<int64_t>(shards_.size())) {
     return absl::DataLossError(absl::StrCat("the ingest progress record counts ", progress_.shards,
@@ -301,7 +307,7 @@ absl::StatusOr<IngestProgress> ShardTable::BeginIngest() {
 absl::StatusOr<uint64_t> ShardTable::AddShard(const std::vector<v1::WorkItem>& items,
                                               int64_t shard_size) {
   if (items.empty()) return absl::InvalidArgumentError("a shard needs at least one item");
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (ingested_) return absl::FailedPreconditionError("the job was already ingested");
   const uint64_t id = shards_.size();
   v1::LeaseShardResponse holder;
@@ -336,7 +342,7 @@ absl::StatusOr<uint64_t> ShardTable::AddShard(const std::vector<v1::WorkItem>& i
 absl::Status ShardTable::AddDeadAtIngest(const std::vector<v1::WorkItem>& items,
                                          const std::string& reason) {
   if (items.empty()) return absl::OkStatus();
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (ingested_) return absl::FailedPreconditionError("the job was already ingested");
   const int64_t now = clock_.NowMillis();
   kv::WriteBatch batch;
@@ -365,7 +371,7 @@ absl::Status ShardTable::AddDeadAtIngest(const std::vector<v1::WorkItem>& items,
 }
 
 absl::Status ShardTable::FinishIngest(const std::string& summary) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(store_.Put(kIngestDoneKey, summary));
   ingested_ = true;
   Changed();
@@ -398,7 +404,7 @@ absl::Status ShardTable::Release(const v1::ReleaseShardRequest& request) {
 
 absl::StatusOr<std::string> ShardTable::RegisterWorkerUnsynced(
     const v1::RegisterWorkerRequest& request) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   const int64_t now = clock_.NowMillis();
   Worker* worker = nullptr;
   if (!request.worker_name().empty()) {
@@ -481,12 +487,12 @@ absl::Status ShardTable::ExpireLocked(int64_t now_ms) {
 }
 
 absl::Status ShardTable::ExpireLeases() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return ExpireLocked(clock_.NowMillis());
 }
 
 absl::StatusOr<v1::LeaseShardResponse> ShardTable::LeaseUnsynced(const std::string& worker_id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   const int64_t now = clock_.NowMillis();
   if (!workers_.contains(worker_id)) {
     return absl::NotFoundError(
@@ -581,7 +587,7 @@ absl::Status ShardTable::CheckLease(const std::string& worker_id, uint64_t id, u
 }
 
 absl::StatusOr<v1::HeartbeatResponse> ShardTable::Heartbeat(const v1::HeartbeatRequest& request) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   const int64_t now = clock_.NowMillis();
   RETURN_IF_ERROR(ExpireLocked(now));
   kv::WriteBatch batch;
@@ -610,7 +616,7 @@ absl::StatusOr<v1::HeartbeatResponse> ShardTable::Heartbeat(const v1::HeartbeatR
 
 absl::StatusOr<v1::ReportProgressResponse> ShardTable::ReportProgress(
     const v1::ReportProgressRequest& request) {
-  std::unique_lock<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   const int64_t now = clock_.NowMillis();
   RETURN_IF_ERROR(ExpireLocked(now));
   kv::WriteBatch touch;
@@ -641,7 +647,7 @@ absl::StatusOr<v1::ReportProgressResponse> ShardTable::ReportProgress(
 }
 
 absl::Status ShardTable::CompleteUnsynced(const v1::CompleteShardRequest& request) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   const int64_t now = clock_.NowMillis();
   RETURN_IF_ERROR(ExpireLocked(now));
   if (absl::Status lease = CheckLease(request.worker_id(), request.shard_id(),
@@ -825,7 +831,7 @@ absl::Status ShardTable::CompleteLocked(const v1::CompleteShardRequest& request,
 
 absl::Status ShardTable::CompleteFromDataset(const v1::CompleteShardRequest& record) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (!ingested_) return absl::FailedPreconditionError("the job is not ingested yet");
     if (record.shard_id() >= shards_.size()) {
       return absl::InvalidArgumentError(absl::StrCat("unknown shard ", record.shard_id()));
@@ -839,7 +845,7 @@ absl::Status ShardTable::CompleteFromDataset(const v1::CompleteShardRequest& rec
 }
 
 absl::StatusOr<std::vector<v1::WorkItem>> ShardTable::ItemsOf(uint64_t id) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (id >= shards_.size()) return absl::InvalidArgumentError(absl::StrCat("unknown shard ", id));
   return LoadItems(id);
 }
@@ -881,7 +887,7 @@ absl::StatusOr<RetryReport> ShardTable::RetryFailed(const std::string& reason,
     return true;
   }));
 
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (!ingested_) return absl::FailedPreconditionError("the job is not ingested yet");
   RetryReport report;
   kv::WriteBatch batch;
@@ -958,7 +964,7 @@ absl::StatusOr<RetryReport> ShardTable::RetryFailed(const std::string& reason,
 }
 
 absl::Status ShardTable::ReleaseUnsynced(const v1::ReleaseShardRequest& request) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   const int64_t now = clock_.NowMillis();
   RETURN_IF_ERROR(ExpireLocked(now));
   kv::WriteBatch batch;
@@ -989,15 +995,13 @@ absl::Status ShardTable::ReleaseUnsynced(const v1::ReleaseShardRequest& request)
 // ---- status -----------------------------------------------------------------
 
 bool ShardTable::done() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return ingested_ && pending_.empty() && leased_.empty();
 }
 
-v1::CrawlStatus ShardTable::Status() {
-  std::lock_guard<std::mutex> lock(mu_);
+v1::CrawlStatus ShardTable::Status() const {
+  absl::MutexLock lock(&mu_);
   const int64_t now = clock_.NowMillis();
-  absl::Status expired = ExpireLocked(now);
-  if (!expired.ok()) spdlog::warn("expiring leases: {}", std::string(expired.message()));
 
   v1::CrawlStatus st = counters_;
   st.set_job_name(options_.job_name);
@@ -1067,11 +1071,11 @@ v1::CrawlStatus ShardTable::Status() {
   }
 
   const int64_t window_ms = absl::ToInt64Milliseconds(options_.rate_window);
-  while (!rate_events_.empty() && rate_events_.front().first < now - window_ms) {
-    rate_events_.pop_front();
-  }
+  // The events of the last window: those after the leading ones that are older.
+  auto first = rate_events_.begin();
+  while (first != rate_events_.end() && first->first < now - window_ms) ++first;
   int64_t recent = 0;
-  for (const auto& [t, n] : rate_events_) recent += n;
+  for (auto it = first; it != rate_events_.end(); ++it) recent += it->second;
   // Before a whole window has passed since the start, divide by the time elapsed.
   const int64_t span_ms = std::max<int64_t>(1000, std::min(window_ms, now - started_at_ms_));
   const double rate = static_cast<double>(recent) * 1000.0 / static_cast<double>(span_ms);
@@ -1091,7 +1095,7 @@ v1::CrawlStatus ShardTable::Status() {
 absl::StatusOr<v1::ListDeadLinksResponse> ShardTable::ListDeadLinks(const v1::PageRequest& page) {
   v1::ListDeadLinksResponse response;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     response.set_total(dead_links_total_);
   }
   ASSIGN_OR_RETURN(std::string next,
@@ -1104,7 +1108,7 @@ absl::StatusOr<v1::ListFailedItemsResponse> ShardTable::ListFailedItems(
     const v1::PageRequest& page) {
   v1::ListFailedItemsResponse response;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     response.set_total(failed_items_total_);
   }
   ASSIGN_OR_RETURN(std::string next,
@@ -1144,24 +1148,25 @@ absl::StatusOr<std::string> ShardTable::ScanPage(absl::string_view prefix, const
 }
 
 uint64_t ShardTable::change_seq() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return change_seq_;
 }
 
 uint64_t ShardTable::WaitForChange(uint64_t seen, absl::Time deadline,
                                    const std::function<bool()>& stop) {
-  std::unique_lock<std::mutex> lock(mu_);
-  clock_.WaitUntil(changed_cv_, lock, deadline, [&] { return change_seq_ != seen || stop(); });
+  absl::MutexLock lock(&mu_);
+  clock_.WaitUntil(mu_, deadline,
+                   [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return change_seq_ != seen || stop(); });
   return change_seq_;
 }
 
 void ShardTable::NotifyAll() {
-  std::lock_guard<std::mutex> lock(mu_);
-  changed_cv_.notify_all();
+  // Releasing mu_ re-evaluates every WaitForChange condition (and its stop()).
+  absl::MutexLock lock(&mu_);
 }
 
 std::vector<ShardInfo> ShardTable::Shards() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return shards_;
 }
 

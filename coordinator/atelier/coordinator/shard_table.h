@@ -33,23 +33,30 @@
 // replaced by the CompleteShard results; they are dropped when the lease is
 // lost. Items of failed shards stay counted as pending (as status.proto says).
 //
-// Time comes only from the injected Clock. Thread-safe: one mutex guards all
-// state; WaitForChange lets status streams sleep until something changes.
+// Leases expire (pending again, or failed) only in ExpireLeases(), which every
+// worker call above (Lease, Heartbeat, ReportProgress, Complete, Release)
+// makes first and the coordinator's ticker makes once a second. Status() is a
+// const read: it changes nothing, so a lease past its deadline is counted as
+// leased until the next of those calls.
+//
+// Time comes only from the injected Clock. Thread-safe: one absl::Mutex guards
+// all state (ABSL_GUARDED_BY); WaitForChange lets status streams sleep until
+// something changes.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "atelier/common/clock.h"
 #include "atelier/kv/kv_store.h"
@@ -137,8 +144,8 @@ class ShardTable {
   // FailedPrecondition for a stale token.
   absl::Status Release(const v1::ReleaseShardRequest& request);
   // Returns expired leases to the pool (or fails them). Called by every
-  // operation above and by the server's ticker.
-  absl::Status ExpireLeases();
+  // operation above and by the server's ticker; Status() never does it.
+  absl::Status ExpireLeases() ABSL_LOCKS_EXCLUDED(mu_);
 
   // ---- Operator tools (run while the coordinator is not serving) -----------
   // Makes a shard that is not done `done` with `record` as its accepted
@@ -156,7 +163,8 @@ class ShardTable {
   absl::StatusOr<RetryReport> RetryFailed(const std::string& reason, int64_t shard_size);
 
   // ---- Status (the StatusService) -----------------------------------------
-  v1::CrawlStatus Status();
+  // A const read: counts and lists the state as it is (see ExpireLeases()).
+  v1::CrawlStatus Status() const ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<v1::ListDeadLinksResponse> ListDeadLinks(const v1::PageRequest& page);
   absl::StatusOr<v1::ListFailedItemsResponse> ListFailedItems(const v1::PageRequest& page);
   // True when ingest is complete and every shard is done or failed.
@@ -168,7 +176,7 @@ class ShardTable {
   // `stop()` is true. Returns the current change_seq().
   uint64_t WaitForChange(uint64_t seen, absl::Time deadline, const std::function<bool()>& stop);
   // Wakes every WaitForChange (e.g. on shutdown).
-  void NotifyAll();
+  void NotifyAll() ABSL_LOCKS_EXCLUDED(mu_);
 
   std::vector<ShardInfo> Shards() const;
 
@@ -196,70 +204,69 @@ class ShardTable {
   };
 
   ShardTable(kv::KvStore& store, Clock& clock, ShardTableOptions options);
-  absl::Status Load();
-  absl::Status CheckSchemaLocked(bool fresh, kv::WriteBatch& batch);
-  void PutProgress(kv::WriteBatch& batch) const;
+  absl::Status Load() ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status CheckSchemaLocked(bool fresh, kv::WriteBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PutProgress(kv::WriteBatch& batch) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The response for shard `id` as leased now.
-  absl::StatusOr<v1::LeaseShardResponse> LeaseResponseLocked(uint64_t id);
+  absl::StatusOr<v1::LeaseShardResponse> LeaseResponseLocked(uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // The public mutators below run these under mu_, writing without fsync,
   // then call store_.Sync() after releasing mu_ and before returning: the
   // caller (and the RPC reply) only sees a change once it is durable, and
   // concurrent calls share one fsync (group commit).
-  absl::StatusOr<std::string> RegisterWorkerUnsynced(const v1::RegisterWorkerRequest& request);
-  absl::StatusOr<v1::LeaseShardResponse> LeaseUnsynced(const std::string& worker_id);
-  absl::Status CompleteUnsynced(const v1::CompleteShardRequest& request);
+  absl::StatusOr<std::string> RegisterWorkerUnsynced(const v1::RegisterWorkerRequest& request) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<v1::LeaseShardResponse> LeaseUnsynced(const std::string& worker_id) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status CompleteUnsynced(const v1::CompleteShardRequest& request) ABSL_LOCKS_EXCLUDED(mu_);
   // Validates `request`'s results against shard request.shard_id()'s items
   // and commits them (needs mu_; the lease is the caller's business).
-  absl::Status CompleteLocked(const v1::CompleteShardRequest& request, int64_t now);
-  absl::Status ReleaseUnsynced(const v1::ReleaseShardRequest& request);
+  absl::Status CompleteLocked(const v1::CompleteShardRequest& request, int64_t now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status ReleaseUnsynced(const v1::ReleaseShardRequest& request) ABSL_LOCKS_EXCLUDED(mu_);
 
   // All *Locked methods need mu_ held.
-  absl::Status ExpireLocked(int64_t now_ms);
+  absl::Status ExpireLocked(int64_t now_ms) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PutShard(kv::WriteBatch& batch, uint64_t id, const ShardInfo& shard) const;
   void PutWorker(kv::WriteBatch& batch, const Worker& worker) const;
-  void PutCounters(kv::WriteBatch& batch) const;
+  void PutCounters(kv::WriteBatch& batch) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<std::vector<v1::WorkItem>> LoadItems(uint64_t id);
   // The lease `id`/`token` of `worker_id` if it is current, else a message.
   absl::Status CheckLease(const std::string& worker_id, uint64_t id, uint64_t token,
-                          int64_t now_ms) const;
+                          int64_t now_ms) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Records that `worker_id` was seen now, adding its record to `batch`.
-  void TouchWorker(const std::string& worker_id, int64_t now_ms, kv::WriteBatch& batch);
+  void TouchWorker(const std::string& worker_id, int64_t now_ms, kv::WriteBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Writes a batch that only records last-seen times (not synced: losing it
   // on a machine crash only makes a worker look older).
   void WriteTouch(kv::WriteBatch& batch);
-  void SetState(uint64_t id, ShardInfo& shard, ShardState state);
-  v1::SourceCounts& SourceLocked(const std::string& name);
-  void RecordRate(int64_t now_ms, int64_t items);
-  void Changed();
+  void SetState(uint64_t id, ShardInfo& shard, ShardState state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  v1::SourceCounts& SourceLocked(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RecordRate(int64_t now_ms, int64_t items) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Changed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   kv::KvStore& store_;
   Clock& clock_;
   const ShardTableOptions options_;
 
-  mutable std::mutex mu_;
-  std::condition_variable changed_cv_;
-  uint64_t change_seq_ = 0;
+  mutable absl::Mutex mu_;
+  uint64_t change_seq_ ABSL_GUARDED_BY(mu_) = 0;
 
-  bool ingested_ = false;
-  IngestProgress progress_;
-  int64_t started_at_ms_ = 0;
-  uint64_t next_token_ = 1;
-  uint64_t next_worker_ = 1;
-  std::vector<ShardInfo> shards_;
-  std::set<uint64_t> pending_;
-  std::set<uint64_t> leased_;
-  int64_t shards_done_ = 0;
-  int64_t shards_failed_ = 0;
-  std::map<uint64_t, Provisional> provisional_;
-  std::map<std::string, Worker> workers_;
-  std::map<std::string, std::string> worker_by_name_;
+  bool ingested_ ABSL_GUARDED_BY(mu_) = false;
+  IngestProgress progress_ ABSL_GUARDED_BY(mu_);
+  int64_t started_at_ms_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t next_token_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t next_worker_ ABSL_GUARDED_BY(mu_) = 1;
+  std::vector<ShardInfo> shards_ ABSL_GUARDED_BY(mu_);
+  std::set<uint64_t> pending_ ABSL_GUARDED_BY(mu_);
+  std::set<uint64_t> leased_ ABSL_GUARDED_BY(mu_);
+  int64_t shards_done_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t shards_failed_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<uint64_t, Provisional> provisional_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Worker> workers_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> worker_by_name_ ABSL_GUARDED_BY(mu_);
   // Committed counters, persisted as a CrawlStatus under "meta/counters".
-  v1::CrawlStatus counters_;
-  int64_t dead_links_total_ = 0;
-  int64_t failed_items_total_ = 0;
-  int64_t bytes_lost_ = 0;  // progress bytes of leases lost since Open()
-  std::deque<std::pair<int64_t, int64_t>> rate_events_;  // (ms, items made final)
+  v1::CrawlStatus counters_ ABSL_GUARDED_BY(mu_);
+  int64_t dead_links_total_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t failed_items_total_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t bytes_lost_ ABSL_GUARDED_BY(mu_) = 0;  // progress bytes of leases lost since Open()
+  std::deque<std::pair<int64_t, int64_t>> rate_events_ ABSL_GUARDED_BY(mu_);  // (ms, items made final)
 };
 
 absl::string_view ShardStateName(ShardState state);

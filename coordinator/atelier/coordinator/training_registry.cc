@@ -13,7 +13,7 @@ absl::StatusOr<JoinResult> TrainingRegistry::Join(const JoinRequest& request) {
                                                    request.run, "' must be at least 1"));
   }
   if (request.member_id.empty()) return absl::InvalidArgumentError("JoinTraining: empty member_id");
-  std::unique_lock<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   Run& run = runs_[request.run];
   auto find_member = [&run, &request] {
     return std::find_if(run.members.begin(), run.members.end(),
@@ -34,13 +34,11 @@ absl::StatusOr<JoinResult> TrainingRegistry::Join(const JoinRequest& request) {
     }
     run.world_size = request.world_size;
     run.members.push_back(Member{request.member_id, request.hostname, request.store_port});
-    if (static_cast<int>(run.members.size()) == run.world_size) {
-      run.complete = true;
-      cv_.notify_all();
-    }
+    // Releasing mu_ wakes the members waiting below.
+    if (static_cast<int>(run.members.size()) == run.world_size) run.complete = true;
   }
   const uint64_t generation = run.generation;
-  const bool formed = clock_->WaitUntil(cv_, lock, clock_->Now() + request.timeout, [&] {
+  const bool formed = clock_->WaitUntil(mu_, clock_->Now() + request.timeout, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     auto it = runs_.find(request.run);
     return it != runs_.end() && it->second.complete && it->second.generation == generation;
   });
@@ -68,7 +66,7 @@ absl::StatusOr<JoinResult> TrainingRegistry::Join(const JoinRequest& request) {
 
 void TrainingRegistry::ReportMetrics(const atelier::v1::ReportMetricsRequest& report) {
   if (report.rank() != 0) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   Run& run = runs_[report.run()];
   run.has_report = true;
   run.last = report;
@@ -77,20 +75,20 @@ void TrainingRegistry::ReportMetrics(const atelier::v1::ReportMetricsRequest& re
 }
 
 bool TrainingRegistry::RequestStop(const std::string& run) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   const bool known = runs_.contains(run);
   runs_[run].stop_requested = true;
   return known;
 }
 
 bool TrainingRegistry::StopRequested(const std::string& run) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = runs_.find(run);
   return it != runs_.end() && it->second.stop_requested;
 }
 
 std::vector<atelier::v1::TrainingRunStatus> TrainingRegistry::Runs() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::vector<atelier::v1::TrainingRunStatus> out;
   for (const auto& [name, run] : runs_) {
     if (!run.has_report && run.members.empty()) continue;

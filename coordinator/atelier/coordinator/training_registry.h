@@ -10,13 +10,13 @@
 // again and the next report refreshes status. Thread-safe.
 #pragma once
 
-#include <condition_variable>
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "atelier/common/clock.h"
 #include "atelier/v1/training.pb.h"
@@ -44,14 +44,14 @@ class TrainingRegistry {
  public:
   explicit TrainingRegistry(Clock* clock) : clock_(clock) {}
 
-  absl::StatusOr<JoinResult> Join(const JoinRequest& request);
-  void ReportMetrics(const atelier::v1::ReportMetricsRequest& report);
+  absl::StatusOr<JoinResult> Join(const JoinRequest& request) ABSL_LOCKS_EXCLUDED(mu_);
+  void ReportMetrics(const atelier::v1::ReportMetricsRequest& report) ABSL_LOCKS_EXCLUDED(mu_);
   // Asks `run` to checkpoint and stop (the StopTraining RPC); the next report
   // of rank 0 is answered with stop_requested. Returns whether the run had
   // reported before.
-  bool RequestStop(const std::string& run);
-  bool StopRequested(const std::string& run) const;
-  std::vector<atelier::v1::TrainingRunStatus> Runs() const;
+  bool RequestStop(const std::string& run) ABSL_LOCKS_EXCLUDED(mu_);
+  bool StopRequested(const std::string& run) const ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<atelier::v1::TrainingRunStatus> Runs() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   struct Member {
@@ -71,9 +71,8 @@ class TrainingRegistry {
   };
 
   Clock* clock_;  // not owned
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<std::string, Run> runs_;  // guarded by mu_
+  mutable absl::Mutex mu_;
+  std::map<std::string, Run> runs_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace atelier::coordinator

@@ -41,15 +41,15 @@ CoordinatorClient::CoordinatorClient(const std::string& target, CoordinatorClien
 CoordinatorClient::~CoordinatorClient() = default;
 
 void CoordinatorClient::Cancel() {
-  std::lock_guard<std::mutex> l(mu_);
+  absl::MutexLock l(&mu_);
   cancelled_ = true;
   for (grpc::ClientContext* context : in_flight_) context->TryCancel();
-  cv_.notify_all();
 }
 
 bool CoordinatorClient::Wait(absl::Duration d) {
-  std::unique_lock<std::mutex> l(mu_);
-  return !clock_.WaitUntil(cv_, l, clock_.Now() + d, [this] { return cancelled_; });
+  absl::MutexLock l(&mu_);
+  return !clock_.WaitUntil(mu_, clock_.Now() + d,
+                           [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return cancelled_; });
 }
 
 absl::Status CoordinatorClient::Call(absl::string_view rpc, Retry retry, absl::Duration timeout,
@@ -59,7 +59,7 @@ absl::Status CoordinatorClient::Call(absl::string_view rpc, Retry retry, absl::D
     grpc::ClientContext context;
     bool once = retry == Retry::kOnce;
     {
-      std::lock_guard<std::mutex> l(mu_);
+      absl::MutexLock l(&mu_);
       once = once || cancelled_;
       in_flight_.insert(&context);
     }
@@ -69,7 +69,7 @@ absl::Status CoordinatorClient::Call(absl::string_view rpc, Retry retry, absl::D
     const grpc::Status s = attempt(context);
     absl::Duration delay;
     {
-      std::lock_guard<std::mutex> l(mu_);
+      absl::MutexLock l(&mu_);
       in_flight_.erase(&context);
       once = once || cancelled_;
       delay = BackoffDelay(options_.backoff, n, rng_);

@@ -17,16 +17,16 @@
 // single attempts (for SIGTERM: stop now, but still release the lease).
 #pragma once
 
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <random>
 #include <set>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "atelier/common/backoff.h"
 #include "atelier/common/clock.h"
@@ -78,18 +78,17 @@ class CoordinatorClient {
   absl::StatusOr<Response> Unary(absl::string_view rpc, Retry retry, absl::Duration timeout,
                                  StubMethod<Request, Response> method, const Request& request);
   // Waits `d` on the clock; false when Cancel() came first.
-  bool Wait(absl::Duration d);
+  bool Wait(absl::Duration d) ABSL_LOCKS_EXCLUDED(mu_);
 
   const std::string target_;
   const CoordinatorClientOptions options_;
   Clock& clock_;
   std::unique_ptr<v1::CrawlService::Stub> stub_;
 
-  std::mutex mu_;  // the mutex of Wait's condition variable
-  std::condition_variable cv_;
-  bool cancelled_ = false;                     // guarded by mu_
-  std::set<grpc::ClientContext*> in_flight_;   // guarded by mu_
-  std::mt19937_64 rng_{0x0c00d};               // guarded by mu_
+  absl::Mutex mu_;  // Cancel() wakes Wait() by setting cancelled_ under it
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<grpc::ClientContext*> in_flight_ ABSL_GUARDED_BY(mu_);
+  std::mt19937_64 rng_ ABSL_GUARDED_BY(mu_){0x0c00d};
 };
 
 }  // namespace atelier::crawler

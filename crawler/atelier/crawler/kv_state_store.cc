@@ -26,11 +26,11 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "atelier/common/little_endian.h"
 #include "atelier/crawler/state_store.h"
 #include "atelier/dataset/image_format.h"
@@ -72,12 +72,13 @@ class SpoolFiles {
  public:
   explicit SpoolFiles(std::filesystem::path dir) : dir_(std::move(dir)) {}
   ~SpoolFiles() {
+    absl::MutexLock lock(&mu_);  // uncontended: no other user is left
     for (auto& [shard, fd] : fds_) ::close(fd);
   }
 
   // Appends `bytes` to the shard's file; returns the offset they start at.
   absl::StatusOr<uint64_t> Append(uint64_t shard, const std::string& bytes) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     const std::filesystem::path path = SpoolFile(dir_, shard);
     auto it = fds_.find(shard);
     if (it == fds_.end()) {
@@ -139,7 +140,7 @@ class SpoolFiles {
 
   // Closes and deletes the shard's spool (and any of the earlier layout).
   void Remove(uint64_t shard) {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (auto it = fds_.find(shard); it != fds_.end()) {
       ::close(it->second);
       fds_.erase(it);
@@ -155,8 +156,8 @@ class SpoolFiles {
   }
 
   const std::filesystem::path dir_;
-  std::mutex mu_;
-  std::map<uint64_t, int> fds_;
+  absl::Mutex mu_;
+  std::map<uint64_t, int> fds_ ABSL_GUARDED_BY(mu_);
 };
 
 class KvStateStore final : public StateStore {

@@ -1,11 +1,13 @@
 #include "atelier/crawler/shard_crawler.h"
 
 #include <algorithm>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "atelier/crawler/disk_fault.h"
 #include "atelier/net/throttle_answer.h"
 #include "atelier/dataset/sample_key.h"
@@ -35,12 +37,13 @@ struct ShardCrawler::Item {
   std::map<std::string, std::string> extra;
 };
 
+// Where fetch callbacks and processing threads hand results to the crawl
+// loop; changing it under `mu` wakes Run()'s wait.
 struct ShardCrawler::Inbox {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<std::pair<Task, net::FetchResult>> done;
-  std::deque<std::pair<Task, ProcessOutcome>> processed;
-  bool stop = false;
+  absl::Mutex mu;
+  std::deque<std::pair<Task, net::FetchResult>> done ABSL_GUARDED_BY(mu);
+  std::deque<std::pair<Task, ProcessOutcome>> processed ABSL_GUARDED_BY(mu);
+  bool stop ABSL_GUARDED_BY(mu) = false;
 };
 
 struct ShardCrawler::Pool {
@@ -49,25 +52,21 @@ struct ShardCrawler::Pool {
   }
   ~Pool() {
     {
-      std::lock_guard<std::mutex> l(mu);
+      absl::MutexLock l(&mu);
       stop = true;
     }
-    cv.notify_all();
     for (auto& t : threads) t.join();
   }
-  void Submit(std::function<void()> job) {
-    {
-      std::lock_guard<std::mutex> l(mu);
-      jobs.push_back(std::move(job));
-    }
-    cv.notify_one();
+  void Submit(std::function<void()> job) ABSL_LOCKS_EXCLUDED(mu) {
+    absl::MutexLock l(&mu);
+    jobs.push_back(std::move(job));
   }
-  void Loop() {
+  void Loop() ABSL_LOCKS_EXCLUDED(mu) {
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return stop || !jobs.empty(); };
     while (true) {
       std::function<void()> job;
       {
-        std::unique_lock<std::mutex> l(mu);
-        cv.wait(l, [&] { return stop || !jobs.empty(); });
+        absl::MutexLock l(&mu, absl::Condition(&ready));
         if (stop) return;  // pending jobs are dropped: the crawler is going away
         job = std::move(jobs.front());
         jobs.pop_front();
@@ -75,10 +74,9 @@ struct ShardCrawler::Pool {
       job();
     }
   }
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<std::function<void()>> jobs;
-  bool stop = false;
+  absl::Mutex mu;
+  std::deque<std::function<void()>> jobs ABSL_GUARDED_BY(mu);
+  bool stop ABSL_GUARDED_BY(mu) = false;
   std::vector<std::thread> threads;
 };
 
@@ -181,9 +179,8 @@ void ShardCrawler::Schedule(Task task, absl::Time at) {
 bool ShardCrawler::Done() const { return remaining_ == 0; }
 
 void ShardCrawler::RequestStop() {
-  std::lock_guard<std::mutex> l(inbox_->mu);
+  absl::MutexLock l(&inbox_->mu);
   inbox_->stop = true;
-  inbox_->cv.notify_all();
 }
 
 std::vector<v1::ItemResult> ShardCrawler::TakeNewResults() {
@@ -202,9 +199,8 @@ void ShardCrawler::Launch(Task task) {
   request.timeout = config_.timeout;
   request.max_bytes = config_.max_bytes;
   fetcher_.Start(std::move(request), [inbox = inbox_, task](net::FetchResult result) {
-    std::lock_guard<std::mutex> l(inbox->mu);
+    absl::MutexLock l(&inbox->mu);
     inbox->done.emplace_back(task, std::move(result));
-    inbox->cv.notify_all();
   });
 }
 
@@ -213,7 +209,7 @@ absl::Time ShardCrawler::Step() {
   std::deque<std::pair<Task, net::FetchResult>> done;
   std::deque<std::pair<Task, ProcessOutcome>> processed;
   {
-    std::lock_guard<std::mutex> l(inbox_->mu);
+    absl::MutexLock l(&inbox_->mu);
     done.swap(inbox_->done);
     processed.swap(inbox_->processed);
   }
@@ -262,7 +258,7 @@ absl::Status ShardCrawler::Run(const std::function<void()>& on_tick, absl::Durat
   absl::Time next_tick = clock_.Now();
   while (!Done()) {
     {
-      std::lock_guard<std::mutex> l(inbox_->mu);
+      absl::MutexLock l(&inbox_->mu);
       if (inbox_->stop) return absl::CancelledError("crawl stopped");
     }
     const absl::Time next = Step();
@@ -274,9 +270,11 @@ absl::Status ShardCrawler::Run(const std::function<void()>& on_tick, absl::Durat
       next_tick = now + tick;
     }
     const absl::Time wake = on_tick ? std::min(next, next_tick) : next;
-    std::unique_lock<std::mutex> l(inbox_->mu);
-    clock_.WaitUntil(inbox_->cv, l, wake,
-                     [&] { return !inbox_->done.empty() || !inbox_->processed.empty() || inbox_->stop; });
+    Inbox& inbox = *inbox_;
+    absl::MutexLock l(&inbox.mu);
+    clock_.WaitUntil(inbox.mu, wake, [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(inbox.mu) {
+      return !inbox.done.empty() || !inbox.processed.empty() || inbox.stop;
+    });
   }
   return error_;
 }
@@ -395,9 +393,8 @@ void ShardCrawler::HandleImage(Task& task, Item& item, net::FetchResult& result,
         ++in_flight_;  // the body stays in memory until processed
         pool_->Submit([inbox = inbox_, processor = &processor_, task, body = std::move(result.body)] {
           ProcessOutcome outcome = processor->Process(body);
-          std::lock_guard<std::mutex> l(inbox->mu);
+          absl::MutexLock l(&inbox->mu);
           inbox->processed.emplace_back(task, std::move(outcome));
-          inbox->cv.notify_all();
         });
       } else {
         ApplyProcessed(task, processor_.Process(result.body));

@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "atelier/common/status_macros.h"
 #include "atelier/crawler/coordinator_client.h"
 #include "atelier/net/curl_fetcher.h"
@@ -63,9 +64,9 @@ struct Worker::Impl {
   }
   absl::Status Setup(const v1::CrawlSettings& settings);
   // Waits `d` on the clock or until Stop().
-  void Pause(absl::Duration d, std::atomic<bool>& stop) {
-    std::unique_lock<std::mutex> l(mu);
-    clock.WaitUntil(cv, l, clock.Now() + d, [&] { return stop.load(); });
+  void Pause(absl::Duration d, std::atomic<bool>& stop) ABSL_LOCKS_EXCLUDED(mu) {
+    absl::MutexLock l(&mu);
+    clock.WaitUntil(mu, clock.Now() + d, [&] { return stop.load(); });
   }
   void Release(const v1::LeaseShardResponse& lease, const std::string& reason) {
     v1::ReleaseShardRequest request;
@@ -90,9 +91,10 @@ struct Worker::Impl {
   int disk_faults = 0;  // in a row, for the backoff
   std::mt19937_64 rng{std::random_device{}()};
 
-  std::mutex mu;  // guards current; the mutex of Pause's waits
-  std::condition_variable cv;
-  ShardCrawler* current = nullptr;
+  // The mutex of Pause's waits: Stop() sets `stop` and then takes it, which
+  // wakes them.
+  absl::Mutex mu;
+  ShardCrawler* current ABSL_GUARDED_BY(mu) = nullptr;
 };
 
 Worker::Worker(WorkerOptions options, Clock& clock, std::unique_ptr<net::Fetcher> fetcher)
@@ -103,9 +105,8 @@ Worker::~Worker() = default;
 void Worker::Stop() {
   stop_.store(true);
   impl_->client->Cancel();
-  std::lock_guard<std::mutex> l(impl_->mu);
+  absl::MutexLock l(&impl_->mu);
   if (impl_->current != nullptr) impl_->current->RequestStop();
-  impl_->cv.notify_all();
 }
 
 absl::StatusOr<RunEnd> Worker::Run() { return impl_->Run(stop_); }
@@ -218,7 +219,7 @@ absl::Status Worker::Impl::CrawlShard(const v1::LeaseShardResponse& lease, std::
   ShardCrawler crawler(config, *fetcher, *limiter, *processor, *store, clock, shard * 0x9e3779b97f4a7c15ULL ^ lease.fencing_token());
   RETURN_IF_ERROR(crawler.Begin(shard, items, skip));
   {
-    std::lock_guard<std::mutex> l(mu);
+    absl::MutexLock l(&mu);
     current = &crawler;
     if (stop.load()) crawler.RequestStop();
   }
@@ -270,7 +271,7 @@ absl::Status Worker::Impl::CrawlShard(const v1::LeaseShardResponse& lease, std::
   };
   absl::Status status = crawler.Run(on_tick, absl::Milliseconds(250));
   {
-    std::lock_guard<std::mutex> l(mu);
+    absl::MutexLock l(&mu);
     current = nullptr;
   }
   progress.Update(shard, static_cast<int64_t>(items.size()), crawler.counters(), clock.Now());

@@ -40,12 +40,12 @@ std::string OriginServer::met_api() const { return base_url() + kMetPrefix; }
 
 void OriginServer::Serve(const std::string& path, const std::string& content_type, std::string body,
                          int html_first) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   routes_[path] = Route{content_type, std::move(body), html_first};
 }
 
 void OriginServer::AddMetSearch(const std::string& q, std::vector<int64_t> object_ids) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto& ids = met_searches_[q];
   ids.insert(ids.end(), object_ids.begin(), object_ids.end());
 }
@@ -57,7 +57,7 @@ void OriginServer::AddMetObject(int64_t object_id, std::string object_json, int 
 
 std::string OriginServer::Handle(const std::string& path, const std::string& query_q, int* status,
                                  std::string* content_type) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (path == absl::StrCat(kMetPrefix, "/search")) {
     *content_type = "application/json";
     auto it = met_searches_.find(query_q);

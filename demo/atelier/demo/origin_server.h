@@ -11,11 +11,12 @@
 #include <atomic>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "atelier/common/http_server_thread.h"
 
 namespace httplib {
@@ -55,14 +56,14 @@ class OriginServer {
   };
   OriginServer();
   std::string Handle(const std::string& path, const std::string& query_q, int* status,
-                     std::string* content_type);
+                     std::string* content_type) ABSL_LOCKS_EXCLUDED(mu_);
 
   std::unique_ptr<httplib::Server> server_;
   std::unique_ptr<HttpServerThread> runner_;  // reset first by the destructor
   std::atomic<int64_t> requests_{0};
-  mutable std::mutex mu_;
-  std::map<std::string, Route> routes_;                       // guarded by mu_
-  std::map<std::string, std::vector<int64_t>> met_searches_;  // guarded by mu_
+  mutable absl::Mutex mu_;
+  std::map<std::string, Route> routes_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::vector<int64_t>> met_searches_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace atelier::demo

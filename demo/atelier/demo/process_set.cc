@@ -46,13 +46,13 @@ absl::StatusOr<pid_t> ProcessSet::Start(const std::vector<std::string>& argv,
     std::fprintf(stderr, "cannot run %s\n", args[0]);
     _exit(127);
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   children_.push_back(pid);
   return pid;
 }
 
 bool ProcessSet::Running(pid_t pid) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (exited_.count(pid)) return false;
   int status = 0;
   if (waitpid(pid, &status, WNOHANG) == pid) {
@@ -65,12 +65,12 @@ bool ProcessSet::Running(pid_t pid) {
 
 int ProcessSet::Wait(pid_t pid) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (auto it = exited_.find(pid); it != exited_.end()) return it->second;
   }
   int status = 0;
   if (waitpid(pid, &status, 0) != pid) return -1;
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   exited_[pid] = ExitCode(status);
   children_.erase(std::remove(children_.begin(), children_.end(), pid), children_.end());
   return exited_[pid];
@@ -81,7 +81,7 @@ void ProcessSet::Signal(pid_t pid, int signal) { kill(pid, signal); }
 void ProcessSet::StopAll(std::chrono::milliseconds grace) {
   std::vector<pid_t> children;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     children = children_;
   }
   for (pid_t pid : children) kill(pid, SIGTERM);

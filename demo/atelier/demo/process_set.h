@@ -10,11 +10,12 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 
 namespace atelier::demo {
 
@@ -28,16 +29,16 @@ class ProcessSet {
                               const std::map<std::string, std::string>& env,
                               const std::filesystem::path& log);
   // Waits for `pid` to exit; returns its exit code (128+signal if killed).
-  int Wait(pid_t pid);
+  int Wait(pid_t pid) ABSL_LOCKS_EXCLUDED(mu_);
   // True while `pid` runs; reaps it when it has exited.
-  bool Running(pid_t pid);
+  bool Running(pid_t pid) ABSL_LOCKS_EXCLUDED(mu_);
   void Signal(pid_t pid, int signal);
   void StopAll(std::chrono::milliseconds grace = std::chrono::seconds(5));
 
  private:
-  std::mutex mu_;
-  std::vector<pid_t> children_;  // guarded by mu_
-  std::map<pid_t, int> exited_;  // guarded by mu_
+  absl::Mutex mu_;
+  std::vector<pid_t> children_ ABSL_GUARDED_BY(mu_);
+  std::map<pid_t, int> exited_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace atelier::demo

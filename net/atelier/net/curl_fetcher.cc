@@ -79,7 +79,7 @@ void CurlFetcher::Start(FetchRequest request, Callback done) {
   transfer->request = std::move(request);
   transfer->done = std::move(done);
   {
-    std::lock_guard<std::mutex> l(mu_);
+    absl::MutexLock l(&mu_);
     if (!stop_.load()) {
       incoming_.push_back(std::move(transfer));
       transfer = nullptr;
@@ -220,7 +220,7 @@ void CurlFetcher::Loop() {
   while (true) {
     std::deque<std::unique_ptr<Transfer>> batch;
     {
-      std::lock_guard<std::mutex> l(mu_);
+      absl::MutexLock l(&mu_);
       batch.swap(incoming_);
     }
     const bool stopping = stop_.load();

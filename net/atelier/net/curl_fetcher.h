@@ -19,12 +19,13 @@
 
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <thread>
 #include <atomic>
 #include <unordered_set>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "atelier/net/address_guard.h"
 #include "atelier/net/fetcher.h"
 
@@ -54,8 +55,8 @@ class CurlFetcher final : public Fetcher {
   const CurlFetcherOptions options_;
   void* multi_;  // CURLM*
   void* share_;  // CURLSH*
-  std::mutex mu_;
-  std::deque<std::unique_ptr<Transfer>> incoming_;  // guarded by mu_
+  absl::Mutex mu_;
+  std::deque<std::unique_ptr<Transfer>> incoming_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> stop_{false};
   std::unordered_set<Transfer*> active_;  // event-loop thread only
   std::thread thread_;

@@ -7,26 +7,26 @@
 namespace atelier::kv {
 
 absl::StatusOr<std::optional<std::string>> MemoryKvStore::Get(absl::string_view key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = data_.find(std::string(key));
   if (it == data_.end()) return std::optional<std::string>();
   return std::optional<std::string>(it->second);
 }
 
 absl::Status MemoryKvStore::Put(absl::string_view key, absl::string_view value) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   data_[std::string(key)] = std::string(value);
   return absl::OkStatus();
 }
 
 absl::Status MemoryKvStore::Delete(absl::string_view key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   data_.erase(std::string(key));
   return absl::OkStatus();
 }
 
 absl::Status MemoryKvStore::Write(const WriteBatch& batch) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   for (const auto& op : batch.ops()) {
     if (op.is_delete) {
       data_.erase(op.key);
@@ -41,7 +41,7 @@ absl::Status MemoryKvStore::Scan(absl::string_view prefix, absl::string_view sta
                                  const Visitor& visit) {
   std::vector<std::pair<std::string, std::string>> snapshot;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     std::string from = start.empty() || start < prefix ? std::string(prefix) : std::string(start);
     for (auto it = data_.lower_bound(from); it != data_.end(); ++it) {
       if (!absl::StartsWith(it->first, prefix)) break;
@@ -55,7 +55,7 @@ absl::Status MemoryKvStore::Scan(absl::string_view prefix, absl::string_view sta
 }
 
 size_t MemoryKvStore::size() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return data_.size();
 }
 

@@ -4,9 +4,10 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "atelier/kv/kv_store.h"
 
 namespace atelier::kv {
@@ -24,8 +25,8 @@ class MemoryKvStore final : public KvStore {
   size_t size() const;
 
  private:
-  mutable std::mutex mu_;
-  std::map<std::string, std::string, std::less<>> data_;
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::string, std::less<>> data_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace atelier::kv
