@@ -21,9 +21,4 @@ bool RealClock::WaitUntil(absl::Mutex& mu, absl::Time deadline, const std::funct
   return mu.AwaitWithDeadline(absl::Condition(&pred), deadline);
 }
 
-bool RealClock::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-                          absl::Time deadline, const std::function<bool()>& pred) {
-  return cv.wait_until(lock, absl::ToChronoTime(deadline), pred);
-}
-
 }  // namespace atelier

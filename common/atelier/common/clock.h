@@ -7,10 +7,8 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -34,10 +32,6 @@ class Clock {
   // A FakeClock also wakes waiters when it advances.
   virtual bool WaitUntil(absl::Mutex& mu, absl::Time deadline, const std::function<bool()>& pred)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) = 0;
-  // The same wait for std::mutex callers: waits on `cv` (with `lock` held).
-  // Kept for code not yet on absl::Mutex (coordinator_main.cc's ticker).
-  virtual bool WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-                         absl::Time deadline, const std::function<bool()>& pred) = 0;
 
   int64_t NowMillis() const { return absl::ToUnixMillis(Now()); }
 
@@ -52,8 +46,6 @@ class RealClock final : public Clock {
   void SleepFor(absl::Duration d) override;
   bool WaitUntil(absl::Mutex& mu, absl::Time deadline, const std::function<bool()>& pred) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  bool WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-                 absl::Time deadline, const std::function<bool()>& pred) override;
 };
 
 }  // namespace atelier

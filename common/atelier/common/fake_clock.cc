@@ -59,32 +59,6 @@ bool FakeClock::WaitUntil(absl::Mutex& mu, absl::Time deadline, const std::funct
   return pred();
 }
 
-bool FakeClock::WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-                          absl::Time deadline, const std::function<bool()>& pred) {
-  {
-    absl::MutexLock l(&mu_);
-    if (auto_advance_ && !pred() && now_ < deadline) {
-      // Nothing else will make progress in auto mode: jump to the deadline.
-      now_ = deadline;
-    }
-    external_waiters_.insert({&cv, lock.mutex()});
-    ++sleepers_;
-  }
-  while (!pred() && Now() < deadline) cv.wait(lock);
-  // Deregister without holding the caller's mutex, and only once no WakeAll()
-  // is still using this waiter's pointers.
-  lock.unlock();
-  {
-    absl::MutexLock l(&mu_);
-    external_waiters_.erase({&cv, lock.mutex()});
-    --sleepers_;
-    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return waking_ == 0; };
-    mu_.Await(absl::Condition(&idle));
-  }
-  lock.lock();
-  return pred();
-}
-
 void FakeClock::Advance(absl::Duration d) {
   {
     absl::MutexLock l(&mu_);
@@ -121,20 +95,12 @@ absl::Duration FakeClock::TotalSlept() const {
 }
 
 void FakeClock::WakeAll() {
-  std::set<std::pair<std::condition_variable*, std::mutex*>> waiters;
   std::set<MutexWaiter*> mutex_waiters;
   {
     // Releasing mu_ wakes the SleepFor callers whose deadline passed.
     absl::MutexLock l(&mu_);
-    waiters = external_waiters_;
     mutex_waiters = mutex_waiters_;
     ++waking_;
-  }
-  for (auto [cv, m] : waiters) {
-    // Taking the waiter's mutex orders this notify after its predicate check,
-    // so the wake-up cannot be lost.
-    std::lock_guard<std::mutex> l(*m);
-    cv->notify_all();
   }
   for (MutexWaiter* w : mutex_waiters) {
     absl::MutexLock l(w->mu);

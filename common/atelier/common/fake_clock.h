@@ -11,10 +11,7 @@
 // Advance() while holding a mutex that a thread passes to WaitUntil.
 #pragma once
 
-#include <condition_variable>
-#include <mutex>
 #include <set>
-#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -30,8 +27,6 @@ class FakeClock final : public Clock {
   void SleepFor(absl::Duration d) override ABSL_LOCKS_EXCLUDED(mu_);
   bool WaitUntil(absl::Mutex& mu, absl::Time deadline, const std::function<bool()>& pred) override
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) ABSL_LOCKS_EXCLUDED(mu_);
-  bool WaitUntil(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-                 absl::Time deadline, const std::function<bool()>& pred) override ABSL_LOCKS_EXCLUDED(mu_);
 
   void Advance(absl::Duration d) ABSL_LOCKS_EXCLUDED(mu_);
   void SetTime(absl::Time t) ABSL_LOCKS_EXCLUDED(mu_);
@@ -54,11 +49,9 @@ class FakeClock final : public Clock {
   absl::Time now_ ABSL_GUARDED_BY(mu_);
   bool auto_advance_ ABSL_GUARDED_BY(mu_) = false;
   int sleepers_ ABSL_GUARDED_BY(mu_) = 0;
-  int waking_ ABSL_GUARDED_BY(mu_) = 0;  // WakeAll() calls still waking external waiters
+  int waking_ ABSL_GUARDED_BY(mu_) = 0;  // WakeAll() calls still waking WaitUntil waiters
   absl::Duration total_slept_ ABSL_GUARDED_BY(mu_);
-  // Threads inside WaitUntil: condition variables (and their mutexes) of the
-  // std::mutex form, and the waiters of the absl::Mutex form.
-  std::set<std::pair<std::condition_variable*, std::mutex*>> external_waiters_ ABSL_GUARDED_BY(mu_);
+  // Threads inside WaitUntil.
   std::set<MutexWaiter*> mutex_waiters_ ABSL_GUARDED_BY(mu_);
 };
 
