@@ -283,6 +283,27 @@ TEST_F(WorkerTest, AFullDiskThroughTheEnvReleasesTheLeaseAndIsWaitedOut) {
   EXPECT_EQ(atelier::testing::CountFilesUnder(dataset::ShardsDir(dir_ / "data")), 2u);  // the tar and its stats
 }
 
+// An I/O error (EIO) at the tar's fsync is a disk fault too (FileSystemError
+// makes it UNAVAILABLE): the lease is released and the shard committed later.
+TEST_F(WorkerTest, AnIoErrorAtTheFsyncIsWaitedOutLikeAFullDisk) {
+  atelier::testing::FaultEnv env;
+  env.Fail(atelier::testing::FaultEnv::Op::kSync, EIO, ".tar.tmp-", 1);
+  FakeCoordinator coordinator(Settings(), {Items(0, 3)});
+  WorkerOptions options = Options(coordinator);
+  options.disk_backoff = {absl::Milliseconds(50), absl::Milliseconds(200)};
+  options.env = &env;
+  {
+    Worker worker(options, Clock::Real());
+    ASSERT_OK_AND_ASSIGN(RunEnd end, worker.Run());
+    EXPECT_EQ(end, RunEnd::kJobDone);
+  }
+  const auto released = coordinator.released();
+  ASSERT_EQ(released.size(), 1u);
+  EXPECT_THAT(released[0].reason(), ::testing::StartsWith("disk: "));
+  ASSERT_EQ(coordinator.completed().size(), 1u);
+  EXPECT_EQ(atelier::testing::CountFilesUnder(dataset::ShardsDir(dir_ / "data")), 2u);
+}
+
 // Temporaries of shard 0 left by an earlier attempt (however fresh) are
 // removed when shard 0 is leased again; another shard's temporary is not.
 TEST_F(WorkerTest, LeasingAShardRemovesItsEarlierTemporaries) {
