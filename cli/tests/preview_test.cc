@@ -13,6 +13,7 @@
 #include "atelier/cli/contact_sheet.h"
 #include "atelier/cli/preview.h"
 #include "atelier/common/status_matchers.h"
+#include "atelier/common/testing/fault_env.h"
 #include "atelier/dataset/sample_key.h"
 #include "atelier/dataset/shard_writer.h"
 #include "atelier/imaging/image.h"
@@ -306,6 +307,26 @@ TEST_F(PreviewTest, SelectionDependsOnKeysNotShardOrder) {
   std::set<std::string> allowed = AsSet(a.at("media").at("oilpaint").keys);
   for (const Spec& s : more) allowed.insert(dataset::BamKey(s.id));
   EXPECT_THAT(AsSet(grown.at("media").at("oilpaint").keys), IsSubsetOf(allowed));
+}
+
+// The files are written atomically through the Env: a full disk while writing
+// the page leaves the earlier page byte for byte and no temporary.
+TEST_F(PreviewTest, AFailedWriteLeavesTheEarlierFilesAndNoTemporary) {
+  ASSERT_OK(Write(dir_ / "out").status());
+  const std::string page = ReadFileOrEmpty(dir_ / "out" / "preview.html");
+  const std::string sheet = ReadFileOrEmpty(dir_ / "out" / "contact_sheet.png");
+  atelier::testing::FaultEnv env;
+  env.FailAppendsAfter(100, ENOSPC, "preview.html");
+  PreviewOptions options;
+  options.data = root_;
+  options.seed = 8;
+  EXPECT_THAT(WritePreview(options, dir_ / "out", &env),
+              atelier::testing::StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr("preview.html")));
+  EXPECT_EQ(ReadFileOrEmpty(dir_ / "out" / "preview.html"), page);
+  EXPECT_EQ(ReadFileOrEmpty(dir_ / "out" / "contact_sheet.png"), sheet);
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir_ / "out")) names.push_back(entry.path().filename().string());
+  EXPECT_THAT(names, ::testing::UnorderedElementsAre("preview.html", "contact_sheet.png"));
 }
 
 TEST_F(PreviewTest, OneHeadOnly) {

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "atelier/common/status_matchers.h"
+#include "atelier/common/testing/fault_env.h"
 #include "atelier/crawler/state_store.h"
 #include "atelier/dataset/sample.h"
 #include "atelier/kv/testing/memory_kv_store.h"
@@ -161,6 +162,29 @@ TEST(StateStoreTest, RocksDbSpoolIgnoresTheTailOfAKilledWrite) {
   ASSERT_OK_AND_ASSIGN(auto samples, store->LoadSamples(4));
   ASSERT_EQ(samples.size(), 2u);
   for (const auto& s : samples) EXPECT_EQ(s.image_bytes, MakeSample(s.meta.key).image_bytes) << s.meta.key;
+}
+
+// The spool is written through the Env: a disk that fills up half way through
+// a sample's bytes is ResourceExhausted naming the spool file (a disk fault
+// for the worker), records nothing, and once there is space the next sample
+// is appended after the partial bytes and read back intact.
+TEST(StateStoreTest, AFullDiskWhileSpoolingRecordsNothingAndIsRecovered) {
+  atelier::testing::TempDir dir("crawler-state");
+  atelier::testing::FaultEnv env;
+  ASSERT_OK_AND_ASSIGN(auto store, OpenRocksDbStateStore((dir / "state").string(), &env));
+  ASSERT_OK(store->PutItem(4, Item("url-a", v1::ITEM_OUTCOME_OK), {MakeSample("url-a")}, {}));
+  env.FailAppendsAfter(10, ENOSPC, ".spool");
+  EXPECT_THAT(store->PutItem(4, Item("url-b", v1::ITEM_OUTCOME_OK), {MakeSample("url-b")}, {}),
+              ::atelier::testing::StatusIs(absl::StatusCode::kResourceExhausted,
+                                           ::testing::HasSubstr("0000000000000004.spool")));
+  ASSERT_OK_AND_ASSIGN(auto b, store->GetItem(4, "url-b"));
+  EXPECT_FALSE(b.has_value());
+  env.Heal();
+  ASSERT_OK(store->PutItem(4, Item("url-c", v1::ITEM_OUTCOME_OK), {MakeSample("url-c")}, {}));
+  ASSERT_OK_AND_ASSIGN(auto samples, store->LoadSamples(4));
+  ASSERT_EQ(samples.size(), 2u);
+  for (const auto& s : samples) EXPECT_EQ(s.image_bytes, MakeSample(s.meta.key).image_bytes) << s.meta.key;
+  EXPECT_GE(env.calls(atelier::testing::FaultEnv::Op::kAppend), 3);
 }
 
 TEST(StateStoreTest, RocksDbCutSpoolIsDataLossNamingTheFile) {

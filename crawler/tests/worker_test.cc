@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "atelier/common/clock.h"
 #include "atelier/common/status_matchers.h"
+#include "atelier/common/testing/fault_env.h"
 #include "atelier/crawler/state_store.h"
 #include "atelier/dataset/sha256.h"
 #include "atelier/dataset/shard_paths.h"
@@ -245,6 +246,104 @@ TEST_F(WorkerTest, FullDiskReleasesTheLeaseAndIsWaitedOut) {
   ASSERT_TRUE(coordinator.all_done());
   ASSERT_EQ(coordinator.completed().size(), 1u);
   EXPECT_EQ(ReadKeys(dataset::ShardPath(data, 0)).size(), 10u);
+}
+
+// The same through the Env, where no tmpfs can be mounted: the shard's tar
+// hits ENOSPC half way; the worker removes its temporary, releases the lease
+// ("disk: ..."), backs off, and commits once the disk is healed.
+TEST_F(WorkerTest, AFullDiskThroughTheEnvReleasesTheLeaseAndIsWaitedOut) {
+  atelier::testing::FaultEnv env;
+  env.FailAppendsAfter(2000, ENOSPC, ".tar.tmp-");
+  FakeCoordinator coordinator(Settings(), {Items(0, 10)});
+  WorkerOptions options = Options(coordinator);
+  options.disk_backoff = {absl::Milliseconds(50), absl::Milliseconds(200)};
+  options.env = &env;
+  Worker worker(options, Clock::Real());
+  absl::StatusOr<RunEnd> result = absl::UnknownError("Run() did not return");
+  std::thread run([&] { result = worker.Run(); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (coordinator.released().empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const auto released = coordinator.released();
+  env.Heal();
+  while (!coordinator.all_done() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!coordinator.all_done()) worker.Stop();
+  run.join();
+  EXPECT_OK(result);
+  ASSERT_FALSE(released.empty());
+  EXPECT_EQ(released[0].shard_id(), 0u);
+  EXPECT_THAT(released[0].reason(), ::testing::StartsWith("disk: "));
+  EXPECT_GE(env.failures(atelier::testing::FaultEnv::Op::kAppend), 1);
+  ASSERT_TRUE(coordinator.all_done());
+  ASSERT_EQ(coordinator.completed().size(), 1u);
+  EXPECT_EQ(ReadKeys(dataset::ShardPath(dir_ / "data", 0)).size(), 10u);
+  EXPECT_EQ(atelier::testing::CountFilesUnder(dataset::ShardsDir(dir_ / "data")), 2u);  // the tar and its stats
+}
+
+// An I/O error (EIO) at the tar's fsync is a disk fault too (FileSystemError
+// makes it UNAVAILABLE): the lease is released and the shard committed later.
+TEST_F(WorkerTest, AnIoErrorAtTheFsyncIsWaitedOutLikeAFullDisk) {
+  atelier::testing::FaultEnv env;
+  env.Fail(atelier::testing::FaultEnv::Op::kSync, EIO, ".tar.tmp-", 1);
+  FakeCoordinator coordinator(Settings(), {Items(0, 3)});
+  WorkerOptions options = Options(coordinator);
+  options.disk_backoff = {absl::Milliseconds(50), absl::Milliseconds(200)};
+  options.env = &env;
+  {
+    Worker worker(options, Clock::Real());
+    ASSERT_OK_AND_ASSIGN(RunEnd end, worker.Run());
+    EXPECT_EQ(end, RunEnd::kJobDone);
+  }
+  const auto released = coordinator.released();
+  ASSERT_EQ(released.size(), 1u);
+  EXPECT_THAT(released[0].reason(), ::testing::StartsWith("disk: "));
+  ASSERT_EQ(coordinator.completed().size(), 1u);
+  EXPECT_EQ(atelier::testing::CountFilesUnder(dataset::ShardsDir(dir_ / "data")), 2u);
+}
+
+// Temporaries of shard 0 left by an earlier attempt (however fresh) are
+// removed when shard 0 is leased again; another shard's temporary is not.
+TEST_F(WorkerTest, LeasingAShardRemovesItsEarlierTemporaries) {
+  const std::filesystem::path shards = dataset::ShardsDir(dir_ / "data");
+  const auto tar_tmp = shards / "000000.tar.tmp-4242-00000000deadbeef";
+  const auto stats_tmp = shards / "000000.stats.json.tmp-4242-0000000000000001";
+  const auto other_tmp = shards / "000001.tar.tmp-4242-0000000000000002";
+  for (const auto& path : {tar_tmp, stats_tmp, other_tmp}) atelier::testing::WriteFileOrDie(path, "partial");
+  FakeCoordinator coordinator(Settings(), {Items(0, 3)});
+  {
+    Worker worker(Options(coordinator), Clock::Real());
+    ASSERT_OK_AND_ASSIGN(RunEnd end, worker.Run());
+    EXPECT_EQ(end, RunEnd::kJobDone);
+  }
+  ASSERT_EQ(coordinator.completed().size(), 1u);
+  EXPECT_FALSE(std::filesystem::exists(tar_tmp));
+  EXPECT_FALSE(std::filesystem::exists(stats_tmp));
+  EXPECT_TRUE(std::filesystem::exists(other_tmp));
+  EXPECT_TRUE(std::filesystem::exists(dataset::ShardPath(dir_ / "data", 0)));
+}
+
+// A temporary that vanished before the rename (a newer lease holder removed
+// it) is not a failure: the worker checks its lease again and, still holding
+// it, writes the shard again.
+TEST_F(WorkerTest, AVanishedTemporarySendsTheCommitBackToTheLeaseCheck) {
+  atelier::testing::FaultEnv env;
+  env.Fail(atelier::testing::FaultEnv::Op::kRename, ENOENT, "000000.tar", 1);
+  FakeCoordinator coordinator(Settings(), {Items(0, 3)});
+  WorkerOptions options = Options(coordinator);
+  options.env = &env;
+  {
+    Worker worker(options, Clock::Real());
+    ASSERT_OK_AND_ASSIGN(RunEnd end, worker.Run());
+    EXPECT_EQ(end, RunEnd::kJobDone);
+  }
+  EXPECT_TRUE(coordinator.released().empty());
+  ASSERT_EQ(coordinator.completed().size(), 1u);
+  EXPECT_EQ(env.failures(atelier::testing::FaultEnv::Op::kRename), 1);
+  EXPECT_EQ(ReadKeys(dataset::ShardPath(dir_ / "data", 0)).size(), 3u);
+  EXPECT_EQ(atelier::testing::CountFilesUnder(dataset::ShardsDir(dir_ / "data")), 2u);
 }
 
 std::vector<std::string> CrawlerArgs(const FakeCoordinator& coordinator, const TempDir& dir) {

@@ -75,6 +75,26 @@ TEST(ShardPathsTest, CleanStaleTemporariesRemovesOnlyOldTemporaries) {
   EXPECT_THAT(FileNames(dir), ElementsAre("000001.stats.json", "000001.tar", "notes.tmp-1"));
 }
 
+// When shard N is leased again, its temporaries from earlier attempts go,
+// however fresh; those of other shards (perhaps being written) stay.
+TEST(ShardPathsTest, RemoveShardTemporariesRemovesOnlyThatShardsTemporaries) {
+  TempDir root("paths");
+  const fs::path dir = ShardsDir(root.path());
+  for (const char* name : {"000007.tar.tmp-11-00000000deadbeef", "000007.stats.json.tmp-11-0000000000000001",
+                           "000007.tar", "000070.tar.tmp-12-0000000000000002", "000008.tar.tmp-13-0000000000000003",
+                           "notes.tmp-1"}) {
+    WriteFileOrDie(dir / name, "partial");
+  }
+  ASSERT_OK_AND_ASSIGN(int removed, RemoveShardTemporaries(root.path(), 7));
+  EXPECT_EQ(removed, 2);
+  EXPECT_THAT(FileNames(dir), ElementsAre("000007.tar", "000008.tar.tmp-13-0000000000000003",
+                                          "000070.tar.tmp-12-0000000000000002", "notes.tmp-1"));
+  ASSERT_OK_AND_ASSIGN(removed, RemoveShardTemporaries(root.path(), 7));
+  EXPECT_EQ(removed, 0);
+  ASSERT_OK_AND_ASSIGN(removed, RemoveShardTemporaries(root.path() / "nothing", 7));
+  EXPECT_EQ(removed, 0);
+}
+
 TEST(ShardPathsTest, CleanStaleTemporariesOfAMissingDirectoryIsZero) {
   TempDir root("paths");
   ASSERT_OK_AND_ASSIGN(int removed, CleanStaleTemporaries(root.path() / "nothing"));

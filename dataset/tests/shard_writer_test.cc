@@ -6,6 +6,7 @@
 #include <string>
 
 #include "atelier/common/status_matchers.h"
+#include "atelier/common/testing/fault_env.h"
 #include "atelier/dataset/sha256.h"
 #include "atelier/dataset/shard_paths.h"
 #include "atelier/dataset/shard_reader.h"
@@ -17,6 +18,7 @@
 namespace atelier::dataset {
 namespace {
 
+using ::atelier::testing::FaultEnv;
 using ::atelier::testing::ReadFileOrEmpty;
 using ::atelier::testing::StatusIs;
 using ::atelier::testing::TempDir;
@@ -122,6 +124,54 @@ TEST(ShardWriterTest, CommitNeverOverwritesACommittedShard) {
   EXPECT_EQ(ReadFileOrEmpty(first.tar_path), tar_before);
   EXPECT_EQ(ReadFileOrEmpty(first.stats_path), stats_before);
   EXPECT_THAT(FileNames(ShardsDir(root.path())), ElementsAre("000005.stats.json", "000005.tar"));
+}
+
+// A full disk in the middle of the tar: ResourceExhausted naming the file, no
+// temporary and no final tar left behind, and the writer refuses to go on.
+TEST(ShardWriterTest, AFullDiskMidTarLeavesNeitherTemporaryNorShard) {
+  TempDir root("shard");
+  FaultEnv env;
+  env.FailAppendsAfter(150'000, ENOSPC, ".tar.tmp-");
+  ASSERT_OK_AND_ASSIGN(auto writer, ShardWriter::Open(root.path(), 6, &env));
+  absl::Status status;
+  for (int i = 0; i < 1000 && status.ok(); ++i) status = writer->Add(MakeSample(i));
+  if (status.ok()) status = writer->Commit(ShardStats{}).status();
+  EXPECT_THAT(status, StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(".tar.tmp-")));
+  EXPECT_EQ(env.failures(FaultEnv::Op::kAppend), 1);
+  EXPECT_THAT(writer->Commit(ShardStats{}), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(FileNames(ShardsDir(root.path())), IsEmpty());
+}
+
+// An I/O error at the fsync or the rename: Unavailable, nothing published.
+TEST(ShardWriterTest, AnIoErrorAtCommitPublishesNothing) {
+  for (const FaultEnv::Op op : {FaultEnv::Op::kSync, FaultEnv::Op::kRename}) {
+    TempDir root("shard");
+    FaultEnv env;
+    env.Fail(op, EIO);
+    ASSERT_OK_AND_ASSIGN(auto writer, ShardWriter::Open(root.path(), 6, &env));
+    ASSERT_OK(writer->Add(MakeSample(0)));
+    EXPECT_THAT(writer->Commit(ShardStats{}), StatusIs(absl::StatusCode::kUnavailable));
+    EXPECT_THAT(FileNames(ShardsDir(root.path())), IsEmpty());
+  }
+}
+
+// The stats file goes through the same atomic write: a failed one leaves the
+// earlier stats byte for byte, and no temporary.
+TEST(ShardWriterTest, AFailedStatsWriteKeepsTheEarlierStats) {
+  TempDir root("shard");
+  ShardStats stats;
+  stats.shard_index = 4;
+  stats.ok = 1;
+  std::filesystem::create_directories(ShardsDir(root.path()));
+  ASSERT_OK(WriteShardStats(root.path(), stats));
+  const std::string before = ReadFileOrEmpty(ShardStatsPath(root.path(), 4));
+  FaultEnv env;
+  env.Fail(FaultEnv::Op::kSync, EIO, ".stats.json");
+  stats.ok = 2;
+  EXPECT_THAT(WriteShardStats(root.path(), stats, &env),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("000004.stats.json")));
+  EXPECT_EQ(ReadFileOrEmpty(ShardStatsPath(root.path(), 4)), before);
+  EXPECT_THAT(FileNames(ShardsDir(root.path())), ElementsAre("000004.stats.json"));
 }
 
 TEST(ShardWriterTest, RejectsBadSamplesAndStaysUsable) {

@@ -7,6 +7,7 @@
 
 #include "atelier/cli/checkpoint_puller.h"
 #include "atelier/common/status_matchers.h"
+#include "atelier/common/testing/fault_env.h"
 #include "atelier/coordinator/checkpoint_catalog.h"
 #include "atelier/coordinator/checkpoint_service.h"
 #include "atelier/dataset/sha256.h"
@@ -137,6 +138,24 @@ TEST_F(CheckpointPullTest, FileChangedUnderResumedPullStartsOver) {
   ASSERT_OK_AND_ASSIGN(auto result, cli::PullCheckpoint(request));
   EXPECT_EQ(result.resumed_from, 0);
   EXPECT_EQ(ReadFileOrEmpty(out), RandomBytes(2'100'000, 5));
+}
+
+// A disk that fills up during the pull: RESOURCE_EXHAUSTED naming the part
+// file, no file at the final name; once there is space the pull resumes at the
+// bytes already held and the checkpoint verifies.
+TEST_F(CheckpointPullTest, AFullDiskStopsThePullWhichResumesOnceThereIsSpace) {
+  const fs::path out = out_.path() / "best.pt";
+  testing::FaultEnv env;
+  env.FailAppendsAfter(1'000'000, ENOSPC, ".part");
+  EXPECT_THAT(cli::PullCheckpoint(Request("best", out), {}, &env),
+              StatusIs(absl::StatusCode::kResourceExhausted, HasSubstr(out.string() + ".part")));
+  EXPECT_FALSE(fs::exists(out));
+  env.Heal();
+  ASSERT_OK_AND_ASSIGN(auto result, cli::PullCheckpoint(Request("best", out), {}, &env));
+  EXPECT_GT(result.resumed_from, 0);
+  EXPECT_EQ(ReadFileOrEmpty(out), ReadFileOrEmpty(ckpt_dir_ / "ckpt-10.pt"));
+  EXPECT_FALSE(fs::exists(out.string() + ".part"));
+  EXPECT_FALSE(fs::exists(out.string() + ".part.json"));
 }
 
 TEST_F(CheckpointPullTest, UnknownAndUnsafeNamesAreRefused) {

@@ -3,8 +3,11 @@
 //  - bytes go to "<output>.part"; "<output>.part.json" remembers the run, the
 //    resolved file name and its sha256, so a later call resumes at the byte
 //    where the last one stopped (and starts over if the file changed);
-//  - the whole file's sha256 is verified before "<output>.part" is fsynced and
-//    renamed to `output`: a partial or corrupt file never has the final name.
+//  - the whole file's sha256 is verified before "<output>.part" (fsynced) is
+//    renamed to `output` (PublishFile, atomic_file.h): a partial or corrupt
+//    file never has the final name.
+// Every file goes through `env` (tests: a FaultEnv); a full disk is
+// RESOURCE_EXHAUSTED naming the file, and the bytes already held are resumed from.
 // Blocking; not thread-safe for the same `output`.
 #pragma once
 
@@ -13,6 +16,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "atelier/common/env.h"
 
 namespace atelier::cli {
 
@@ -36,6 +40,7 @@ struct PullResult {
 
 // `progress(bytes_done, bytes_total)` is called after every chunk when set.
 absl::StatusOr<PullResult> PullCheckpoint(const PullRequest& request,
-                                          const std::function<void(int64_t, int64_t)>& progress = {});
+                                          const std::function<void(int64_t, int64_t)>& progress = {},
+                                          Env* env = Env::Default());
 
 }  // namespace atelier::cli

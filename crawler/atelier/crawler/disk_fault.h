@@ -2,8 +2,8 @@
 // quota, an I/O error of a flaky volume). The worker releases its lease, backs
 // off and tries again instead of exiting (docs/crawler.md, "Faults").
 //
-// The classification follows absl::ErrnoToStatus: ENOSPC and EDQUOT are
-// RESOURCE_EXHAUSTED, EIO is UNAVAILABLE. MarkDiskFault tags such a status
+// The classification follows the file system's errors (atelier/common/env.h,
+// FileSystemError): ENOSPC and EDQUOT are RESOURCE_EXHAUSTED, EIO is UNAVAILABLE. MarkDiskFault tags such a status
 // from a local write, so that a coordinator that is unreachable (also
 // UNAVAILABLE) is never mistaken for one. Pure functions; thread-safe.
 #pragma once

@@ -10,6 +10,7 @@
 //   m/<name>                     -> worker metadata
 // Writes go through RocksDB's WAL without fsync: they survive SIGKILL of the
 // worker (not a machine crash).
+// The spool is written through an Env (env.h; tests inject a FaultEnv).
 // Image bytes live outside RocksDB so they are written once (not WAL + memtable
 // flush + compaction), and in one append-only file per shard rather than a file
 // per sample (creating and unlinking thousands of small files cost more kernel
@@ -31,6 +32,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "atelier/common/env.h"
 #include "atelier/common/little_endian.h"
 #include "atelier/crawler/state_store.h"
 #include "atelier/dataset/image_format.h"
@@ -66,40 +68,35 @@ absl::StatusOr<std::string> ReadLegacySpool(const std::filesystem::path& path) {
 constexpr char kSampleRecordTag = '@';
 constexpr size_t kSampleRecordHeader = 1 + 8 + 8;
 
-// The per-shard append-only spool files, with their descriptors kept open
-// while the shard is being crawled. Thread-safe.
+// The per-shard append-only spool files, written through the Env and kept
+// open while the shard is being crawled. Thread-safe.
 class SpoolFiles {
  public:
-  explicit SpoolFiles(std::filesystem::path dir) : dir_(std::move(dir)) {}
-  ~SpoolFiles() {
-    absl::MutexLock lock(&mu_);  // uncontended: no other user is left
-    for (auto& [shard, fd] : fds_) ::close(fd);
-  }
+  SpoolFiles(std::filesystem::path dir, Env* env) : dir_(std::move(dir)), env_(env) {}
 
-  // Appends `bytes` to the shard's file; returns the offset they start at.
+  // Appends `bytes` to the shard's file and hands them to the operating system
+  // (they survive a kill); returns the offset they start at.
   absl::StatusOr<uint64_t> Append(uint64_t shard, const std::string& bytes) {
     absl::MutexLock lock(&mu_);
-    const std::filesystem::path path = SpoolFile(dir_, shard);
-    auto it = fds_.find(shard);
-    if (it == fds_.end()) {
-      std::error_code ec;
-      std::filesystem::create_directories(path.parent_path(), ec);
-      const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-      if (fd < 0) return Error("cannot open", path);
-      it = fds_.emplace(shard, fd).first;
+    auto it = files_.find(shard);
+    if (it == files_.end()) {
+      const std::filesystem::path path = SpoolFile(dir_, shard);
+      absl::Status made = env_->CreateDirs(path.parent_path());
+      if (!made.ok()) return WorkerState(made);
+      // Appends after whatever is there, including the tail of a write that a
+      // kill cut short (nothing references it).
+      auto file = env_->NewWritableFile(path, OpenMode::kAppend);
+      if (!file.ok()) return WorkerState(file.status());
+      it = files_.emplace(shard, *std::move(file)).first;
     }
-    // Append after whatever is there, including the tail of a write that a
-    // kill cut short (nothing references it).
-    const off_t end = ::lseek(it->second, 0, SEEK_END);
-    if (end < 0) return Error("cannot seek", path);
-    size_t done = 0;
-    while (done < bytes.size()) {
-      const ssize_t n = ::pwrite(it->second, bytes.data() + done, bytes.size() - done, end + static_cast<off_t>(done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return Error("cannot write", path);
-      done += static_cast<size_t>(n);
+    const uint64_t offset = it->second->size();
+    absl::Status status = it->second->Append(bytes);
+    if (status.ok()) status = it->second->Flush();
+    if (!status.ok()) {
+      files_.erase(it);  // reopened at the file's true end next time
+      return WorkerState(status);
     }
-    return static_cast<uint64_t>(end);
+    return offset;
   }
 
   // Reads byte ranges of one shard's spool file, opened on the first read and
@@ -141,29 +138,28 @@ class SpoolFiles {
   // Closes and deletes the shard's spool (and any of the earlier layout).
   void Remove(uint64_t shard) {
     absl::MutexLock lock(&mu_);
-    if (auto it = fds_.find(shard); it != fds_.end()) {
-      ::close(it->second);
-      fds_.erase(it);
-    }
+    files_.erase(shard);
+    (void)env_->RemoveFile(SpoolFile(dir_, shard));
     std::error_code ec;
-    std::filesystem::remove(SpoolFile(dir_, shard), ec);
     std::filesystem::remove_all(SpoolDir(dir_, shard), ec);
   }
 
  private:
-  static absl::Status Error(absl::string_view what, const std::filesystem::path& path) {
-    return absl::ErrnoToStatus(errno, absl::StrCat("worker state: ", what, " ", path.string()));
+  // Env errors name the file and keep their code (disk_fault.h).
+  static absl::Status WorkerState(const absl::Status& status) {
+    return absl::Status(status.code(), absl::StrCat("worker state: ", status.message()));
   }
 
   const std::filesystem::path dir_;
+  Env* const env_;
   absl::Mutex mu_;
-  std::map<uint64_t, int> fds_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, std::unique_ptr<WritableFile>> files_ ABSL_GUARDED_BY(mu_);
 };
 
 class KvStateStore final : public StateStore {
  public:
-  KvStateStore(std::unique_ptr<kv::KvStore> store, std::filesystem::path spool_dir)
-      : store_(std::move(store)), spool_dir_(std::move(spool_dir)), spool_(spool_dir_) {}
+  KvStateStore(std::unique_ptr<kv::KvStore> store, std::filesystem::path spool_dir, Env* env)
+      : store_(std::move(store)), spool_dir_(std::move(spool_dir)), spool_(spool_dir_, env) {}
 
   absl::StatusOr<std::optional<v1::ItemResult>> GetItem(uint64_t shard, const std::string& key) override {
     auto value = store_->Get(ShardPrefix('i', shard) + key);
@@ -318,11 +314,12 @@ class KvStateStore final : public StateStore {
 
 }  // namespace
 
-std::unique_ptr<StateStore> MakeKvStateStore(std::unique_ptr<kv::KvStore> store, const std::string& spool_dir) {
-  return std::make_unique<KvStateStore>(std::move(store), spool_dir);
+std::unique_ptr<StateStore> MakeKvStateStore(std::unique_ptr<kv::KvStore> store, const std::string& spool_dir,
+                                             Env* env) {
+  return std::make_unique<KvStateStore>(std::move(store), spool_dir, env);
 }
 
-absl::StatusOr<std::unique_ptr<StateStore>> OpenRocksDbStateStore(const std::string& dir) {
+absl::StatusOr<std::unique_ptr<StateStore>> OpenRocksDbStateStore(const std::string& dir, Env* env) {
   kv::RocksDbKvOptions options;
   options.sync = false;  // the WAL without an fsync per item: survives SIGKILL
   options.what = "worker state";
@@ -333,7 +330,7 @@ absl::StatusOr<std::unique_ptr<StateStore>> OpenRocksDbStateStore(const std::str
   options.accept_unsealed = true;
   auto store = kv::RocksDbKvStore::Open(dir, std::move(options));
   if (!store.ok()) return store.status();
-  return MakeKvStateStore(*std::move(store), (std::filesystem::path(dir) / "spool").string());
+  return MakeKvStateStore(*std::move(store), (std::filesystem::path(dir) / "spool").string(), env);
 }
 
 }  // namespace atelier::crawler

@@ -1,7 +1,6 @@
 #include "atelier/crawler/shard_commit.h"
 
 #include <set>
-#include <system_error>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -71,15 +70,13 @@ absl::StatusOr<bool> ConfirmLease(const CommitRequest& request, CoordinatorClien
 
 // Removes a file left at the final name by a stale worker. Only called with a
 // freshly confirmed lease.
-void RemoveStaleShard(const std::filesystem::path& root, uint64_t shard, uint64_t token) {
+void RemoveStaleShard(Env& env, const std::filesystem::path& root, uint64_t shard, uint64_t token) {
   for (const auto& path : {dataset::ShardPath(root, shard), dataset::ShardStatsPath(root, shard)}) {
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) continue;
+    if (!env.FileExists(path)) continue;
     spdlog::warn("shard {}: removing {} left by a stale worker (lease token {} is current)", shard, path.string(),
                  token);
     const auto aside = std::filesystem::path(path.string() + absl::StrFormat(".stale-%d", token));
-    std::filesystem::rename(path, aside, ec);
-    if (!ec) std::filesystem::remove(aside, ec);
+    if (env.RenameFile(path, aside).ok()) (void)env.RemoveFile(aside);
   }
 }
 
@@ -105,8 +102,8 @@ absl::StatusOr<CommitOutcome> CommitShard(const CommitRequest& request, Coordina
   for (int attempt = 0; attempt < 3 && !committed.has_value(); ++attempt) {
     ASSIGN_OR_RETURN(bool confirmed, ConfirmLease(request, client));
     if (!confirmed) return CommitOutcome::kLeaseLost;
-    RemoveStaleShard(request.data_root, shard, lease.fencing_token());
-    auto writer = dataset::ShardWriter::Open(request.data_root, shard);
+    RemoveStaleShard(*request.env, request.data_root, shard, lease.fencing_token());
+    auto writer = dataset::ShardWriter::Open(request.data_root, shard, request.env);
     if (absl::IsAlreadyExists(writer.status())) continue;  // a stale worker published meanwhile
     if (!writer.ok()) return MarkDiskFault(writer.status());
     for (const auto& sample : samples) {
@@ -116,6 +113,10 @@ absl::StatusOr<CommitOutcome> CommitShard(const CommitRequest& request, Coordina
     // The tar alone: stats.json is written only once the coordinator accepted this tar.
     auto done = (*writer)->Commit();
     if (absl::IsAlreadyExists(done.status())) continue;
+    if (absl::IsNotFound(done.status())) {
+      spdlog::warn("shard {}: {}; checking the lease again", shard, done.status().ToString());
+      continue;  // our temporary was removed: a newer lease holder cleaned up
+    }
     if (!done.ok()) return MarkDiskFault(done.status());
     committed = *std::move(done);
   }
@@ -143,7 +144,7 @@ absl::StatusOr<CommitOutcome> CommitShard(const CommitRequest& request, Coordina
   }
   absl::Status stats_written = dataset::WriteShardStats(
       request.data_root,
-      ToDatasetStats(stats, shard, lease.attempt(), request.worker_id, results, request.fetch_time));
+      ToDatasetStats(stats, shard, lease.attempt(), request.worker_id, results, request.fetch_time), request.env);
   if (!stats_written.ok()) {
     // The shard is accepted; its figures are also in the coordinator's record.
     spdlog::warn("shard {}: accepted, but its stats file was not written: {}", shard, stats_written.ToString());

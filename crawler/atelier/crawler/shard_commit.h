@@ -9,7 +9,11 @@
 // lease was just confirmed removes a shard file already at the final name (it
 // can only come from a stale worker, whose CompleteShard will be refused), and
 // a worker whose lease is lost never deletes a published file. A refused
-// CompleteShard discards the worker's state for the shard.
+// CompleteShard discards the worker's state for the shard. A temporary that
+// vanished before the rename (removed by a newer holder of the lease, see
+// dataset::RemoveShardTemporaries) sends the commit back to the lease check.
+// Every file operation goes through `env`; its disk faults (a full disk, an
+// I/O error) are tagged by MarkDiskFault.
 //
 // Not thread-safe; called by the worker thread that crawled the shard.
 #pragma once
@@ -21,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "atelier/common/clock.h"
+#include "atelier/common/env.h"
 #include "atelier/crawler/coordinator_client.h"
 #include "atelier/crawler/state_store.h"
 #include "atelier/dataset/shard_stats.h"
@@ -36,6 +41,7 @@ struct CommitRequest {
   const v1::LeaseShardResponse* lease = nullptr;
   absl::Time leased_at;  // for the shard's duration
   absl::Duration fetch_time;  // HTTP request time of this lease, summed over requests
+  Env* env = Env::Default();  // the dataset root's file system
 };
 
 // Per-shard counters from the final item results.

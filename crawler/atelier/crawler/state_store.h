@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "atelier/common/env.h"
 #include "atelier/dataset/sample.h"
 #include "atelier/kv/kv_store.h"
 #include "atelier/v1/common.pb.h"
@@ -57,11 +58,13 @@ class StateStore {
 // Opens (creating if needed) the worker state in directory `dir`: a
 // kv::RocksDbKvStore in `dir` (writes through the WAL without an fsync each;
 // damage is DataLoss naming the file; a state made before seals is accepted
-// and sealed) and the spool in `dir`/spool.
-absl::StatusOr<std::unique_ptr<StateStore>> OpenRocksDbStateStore(const std::string& dir);
+// and sealed) and the spool in `dir`/spool, written through `env` (which must
+// outlive the store).
+absl::StatusOr<std::unique_ptr<StateStore>> OpenRocksDbStateStore(const std::string& dir, Env* env = Env::Default());
 
 // The state on any KvStore (tests: kv::MemoryKvStore), with image bytes
-// spooled under `spool_dir`.
-std::unique_ptr<StateStore> MakeKvStateStore(std::unique_ptr<kv::KvStore> store, const std::string& spool_dir);
+// spooled under `spool_dir` through `env`.
+std::unique_ptr<StateStore> MakeKvStateStore(std::unique_ptr<kv::KvStore> store, const std::string& spool_dir,
+                                             Env* env = Env::Default());
 
 }  // namespace atelier::crawler

@@ -162,7 +162,7 @@ absl::Status Worker::Impl::Setup(const v1::CrawlSettings& s) {
 }
 
 absl::StatusOr<RunEnd> Worker::Impl::Run(std::atomic<bool>& stop) {
-  ASSIGN_OR_RETURN(store, OpenRocksDbStateStore(options.state_dir));
+  ASSIGN_OR_RETURN(store, OpenRocksDbStateStore(options.state_dir, options.env));
   worker_name = options.name;
   if (worker_name.empty()) {
     ASSIGN_OR_RETURN(std::optional<std::string> saved, store->GetMeta("worker_name"));
@@ -211,6 +211,14 @@ absl::Status Worker::Impl::CrawlShard(const v1::LeaseShardResponse& lease, std::
   const uint64_t shard = lease.shard_id();
   spdlog::info("leased shard {} (attempt {}, token {}): {} items, {} already final", shard, lease.attempt(),
                lease.fencing_token(), lease.items_size(), lease.done_keys_size());
+  // Temporaries of this shard are left by earlier attempts (a killed or stale
+  // writer): this lease is the only one that may write the shard now.
+  auto removed = dataset::RemoveShardTemporaries(data_root, shard, options.env);
+  if (!removed.ok()) {
+    spdlog::warn("shard {}: cannot remove earlier temporaries: {}", shard, removed.status().ToString());
+  } else if (*removed > 0) {
+    spdlog::info("shard {}: removed {} temporaries of earlier attempts", shard, *removed);
+  }
   ASSIGN_OR_RETURN(bool committed_before, store->IsCommitted(shard));
   if (committed_before) RETURN_IF_ERROR(store->DiscardShard(shard));  // its sample bytes are gone
 
@@ -294,6 +302,7 @@ absl::Status Worker::Impl::CrawlShard(const v1::LeaseShardResponse& lease, std::
   request.lease = &lease;
   request.leased_at = leased_at;
   request.fetch_time = absl::Microseconds(crawler.counters().fetch_us.load());
+  request.env = options.env;
   auto outcome = CommitShard(request, *client, *store, clock);
   if (!outcome.ok() && stop.load()) {
     spdlog::info("shard {}: stopping before the commit finished; releasing the lease", shard);

@@ -1,6 +1,7 @@
 // Worker: the crawler process's main loop. Registers with the coordinator,
-// then until the job is done (or Stop()): leases a shard, crawls it with a
-// ShardCrawler (heartbeats and progress reports from its tick), commits it
+// then until the job is done (or Stop()): leases a shard, removes the shard's
+// temporaries left by earlier attempts (dataset::RemoveShardTemporaries),
+// crawls it with a ShardCrawler (heartbeats and progress reports from its tick), commits it
 // (shard_commit.h) and completes it. A lost lease discards the shard's output.
 // Stop() (SIGTERM) stops fetching at once, commits nothing half-written,
 // releases the lease and makes Run() return RunEnd::kStopped (kJobDone only
@@ -24,6 +25,7 @@
 #include "absl/time/time.h"
 #include "atelier/common/backoff.h"
 #include "atelier/common/clock.h"
+#include "atelier/common/env.h"
 #include "atelier/net/fetcher.h"
 
 namespace atelier::crawler {
@@ -46,6 +48,9 @@ struct WorkerOptions {
   std::vector<std::string> allowed_networks;  // CIDRs
   // Wait after a full disk / I/O error before leasing again (disk_fault.h).
   BackoffPolicy disk_backoff{absl::Seconds(1), absl::Seconds(60)};
+  // The file system of the dataset root and the state's spool (tests: a
+  // FaultEnv); must outlive the worker.
+  Env* env = Env::Default();
 };
 
 // How a successful Run() ended.

@@ -120,4 +120,22 @@ absl::StatusOr<int> CleanStaleTemporaries(const fs::path& dataset_root, std::chr
   return removed;
 }
 
+absl::StatusOr<int> RemoveShardTemporaries(const fs::path& dataset_root, uint64_t index, Env* env) {
+  const fs::path dir = ShardsDir(dataset_root);
+  absl::StatusOr<std::vector<std::string>> names = env->GetChildren(dir);
+  if (absl::IsNotFound(names.status())) return 0;
+  if (!names.ok()) return names.status();
+  const std::string tar_prefix = IndexName(index) + ".tar.tmp-";
+  const std::string stats_prefix = IndexName(index) + ".stats.json.tmp-";
+  int removed = 0;
+  for (const std::string& name : *names) {
+    if (!name.starts_with(tar_prefix) && !name.starts_with(stats_prefix)) continue;
+    absl::Status status = env->RemoveFile(dir / name);
+    if (absl::IsNotFound(status)) continue;  // someone else removed it
+    if (!status.ok()) return status;
+    ++removed;
+  }
+  return removed;
+}
+
 }  // namespace atelier::dataset

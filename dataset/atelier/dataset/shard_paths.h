@@ -9,10 +9,15 @@
 //   CleanStaleTemporaries(root, min_age)
 //       removes NNNNNN.tar.tmp-* and NNNNNN.stats.json.tmp-* files (ShardWriter's
 //       temporaries) last modified at least `min_age` ago; returns how many.
+//   RemoveShardTemporaries(root, 42)
+//       removes 000042.tar.tmp-* and 000042.stats.json.tmp-* whatever their age
+//       (left by earlier attempts at shard 42); returns how many.
 //
 // A live writer appends to its temporary as samples arrive, so the default
 // min_age (one hour) spares it even when several workers share the root; pass 0
-// only when no writer can be running. Functions touch only the file system; they are thread-safe, but
+// only when no writer can be running. RemoveShardTemporaries is for the holder
+// of the shard's current lease, before it writes the shard: any other writer
+// of that shard is a stale one, whose commit would be refused. Functions touch only the file system; they are thread-safe, but
 // ListShards reflects a directory that other processes may be changing.
 #pragma once
 
@@ -24,6 +29,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "atelier/common/env.h"
 
 namespace atelier::dataset {
 
@@ -50,5 +56,9 @@ absl::StatusOr<std::vector<std::filesystem::path>> FindShards(const std::filesys
 // 0 if root/shards does not exist (nothing to clean).
 absl::StatusOr<int> CleanStaleTemporaries(const std::filesystem::path& dataset_root,
                                           std::chrono::seconds min_age = kStaleTemporaryAge);
+
+// 0 if root/shards does not exist. Errors name the file or the directory.
+absl::StatusOr<int> RemoveShardTemporaries(const std::filesystem::path& dataset_root, uint64_t index,
+                                           Env* env = Env::Default());
 
 }  // namespace atelier::dataset

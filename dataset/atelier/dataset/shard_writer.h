@@ -4,25 +4,28 @@
 //   for (...) RETURN_IF_ERROR(writer->Add(sample));
 //   ASSIGN_OR_RETURN(CommittedShard shard, writer->Commit(stats));
 //
-// Samples go to a temporary file in the same directory,
+// The file goes through the one atomic write (atelier/common/atomic_file.h) on
+// the given Env: samples go to a temporary file in the same directory,
 // shards/NNNNNN.tar.tmp-<pid>-<random hex>, so the final name only ever names a
-// complete shard: Commit() writes the end-of-archive blocks, flushes and fsyncs,
-// then renames the temporary to NNNNNN.tar without replacing an existing file (a
+// complete shard: Commit() writes the end-of-archive blocks, fsyncs, then
+// renames the temporary to NNNNNN.tar without replacing an existing file (a
 // committed shard never changes: AlreadyExists, temporary removed), writes
 // NNNNNN.stats.json atomically (temporary + fsync + rename) and fsyncs the
-// directory. Abort(), or destroying an uncommitted writer, removes the temporary.
-// A crash leaves only the temporary, which CleanStaleTemporaries() removes.
+// directory. Abort(), destroying an uncommitted writer, or any write error
+// removes the temporary. A crash leaves only the temporary, which
+// RemoveShardTemporaries() (when the shard is next leased) or
+// CleanStaleTemporaries() removes.
 //
 // Add() writes `<key>.<ext>` then `<key>.json` (SampleMetaToJson) for a sample
 // whose meta.key passes ValidateKey, is new in this shard, and whose image bytes
 // have the magic of `format`. It fills meta.image_format and meta.sha256 (if
 // empty) in the stored JSON; InvalidArgument if either is set and disagrees.
-// A rejected sample leaves the writer usable; an I/O error makes every later
+// A rejected sample leaves the writer usable; an I/O error (env.h's codes: a
+// full disk is ResourceExhausted, EIO Unavailable) makes every later
 // Add/Commit fail. Not thread-safe: one writer per shard, used by one thread.
 #pragma once
 
 #include <cstdint>
-#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -30,6 +33,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "atelier/common/atomic_file.h"
+#include "atelier/common/env.h"
 #include "atelier/dataset/sample.h"
 #include "atelier/dataset/sha256.h"
 #include "atelier/dataset/shard_stats.h"
@@ -45,14 +50,17 @@ struct CommittedShard {
 };
 
 // Writes root/shards/NNNNNN.stats.json for stats.shard_index atomically
-// (temporary + fsync + rename over an existing file) and fsyncs the directory.
-absl::Status WriteShardStats(const std::filesystem::path& dataset_root, const ShardStats& stats);
+// (WriteFileAtomically: temporary + fsync + rename over an existing file, then
+// the directory's fsync).
+absl::Status WriteShardStats(const std::filesystem::path& dataset_root, const ShardStats& stats,
+                             Env* env = Env::Default());
 
 class ShardWriter {
  public:
   // Creates root/shards if missing. AlreadyExists if the shard is already committed.
+  // `env` must outlive the writer.
   static absl::StatusOr<std::unique_ptr<ShardWriter>> Open(const std::filesystem::path& dataset_root,
-                                                           uint64_t shard_index);
+                                                           uint64_t shard_index, Env* env = Env::Default());
   ~ShardWriter();
   ShardWriter(const ShardWriter&) = delete;
   ShardWriter& operator=(const ShardWriter&) = delete;
@@ -77,20 +85,15 @@ class ShardWriter {
   const std::filesystem::path& temporary_path() const { return tmp_path_; }
 
  private:
-  struct FileCloser {
-    void operator()(std::FILE* file) const { std::fclose(file); }
-  };
-  ShardWriter(std::filesystem::path root, uint64_t index, std::filesystem::path tmp_path,
-              std::unique_ptr<std::FILE, FileCloser> file);
+  ShardWriter(Env* env, std::filesystem::path root, uint64_t index, std::unique_ptr<AtomicFile> file);
 
   absl::Status WriteBytes(std::string_view bytes);
-  absl::Status FinishFile();
-  absl::Status Publish();
 
+  Env* env_;
   std::filesystem::path root_;
   uint64_t index_;
   std::filesystem::path tmp_path_, final_path_;
-  std::unique_ptr<std::FILE, FileCloser> file_;
+  std::unique_ptr<AtomicFile> file_;
   Sha256 sha256_;
   TarWriter tar_;
   int64_t mtime_;
