@@ -11,6 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "atelier/common/atomic_file.h"
 
 namespace atelier {
 namespace {
@@ -34,25 +35,7 @@ absl::Status WritePortFile(const std::filesystem::path& file,
     }
     absl::StrAppend(&text, key, "=", port, "\n");
   }
-  const std::filesystem::path tmp = absl::StrCat(file.string(), ".tmp.", getpid());
-  std::FILE* out = std::fopen(tmp.c_str(), "w");
-  if (out == nullptr) {
-    return absl::UnavailableError(absl::StrCat("cannot write ", tmp.string(), ": ", std::strerror(errno)));
-  }
-  const bool written = std::fwrite(text.data(), 1, text.size(), out) == text.size();
-  const int write_errno = errno;
-  if (std::fclose(out) != 0 || !written) {
-    const int e = written ? errno : write_errno;
-    std::remove(tmp.c_str());
-    return absl::UnavailableError(absl::StrCat("cannot write ", tmp.string(), ": ", std::strerror(e)));
-  }
-  if (std::rename(tmp.c_str(), file.c_str()) != 0) {
-    const int e = errno;
-    std::remove(tmp.c_str());
-    return absl::UnavailableError(
-        absl::StrCat("cannot rename ", tmp.string(), " to ", file.string(), ": ", std::strerror(e)));
-  }
-  return absl::OkStatus();
+  return WriteFileAtomically(*Env::Default(), file, text);
 }
 
 absl::StatusOr<std::map<std::string, int>> ReadPortFile(const std::filesystem::path& file) {

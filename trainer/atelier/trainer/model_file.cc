@@ -1,3 +1,4 @@
+#include "atelier/common/atomic_file.h"
 #include "atelier/trainer/model_file.h"
 
 #include <fcntl.h>
@@ -195,45 +196,10 @@ absl::Status WriteDict(const fs::path& path, GenericDict d) {
     return absl::InternalError(absl::StrCat("cannot checksum ", path.string(), ": ", TorchErrorMessage(e)));
   }
   ASSIGN_OR_RETURN(std::string bytes, WriteTorchFile(c10::IValue(d)), _.prefix(path.string()));
-  return WriteFileAtomically(path, bytes);
+  return WriteFileAtomically(*Env::Default(), path, bytes);
 }
 
 }  // namespace
-
-absl::Status WriteFileAtomically(const fs::path& path, const std::string& bytes) {
-  fs::path tmp = path;
-  tmp += absl::StrCat(".tmp-", getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return absl::InternalError(absl::StrCat("cannot create ", tmp.string(), ": ", strerror(errno)));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return absl::InternalError(absl::StrCat("cannot write ", tmp.string(), ": ", strerror(err)));
-    }
-    done += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    return absl::InternalError(absl::StrCat("cannot flush ", tmp.string()));
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    return absl::InternalError(absl::StrCat("cannot rename to ", path.string()));
-  }
-  int dir = ::open(path.parent_path().empty() ? "." : path.parent_path().c_str(), O_RDONLY | O_DIRECTORY);
-  if (dir >= 0) {
-    ::fsync(dir);
-    ::close(dir);
-  }
-  return absl::OkStatus();
-}
 
 absl::Status SaveModelFile(const fs::path& path, Classifier& model) {
   GenericDict d = NewDict();
@@ -373,8 +339,8 @@ std::optional<fs::path> CheckpointStore::Best() const { return Pointer("best"); 
 
 absl::Status CheckpointStore::Commit(int64_t global_step, bool is_best) {
   std::string name = PathFor(global_step).filename().string();
-  RETURN_IF_ERROR(WriteFileAtomically(dir_ / "latest", name + "\n"));
-  if (is_best) RETURN_IF_ERROR(WriteFileAtomically(dir_ / "best", name + "\n"));
+  RETURN_IF_ERROR(WriteFileAtomically(*Env::Default(), dir_ / "latest", name + "\n"));
+  if (is_best) RETURN_IF_ERROR(WriteFileAtomically(*Env::Default(), dir_ / "best", name + "\n"));
   std::string best = Best() ? Best()->filename().string() : "";
   std::vector<std::string> checkpoints;
   std::error_code ec;

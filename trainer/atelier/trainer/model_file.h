@@ -15,8 +15,9 @@
 //    "checksum": "sha256:<hex>" over everything else, in order}
 // Loading verifies the checksum (DataLoss on a mismatch); files without one
 // (written before it existed) and files re-saved by Python's torch.save load.
-// Files are written atomically: a temporary "<name>.tmp-<pid>" in the same
-// directory, fsync, rename. LibTorch exceptions become statuses naming the file.
+// Files are written atomically (atelier::WriteFileAtomically: a temporary
+// "<name>.tmp-<pid>-<hex>" in the same directory, fsync, rename). LibTorch
+// exceptions become statuses naming the file.
 //
 // CheckpointStore manages RUN/checkpoints: ckpt-<global step>.pt files, the
 // pointer files `latest` and `best` (each holds one file name), keeps the last
@@ -38,8 +39,6 @@
 #include "atelier/trainer/model.h"
 
 namespace atelier::trainer {
-
-absl::Status WriteFileAtomically(const std::filesystem::path& path, const std::string& bytes);
 
 absl::Status SaveModelFile(const std::filesystem::path& path, Classifier& model);
 

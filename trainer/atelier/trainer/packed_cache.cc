@@ -1,3 +1,4 @@
+#include "atelier/common/atomic_file.h"
 #include "atelier/trainer/packed_cache.h"
 
 #include <fcntl.h>
@@ -119,26 +120,12 @@ absl::Status WritePackedCache(const ImageSet& set, const std::string& fingerprin
   prefix += text;
   prefix.resize(pixel_offset, '\0');
 
-  std::error_code ec;
-  fs::create_directories(file.parent_path(), ec);
-  if (ec) return absl::UnavailableError(absl::StrCat("cannot create ", file.parent_path().string(), ": ", ec.message()));
-  const fs::path temp = fs::path(absl::StrCat(file.string(), ".tmp.", ::getpid()));
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out.write(prefix.data(), static_cast<std::streamsize>(prefix.size()));
-    out.write(reinterpret_cast<const char*>(set.pixel_data()), static_cast<std::streamsize>(pixel_bytes));
-    out.flush();
-    if (!out) {
-      fs::remove(temp, ec);
-      return absl::UnavailableError(absl::StrCat("cannot write the packed cache ", temp.string()));
-    }
-  }
-  fs::rename(temp, file, ec);
-  if (ec) {
-    fs::remove(temp, ec);
-    return absl::UnavailableError(absl::StrCat("cannot rename ", temp.string(), " to ", file.string()));
-  }
-  return absl::OkStatus();
+  Env& env = *Env::Default();
+  RETURN_IF_ERROR(env.CreateDirs(file.parent_path()));
+  ASSIGN_OR_RETURN(std::unique_ptr<AtomicFile> out, AtomicFile::Create(env, file));
+  RETURN_IF_ERROR(out->Append(prefix));
+  RETURN_IF_ERROR(out->Append(absl::string_view(reinterpret_cast<const char*>(set.pixel_data()), pixel_bytes)));
+  return out->Commit();
 }
 
 absl::StatusOr<ImageSet> MapPackedCache(const fs::path& file, const std::string& fingerprint) {

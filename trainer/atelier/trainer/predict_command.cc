@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "atelier/common/atomic_file.h"
 #include "atelier/common/command_line.h"
 #include "atelier/common/status_macros.h"
 #include "atelier/trainer/bulk_predict.h"
@@ -70,7 +71,7 @@ int RunPredictImages(const PredictFlags& flags) {
     d.insert("logits", list);
     auto bytes = WriteTorchFile(c10::IValue(d));
     if (!bytes.ok()) return FailCommand(bytes.status());
-    absl::Status s = WriteFileAtomically(flags.dump, *bytes);
+    absl::Status s = WriteFileAtomically(*Env::Default(), flags.dump, *bytes);
     if (!s.ok()) return FailCommand(s);
   }
   return 0;
@@ -110,17 +111,9 @@ class ProgressLine {
 };
 
 absl::Status WriteText(const fs::path& path, const std::string& text) {
-  std::error_code ec;
-  if (path.has_parent_path()) fs::create_directories(path.parent_path(), ec);
-  const fs::path temp = absl::StrCat(path.string(), ".tmp-", getpid());
-  {
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) return absl::PermissionDeniedError(absl::StrCat("cannot write ", temp.string()));
-  }
-  fs::rename(temp, path, ec);
-  if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot write ", path.string(), ": ", ec.message()));
-  return absl::OkStatus();
+  Env& env = *Env::Default();
+  if (path.has_parent_path()) RETURN_IF_ERROR(env.CreateDirs(path.parent_path()));
+  return WriteFileAtomically(env, path, text);
 }
 
 int RunPredictBulk(const PredictFlags& flags) {

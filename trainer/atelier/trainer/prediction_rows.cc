@@ -1,13 +1,12 @@
 #include "atelier/trainer/prediction_rows.h"
 
-#include <unistd.h>
-
 #include <fstream>
 #include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "atelier/common/atomic_file.h"
 #include "atelier/common/status_macros.h"
 
 namespace atelier::trainer {
@@ -16,43 +15,26 @@ namespace {
 
 constexpr auto kJsonDump = nlohmann::json::error_handler_t::replace;
 
-// A file written under a temporary name next to `path` and renamed on Commit();
-// removed when abandoned.
+// A file a writer streams lines into: an AtomicFile (a temporary beside
+// `path`, renamed on Commit(); removed when abandoned). Open() first.
 class PendingFile {
  public:
-  explicit PendingFile(fs::path path)
-      : path_(std::move(path)), temp_(absl::StrCat(path_.string(), ".tmp-", getpid())) {}
-  ~PendingFile() {
-    if (!committed_) {
-      out_.close();
-      std::error_code ec;
-      fs::remove(temp_, ec);
-    }
-  }
+  explicit PendingFile(fs::path path) : path_(std::move(path)) {}
   absl::Status Open() {
-    std::error_code ec;
-    if (path_.has_parent_path()) fs::create_directories(path_.parent_path(), ec);
-    out_.open(temp_, std::ios::binary | std::ios::trunc);
-    if (!out_) return absl::PermissionDeniedError(absl::StrCat("cannot write ", temp_.string()));
+    Env& env = *Env::Default();
+    if (path_.has_parent_path()) RETURN_IF_ERROR(env.CreateDirs(path_.parent_path()));
+    ASSIGN_OR_RETURN(file_, AtomicFile::Create(env, path_));
     return absl::OkStatus();
   }
-  std::ofstream& out() { return out_; }
-  absl::Status Commit() {
-    out_.flush();
-    if (!out_) return absl::DataLossError(absl::StrCat("writing ", temp_.string(), " failed"));
-    out_.close();
-    std::error_code ec;
-    fs::rename(temp_, path_, ec);
-    if (ec) return absl::PermissionDeniedError(absl::StrCat("cannot rename ", temp_.string(), ": ", ec.message()));
-    committed_ = true;
-    return absl::OkStatus();
-  }
-  const fs::path& temp() const { return temp_; }
+  absl::Status AppendLine(absl::string_view line) { return file_->Append(absl::StrCat(line, "\n")); }
+  // Makes what was appended readable from temp().
+  absl::Status Flush() { return file_->Flush(); }
+  absl::Status Commit() { return file_->Commit(); }
+  const fs::path& temp() const { return file_->temporary_path(); }
 
  private:
-  fs::path path_, temp_;
-  std::ofstream out_;
-  bool committed_ = false;
+  const fs::path path_;
+  std::unique_ptr<AtomicFile> file_;
 };
 
 class JsonlWriter : public RowWriter {
@@ -60,9 +42,7 @@ class JsonlWriter : public RowWriter {
   JsonlWriter(const fs::path& path, LabelSpace space) : file_(path), space_(std::move(space)) {}
   absl::Status Open() { return file_.Open(); }
   absl::Status Write(const PredictionRow& row) override {
-    file_.out() << RowToJson(row, space_).dump(-1, ' ', false, kJsonDump) << '\n';
-    if (!file_.out()) return absl::DataLossError(absl::StrCat("writing ", file_.temp().string(), " failed"));
-    return absl::OkStatus();
+    return file_.AppendLine(RowToJson(row, space_).dump(-1, ' ', false, kJsonDump));
   }
   absl::Status Close() override { return file_.Commit(); }
 
@@ -104,13 +84,10 @@ class CsvWriter : public RowWriter {
         meta[column] = CellText(field.value());
       }
     }
-    spool_.out() << nlohmann::json::array({cells, meta}).dump(-1, ' ', false, kJsonDump) << '\n';
-    if (!spool_.out()) return absl::DataLossError(absl::StrCat("writing ", spool_.temp().string(), " failed"));
-    return absl::OkStatus();
+    return spool_.AppendLine(nlohmann::json::array({cells, meta}).dump(-1, ' ', false, kJsonDump));
   }
   absl::Status Close() override {
-    spool_.out().flush();
-    if (!spool_.out()) return absl::DataLossError(absl::StrCat("writing ", spool_.temp().string(), " failed"));
+    RETURN_IF_ERROR(spool_.Flush());
     std::vector<std::string> header = {"key", "url", "path", "shard", "error"};
     for (const auto& head : space_.heads) {
       header.push_back(head.name);
@@ -118,7 +95,7 @@ class CsvWriter : public RowWriter {
       for (const auto& c : head.classes) header.push_back(absl::StrCat(head.name, ".p.", c));
     }
     header.insert(header.end(), meta_columns_.begin(), meta_columns_.end());
-    WriteLine(header);
+    RETURN_IF_ERROR(WriteLine(header));
     std::ifstream in(spool_.temp(), std::ios::binary);
     std::string line;
     while (std::getline(in, line)) {
@@ -131,17 +108,17 @@ class CsvWriter : public RowWriter {
         auto it = meta.find(column);
         fields.push_back(it == meta.end() ? "" : it->get<std::string>());
       }
-      WriteLine(fields);
+      RETURN_IF_ERROR(WriteLine(fields));
     }
     return file_.Commit();  // the spool is removed with spool_
   }
 
  private:
   static std::string Number(double v) { return nlohmann::json(v).dump(); }
-  void WriteLine(const std::vector<std::string>& fields) {
+  absl::Status WriteLine(const std::vector<std::string>& fields) {
     std::string line;
     for (size_t i = 0; i < fields.size(); ++i) absl::StrAppend(&line, i ? "," : "", CsvField(fields[i]));
-    file_.out() << line << '\n';
+    return file_.AppendLine(line);
   }
 
   PendingFile file_, spool_;

@@ -1,3 +1,4 @@
+#include "atelier/common/atomic_file.h"
 #include "atelier/trainer/trainer.h"
 
 #include <unistd.h>
@@ -394,7 +395,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
                                  {"test", test_idx.size()}};
   RETURN_IF_ERROR(CheckRanksAgree(collective, Fingerprint(options, set, space, train_idx, batch_size,
                                                           resume_from ? resume_from->filename().string() : "none")));
-  if (writer) RETURN_IF_ERROR(WriteFileAtomically(options.out_dir / kSplitRecordFile, split_record.dump(2) + "\n"));
+  if (writer) RETURN_IF_ERROR(WriteFileAtomically(*Env::Default(), options.out_dir / kSplitRecordFile, split_record.dump(2) + "\n"));
 
   // Model and optimizer.
   ModelConfig config;
@@ -737,7 +738,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
                                 absl::StrCat(set.keys[p.index], " — ", truth, " → predicted ", guess), wrong});
     }
     ASSIGN_OR_RETURN(std::string html, RenderReport(report));
-    RETURN_IF_ERROR(WriteFileAtomically(options.out_dir / "report.html", html));
+    RETURN_IF_ERROR(WriteFileAtomically(*Env::Default(), options.out_dir / "report.html", html));
     nlohmann::json summary = {{"samples", set.size()},
                               {"train", train_idx.size()},
                               {"val", val_idx.size()},
@@ -757,7 +758,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
     for (int h = 0; h < nh; ++h) {
       summary["eval"][space.heads[h].name] = final_eval.confusion[h].ToJson(space.heads[h].classes);
     }
-    RETURN_IF_ERROR(WriteFileAtomically(options.out_dir / "summary.json", summary.dump(2) + "\n"));
+    RETURN_IF_ERROR(WriteFileAtomically(*Env::Default(), options.out_dir / "summary.json", summary.dump(2) + "\n"));
     for (int h = 0; h < nh; ++h) {
       spdlog::info("{} accuracy on {} ({} samples): {:.4f}", space.heads[h].name, eval_split,
                    final_eval.confusion[h].Total(), final_eval.confusion[h].Accuracy());
