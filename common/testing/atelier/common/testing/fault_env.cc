@@ -57,33 +57,33 @@ class FaultEnv::File final : public WritableFile {
 };
 
 void FaultEnv::Fail(Op op, int error, std::string path_contains, int times) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   faults_.push_back(Fault{op, error, std::move(path_contains), times});
 }
 
 void FaultEnv::FailAppendsAfter(int64_t bytes, int error, std::string path_contains) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   byte_limit_ = ByteLimit{bytes, error, std::move(path_contains)};
 }
 
 void FaultEnv::Heal() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   faults_.clear();
   byte_limit_.reset();
 }
 
 int FaultEnv::calls(Op op) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return calls_[static_cast<size_t>(op)];
 }
 
 int FaultEnv::failures(Op op) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return failures_[static_cast<size_t>(op)];
 }
 
 absl::Status FaultEnv::Check(Op op, const fs::path& path, absl::string_view what) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   ++calls_[static_cast<size_t>(op)];
   const std::string name = path.string();
   for (auto it = faults_.begin(); it != faults_.end(); ++it) {
@@ -97,7 +97,7 @@ absl::Status FaultEnv::Check(Op op, const fs::path& path, absl::string_view what
 }
 
 size_t FaultEnv::AllowedBytes(const fs::path& path, size_t size, int& error) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (!byte_limit_.has_value() || path.string().find(byte_limit_->path_contains) == std::string::npos) return size;
   const size_t allowed = std::min(size, static_cast<size_t>(std::max<int64_t>(0, byte_limit_->bytes_left)));
   byte_limit_->bytes_left -= static_cast<int64_t>(allowed);

@@ -20,11 +20,12 @@
 #include <array>
 #include <cerrno>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "atelier/common/env.h"
 
 namespace atelier::testing {
@@ -95,10 +96,11 @@ class FaultEnv final : public Env {
   size_t AllowedBytes(const std::filesystem::path& path, size_t size, int& error);
 
   Env* const base_;
-  mutable std::mutex mu_;
-  std::vector<Fault> faults_;
-  std::optional<ByteLimit> byte_limit_;
-  std::array<int, static_cast<size_t>(Op::kCount)> calls_{}, failures_{};
+  mutable absl::Mutex mu_;
+  std::vector<Fault> faults_ ABSL_GUARDED_BY(mu_);
+  std::optional<ByteLimit> byte_limit_ ABSL_GUARDED_BY(mu_);
+  std::array<int, static_cast<size_t>(Op::kCount)> calls_ ABSL_GUARDED_BY(mu_){};
+  std::array<int, static_cast<size_t>(Op::kCount)> failures_ ABSL_GUARDED_BY(mu_){};
 };
 
 }  // namespace atelier::testing
