@@ -50,11 +50,13 @@ TEST(CoordinatorTraining, RanksRendezvousThroughTheCoordinatorAndReport) {
   testing::WriteFileOrDie(dir.path() / "urls.txt", "http://127.0.0.1:9/x.jpg\n");
   testing::WriteFileOrDie(dir.path() / "job.yaml", "name: t\ndataset: " + data.string() +
                                                        "\nsources:\n  - urls: {file: urls.txt}\n");
-  const std::string address = "127.0.0.1:" + std::to_string(testing::PickFreePort());
   testing::ChildProcess coordinator({BinaryPath("atelier-coordinator").string(), "--spec",
                                      (dir.path() / "job.yaml").string(), "--state", (dir.path() / "state").string(),
-                                     "--listen", address},
+                                     "--listen", "127.0.0.1:0", "--port-file", (dir.path() / "ports").string()},
                                     dir.path() / "coordinator.log");
+  auto port = testing::WaitForPort(coordinator, dir.path() / "ports", "grpc_port", dir.path() / "coordinator.log");
+  ASSERT_TRUE(port.ok()) << port.status();
+  const std::string address = "127.0.0.1:" + std::to_string(*port);
   std::vector<std::unique_ptr<testing::ChildProcess>> ranks;
   for (int i = 0; i < 2; ++i) {
     ranks.push_back(std::make_unique<testing::ChildProcess>(

@@ -19,6 +19,7 @@
 #include "atelier/demo/origin_server.h"
 #include "atelier/demo/status_poller.h"
 #include "atelier/common/free_port.h"
+#include "atelier/common/port_file.h"
 
 namespace atelier::demo {
 namespace fs = std::filesystem;
@@ -118,6 +119,21 @@ absl::Status DemoPipeline::ImportFashionMnist() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<int> DemoPipeline::WaitForPortFile(const std::filesystem::path& port_file, pid_t server) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (interrupted_) return absl::CancelledError("interrupted");
+    auto ports = ReadPortFile(port_file);
+    if (ports.ok() && ports->count("grpc_port")) return ports->at("grpc_port");
+    if (!processes_.Running(server)) {
+      return absl::UnavailableError(absl::StrCat("the coordinator exited before serving; see ",
+                                                 (work_ / "logs" / "coordinator.log").string()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return absl::DeadlineExceededError(absl::StrCat("the coordinator wrote no ", port_file.string(), " in 5 minutes"));
+}
+
 absl::Status DemoPipeline::Crawl() {
   Say("2/5 crawl: a loopback Met API replica and a BAM SQLite, 1 coordinator + " +
       std::to_string(config_.crawlers) + " crawlers");
@@ -134,15 +150,20 @@ absl::Status DemoPipeline::Crawl() {
                    world.bam_dead_rows, world.job_spec.string())
             << std::endl;
 
-  ASSIGN_OR_RETURN(int coordinator_port, PickFreePort());
-  coordinator_address_ = absl::StrCat("127.0.0.1:", coordinator_port);
-  const std::string& address = coordinator_address_;
+  // The coordinator binds any free port and reports it in its port file.
+  const std::filesystem::path port_file = work_ / "state" / "coordinator.port";
+  std::error_code ec;
+  std::filesystem::create_directories(port_file.parent_path(), ec);
+  std::filesystem::remove(port_file, ec);
   ASSIGN_OR_RETURN(coordinator_pid_,
                    processes_.Start({Executable("atelier-coordinator"), "--spec", world.job_spec.string(),
                                      "--state", (work_ / "state" / "coordinator").string(), "--listen",
-                                     address},
+                                     "127.0.0.1:0", "--port-file", port_file.string()},
                                     {}, work_ / "logs" / "coordinator.log"));
   const pid_t coordinator = coordinator_pid_;
+  ASSIGN_OR_RETURN(int coordinator_port, WaitForPortFile(port_file, coordinator));
+  coordinator_address_ = absl::StrCat("127.0.0.1:", coordinator_port);
+  const std::string& address = coordinator_address_;
   std::vector<pid_t> crawlers;
   for (int i = 0; i < config_.crawlers; ++i) {
     const std::string name = absl::StrCat("crawler-", i);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "atelier/demo/process_set.h"
 
 namespace atelier::demo {
@@ -34,6 +35,9 @@ class DemoPipeline {
   absl::Status PrepareWorkDir();
   absl::Status ImportFashionMnist();
   absl::Status Crawl();
+  // The gRPC port `server` (the coordinator) reports in `port_file`, waiting
+  // up to 5 minutes; an error when it exits first or the demo is interrupted.
+  absl::StatusOr<int> WaitForPortFile(const std::filesystem::path& port_file, pid_t server);
   absl::Status Train();
   absl::Status EvaluateAndPredict();
   void PrintSummary() const;
