@@ -1,4 +1,4 @@
-// The `atelier` command: one entry point for every role. In-process
+// atelier: the one command users run, the entry point for every role. In-process
 // subcommands are registered from atelier/cli/commands.h; role subcommands
 // (coordinator, crawler, train, ...) exec their own executables.
 #include <iostream>

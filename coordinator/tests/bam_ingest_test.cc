@@ -119,6 +119,7 @@ TEST(BamIngestProjectTest, NoProjectIdWhenNullOrMissing) {
   sqlite3_close(db);
   CollectingSink sink;
   ASSERT_OK_AND_ASSIGN(auto report, IngestBam(Spec(path, {"media"}), "bam", sink));
+  EXPECT_EQ(report.items, 1);
   ASSERT_EQ(sink.items.size(), 1u);
   EXPECT_EQ(sink.items[0].labels().at("media"), "watercolor");
   EXPECT_FALSE(sink.items[0].extra().contains("project_id"));

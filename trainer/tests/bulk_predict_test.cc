@@ -310,7 +310,9 @@ TEST(BulkPredictTest, SortIntoPlacesEveryInputOnceNeverOverwritesAndLinks) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(atelier::testing::CountFilesUnder(dir / "from-shards" / "colour"), samples.size());
   for (const auto& e : fs::recursive_directory_iterator(dir / "from-shards" / "colour")) {
-    if (e.is_regular_file()) EXPECT_EQ(ReadFileOrEmpty(e.path()), ReadFileOrEmpty(dir / "in" / e.path().filename()));
+    if (e.is_regular_file()) {
+      EXPECT_EQ(ReadFileOrEmpty(e.path()), ReadFileOrEmpty(dir / "in" / e.path().filename()));
+    }
   }
 }
 
