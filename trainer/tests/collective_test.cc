@@ -38,6 +38,14 @@ TEST(CollectiveTest, BroadcastCopiesRootValues) {
   for (int r = 0; r < 3; ++r) EXPECT_TRUE(torch::equal(values[r], torch::full({2}, 1.f)));
 }
 
+// A rank whose peers never arrive (their thread gave up) fails with
+// DeadlineExceeded instead of hanging the test.
+TEST(CollectiveTest, InProcessHubTimesOutAMemberLeftAlone) {
+  InProcessHub hub(2, absl::Milliseconds(50));
+  auto member = hub.Member(0);
+  EXPECT_THAT(member->Barrier(), StatusIs(absl::StatusCode::kDeadlineExceeded));
+}
+
 TrainOptions SmallOptions(const std::filesystem::path& data, const std::filesystem::path& out) {
   TrainOptions options;
   options.data_root = data;

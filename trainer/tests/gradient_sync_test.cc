@@ -64,13 +64,19 @@ TEST(GradientSyncTest, AveragesGradientsOverRanksWhileBackwardRuns) {
       options.bucket_bytes = 64 * 4;  // several buckets
       options.first_bucket_bytes = 3 * 4;
       auto sync = GradientSync::Create(*member, net.params, options);
-      ASSERT_TRUE(sync.ok()) << sync.status();
+      if (!sync.ok()) {  // no ASSERT in a helper thread; the other ranks time out in the hub
+        ADD_FAILURE() << "rank " << r << ": " << sync.status();
+        return;
+      }
       for (int step = 0; step < 2; ++step) {  // the second step reuses the buffers
         for (auto& p : net.params) {
           if (p.grad().defined()) p.mutable_grad().zero_();
         }
         net.Loss(Inputs(r)).backward();
-        ASSERT_TRUE((*sync)->Finish().ok());
+        if (absl::Status finished = (*sync)->Finish(); !finished.ok()) {
+          ADD_FAILURE() << "rank " << r << ": " << finished;
+          return;
+        }
       }
       started[r] = (*sync)->started_during_backward();
       buckets[r] = (*sync)->num_buckets();
