@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -202,6 +203,30 @@ TEST_F(WorkerTest, RefusedCompletionWritesNoStats) {
   EXPECT_FALSE(std::filesystem::exists(dataset::ShardStatsPath(dir_ / "data", 0)));
 }
 
+// Runs a worker until it releases a lease (the disk fault), then calls
+// `heal` and lets it finish the job (within 60 s in all); returns the
+// releases seen before healing. The worker's result must be OK.
+std::vector<v1::ReleaseShardRequest> RunUntilReleasedThenHeal(const WorkerOptions& options,
+                                                             FakeCoordinator& coordinator,
+                                                             const std::function<void()>& heal) {
+  Worker worker(options, Clock::Real());
+  absl::StatusOr<RunEnd> result = absl::UnknownError("Run() did not return");
+  std::thread run([&] { result = worker.Run(); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (coordinator.released().empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  auto released = coordinator.released();
+  heal();
+  while (!coordinator.all_done() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!coordinator.all_done()) worker.Stop();
+  run.join();
+  EXPECT_OK(result);
+  return released;
+}
+
 // Finding 5 of issue 13: a full dataset disk (a small tmpfs, filled up)
 // releases the lease and is waited out; once space is freed, the same worker
 // commits the shard.
@@ -226,21 +251,8 @@ TEST_F(WorkerTest, FullDiskReleasesTheLeaseAndIsWaitedOut) {
   FakeCoordinator coordinator(Settings(), {Items(0, 10)});
   WorkerOptions options = Options(coordinator);
   options.disk_backoff = {absl::Milliseconds(50), absl::Milliseconds(200)};
-  Worker worker(options, Clock::Real());
-  absl::StatusOr<RunEnd> result = absl::UnknownError("Run() did not return");
-  std::thread run([&] { result = worker.Run(); });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (coordinator.released().empty() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  const auto released = coordinator.released();
-  std::filesystem::remove(data / "filler");
-  while (!coordinator.all_done() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (!coordinator.all_done()) worker.Stop();
-  run.join();
-  EXPECT_OK(result);
+  const auto released =
+      RunUntilReleasedThenHeal(options, coordinator, [&] { std::filesystem::remove(data / "filler"); });
   ASSERT_FALSE(released.empty());
   EXPECT_EQ(released[0].shard_id(), 0u);
   ASSERT_TRUE(coordinator.all_done());
@@ -258,21 +270,7 @@ TEST_F(WorkerTest, AFullDiskThroughTheEnvReleasesTheLeaseAndIsWaitedOut) {
   WorkerOptions options = Options(coordinator);
   options.disk_backoff = {absl::Milliseconds(50), absl::Milliseconds(200)};
   options.env = &env;
-  Worker worker(options, Clock::Real());
-  absl::StatusOr<RunEnd> result = absl::UnknownError("Run() did not return");
-  std::thread run([&] { result = worker.Run(); });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (coordinator.released().empty() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  const auto released = coordinator.released();
-  env.Heal();
-  while (!coordinator.all_done() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (!coordinator.all_done()) worker.Stop();
-  run.join();
-  EXPECT_OK(result);
+  const auto released = RunUntilReleasedThenHeal(options, coordinator, [&] { env.Heal(); });
   ASSERT_FALSE(released.empty());
   EXPECT_EQ(released[0].shard_id(), 0u);
   EXPECT_THAT(released[0].reason(), ::testing::StartsWith("disk: "));
