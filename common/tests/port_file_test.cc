@@ -59,7 +59,7 @@ TEST_F(PortFileTest, RefusesBadEntriesAndUnwritableDirectories) {
   EXPECT_THAT(WritePortFile(dir_ / "p", {{"grpc_port", 0}}), StatusIs(absl::StatusCode::kInvalidArgument));
   EXPECT_FALSE(fs::exists(dir_ / "p"));
   EXPECT_THAT(WritePortFile(dir_ / "no" / "such" / "p", {{"grpc_port", 7070}}),
-              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("no/such/p.tmp.")));
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("no/such/p.tmp-")));
 }
 
 }  // namespace

@@ -24,7 +24,8 @@
 namespace atelier {
 
 // Writes `ports` (key, port) in order, replacing FILE if it exists. Keys are
-// [a-z0-9_]+. The temporary file is FILE.tmp.<pid>, removed on failure.
+// [a-z0-9_]+. Written with atelier::WriteFileAtomically (a temporary
+// FILE.tmp-<pid>-<hex>, removed on failure; errors as env.h).
 absl::Status WritePortFile(const std::filesystem::path& file,
                            const std::vector<std::pair<std::string, int>>& ports);
 
