@@ -1,13 +1,13 @@
 // GradientSync: bucketed gradient averaging started from backward's hooks.
 #include "atelier/trainer/gradient_sync.h"
 
-#include <mutex>
 #include <thread>
 
 #include <torch/torch.h>
 
 #include "atelier/common/status_matchers.h"
 #include "atelier/trainer/in_process_collective.h"
+#include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
 
 namespace atelier::trainer {
@@ -21,8 +21,8 @@ struct Net {
   std::vector<torch::Tensor> params;
   Net() {
     // The global generator is shared by the threads playing ranks.
-    static std::mutex mu;
-    std::lock_guard<std::mutex> lock(mu);
+    static absl::Mutex mu(absl::kConstInit);
+    absl::MutexLock lock(&mu);
     torch::manual_seed(7);
     a = torch::nn::Linear(6, 16);
     b = torch::nn::Linear(16, 3);
