@@ -149,12 +149,28 @@ int FakeCoordinator::progress_results() const {
   return progress_results_;
 }
 
-bool FakeCoordinator::all_done() const {
-  absl::MutexLock l(&mu_);
+bool FakeCoordinator::AllDoneLocked() const {
   for (const auto& s : shards_) {
     if (s.state != Shard::State::kDone) return false;
   }
   return true;
+}
+
+bool FakeCoordinator::all_done() const {
+  absl::MutexLock l(&mu_);
+  return AllDoneLocked();
+}
+
+bool FakeCoordinator::AwaitReleased(absl::Duration timeout) const {
+  absl::MutexLock l(&mu_);
+  auto released = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !released_.empty(); };
+  return mu_.AwaitWithTimeout(absl::Condition(&released), timeout);
+}
+
+bool FakeCoordinator::AwaitAllDone(absl::Duration timeout) const {
+  absl::MutexLock l(&mu_);
+  auto done = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return AllDoneLocked(); };
+  return mu_.AwaitWithTimeout(absl::Condition(&done), timeout);
 }
 
 }  // namespace atelier::crawler::testing

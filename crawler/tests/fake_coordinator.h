@@ -20,6 +20,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "atelier/v1/crawl.grpc.pb.h"
 
 namespace atelier::crawler::testing {
@@ -52,6 +53,10 @@ class FakeCoordinator final : public v1::CrawlService::Service {
   int heartbeats() const;
   int progress_results() const;  // ItemResults received through ReportProgress
   bool all_done() const;
+  // Block (on the fake's mutex, no polling) until a lease has been released /
+  // every shard is done, or `timeout` of real time passes; false on timeout.
+  bool AwaitReleased(absl::Duration timeout) const;
+  bool AwaitAllDone(absl::Duration timeout) const;
 
  private:
   struct Shard {
@@ -62,6 +67,7 @@ class FakeCoordinator final : public v1::CrawlService::Service {
     int attempt = 0;
   };
   bool Current(uint64_t shard, uint64_t token) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool AllDoneLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const v1::CrawlSettings settings_;
   std::unique_ptr<grpc::Server> server_;

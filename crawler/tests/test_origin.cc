@@ -205,9 +205,19 @@ int TestOrigin::Requests(const std::string& path) const {
 
 int TestOrigin::TotalRequests() const {
   absl::MutexLock l(&mu_);
+  return TotalRequestsLocked();
+}
+
+int TestOrigin::TotalRequestsLocked() const {
   int n = 0;
   for (const auto& [path, c] : counts_) n += c;
   return n;
+}
+
+bool TestOrigin::AwaitTotalRequests(int n, absl::Duration timeout) const {
+  absl::MutexLock l(&mu_);
+  auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return TotalRequestsLocked() >= n; };
+  return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
 }
 
 std::map<std::string, int> TestOrigin::RequestCounts() const {

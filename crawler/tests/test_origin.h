@@ -28,6 +28,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "atelier/common/http_server_thread.h"
 
 namespace httplib {
@@ -51,6 +52,9 @@ class TestOrigin {
 
   int Requests(const std::string& path) const;
   int TotalRequests() const;
+  // Blocks (on the origin's mutex, no polling) until it has answered at least
+  // `n` requests or `timeout` of real time passes; false on timeout.
+  bool AwaitTotalRequests(int n, absl::Duration timeout) const;
   std::map<std::string, int> RequestCounts() const;
 
  private:
@@ -64,6 +68,7 @@ class TestOrigin {
   int reset_port_ = 0, reset_fd_ = -1;
   std::atomic<bool> stopping_{false};
   std::atomic<int> delay_ms_{0};
+  int TotalRequestsLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   mutable absl::Mutex mu_;
   std::map<std::string, int> counts_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::pair<std::string, std::string>> images_ ABSL_GUARDED_BY(mu_);  // name -> (bytes, type)

@@ -212,16 +212,11 @@ std::vector<v1::ReleaseShardRequest> RunUntilReleasedThenHeal(const WorkerOption
   Worker worker(options, Clock::Real());
   absl::StatusOr<RunEnd> result = absl::UnknownError("Run() did not return");
   std::thread run([&] { result = worker.Run(); });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (coordinator.released().empty() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  coordinator.AwaitReleased(deadline - absl::Now());
   auto released = coordinator.released();
   heal();
-  while (!coordinator.all_done() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (!coordinator.all_done()) worker.Stop();
+  if (!coordinator.AwaitAllDone(deadline - absl::Now())) worker.Stop();
   run.join();
   EXPECT_OK(result);
   return released;
@@ -351,21 +346,13 @@ std::vector<std::string> CrawlerArgs(const FakeCoordinator& coordinator, const T
 }
 
 // True once the origin has served `n` requests; false after `deadline`.
-bool WaitForRequests(const TestOrigin& origin, int n, std::chrono::seconds deadline = std::chrono::seconds(60)) {
-  const auto until = std::chrono::steady_clock::now() + deadline;
-  while (origin.TotalRequests() < n) {
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
 
 TEST_F(WorkerTest, KilledWorkerResumesWithoutRefetching) {
   origin_.SetDelayMs(20);
   FakeCoordinator coordinator(Settings(), {Items(0, 150)});
   {
     ChildProcess first(CrawlerArgs(coordinator, dir_), dir_ / "first.log");
-    ASSERT_TRUE(WaitForRequests(origin_, 40)) << "the crawler made " << origin_.TotalRequests() << " requests in 60 s: "
+    ASSERT_TRUE(origin_.AwaitTotalRequests(40, absl::Seconds(60))) << "the crawler made " << origin_.TotalRequests() << " requests in 60 s: "
                                               << atelier::testing::ReadFileOrEmpty(dir_ / "first.log");
     first.Kill(SIGKILL);
   }
@@ -398,7 +385,7 @@ TEST_F(WorkerTest, SigtermReleasesTheLeaseAndExits75) {
   origin_.SetDelayMs(50);
   FakeCoordinator coordinator(Settings(), {Items(0, 200)});
   ChildProcess child(CrawlerArgs(coordinator, dir_), dir_ / "crawler.log");
-  ASSERT_TRUE(WaitForRequests(origin_, 10)) << "the crawler made " << origin_.TotalRequests() << " requests in 60 s: "
+  ASSERT_TRUE(origin_.AwaitTotalRequests(10, absl::Seconds(60))) << "the crawler made " << origin_.TotalRequests() << " requests in 60 s: "
                                             << atelier::testing::ReadFileOrEmpty(dir_ / "crawler.log");
   ASSERT_EQ(kill(child.pid(), SIGTERM), 0);
   ASSERT_EQ(child.Wait(std::chrono::seconds(30)), 75) << atelier::testing::ReadFileOrEmpty(dir_ / "crawler.log");
