@@ -4,6 +4,8 @@
 # (benchmarks under bench/ and test programs excepted); each such file opens
 # with a comment naming its executable, and every atelier command declares its
 # flags through atelier::Conventions (common/atelier/common/command_line.h).
+# Signal handlers are installed only there (sigaction/signal), never in a
+# library (common/'s StopSignalWatcher is the executables' sigwait helper).
 # usage: check_main_layout.sh SOURCE_DIR
 set -euo pipefail
 root="${1:?usage: check_main_layout.sh SOURCE_DIR}"
@@ -25,4 +27,11 @@ while IFS= read -r file; do
     echo "$file: an atelier command without atelier::Conventions"; status=1
   fi
 done < <(find . -path './build*' -prune -o -path '*/tools/*_main.cc' -print)
+while IFS= read -r file; do
+  case "$file" in
+    ./bench/*|*/tests/*|./tests/*|*/tools/*_main.cc) ;;
+    *) echo "$file: installs a signal handler outside an executable's main file"; status=1 ;;
+  esac
+done < <(grep -rlE --include='*.cc' --include='*.h' '(sigaction|std::signal|[^a-z_.]signal)\(' . \
+           --exclude-dir=.git --exclude-dir='build*' || true)
 exit $status
