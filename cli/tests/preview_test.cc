@@ -470,3 +470,37 @@ TEST(PreviewCommand, BadDataExitsOneNamingThePath) {
 
 }  // namespace
 }  // namespace atelier::cli
+
+namespace atelier::cli {
+namespace {
+
+TEST_F(PreviewTest, LabelFieldReadsLabelsAsTrainDoes) {
+  PreviewOptions options;
+  options.data = root_;
+  ASSERT_OK_AND_ASSIGN(options.label_fields, dataset::ParseLabelFields("kind=source,m=labels.media"));
+  ASSERT_OK_AND_ASSIGN(PreviewData data, CollectPreview(options));
+  std::map<std::string, std::map<std::string, int64_t>> counts;
+  for (const auto& head : data.heads) {
+    for (const auto& c : head.classes) counts[head.name][c.unlabeled ? "(no label)" : c.name] = c.count;
+  }
+  EXPECT_EQ(counts.size(), 2u) << "only the heads the spec names";
+  EXPECT_EQ(counts["kind"]["bam"], 20);  // the top-level "source" of every decodable sample
+  EXPECT_EQ(counts["m"]["oilpaint"], 12);
+  EXPECT_EQ(counts["m"]["watercolor"], 5);
+  EXPECT_EQ(counts["m"]["(no label)"], 1);
+}
+
+TEST_F(PreviewTest, CommandRefusesABadLabelFieldNamingIt) {
+  auto ok = RunCommand({Atelier(), "preview", "--data", root_.string(), "--out", (dir_ / "lf").string(),
+                        "--label-field", "m=labels.media"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.output;
+  EXPECT_EQ(ParsePage(ReadFileOrEmpty(dir_ / "lf" / "preview.html")).at("m").at("oilpaint").count, 12);
+  auto bad = RunCommand({Atelier(), "preview", "--data", root_.string(), "--out", (dir_ / "bad").string(),
+                         "--label-field", "a=x,a=y"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_THAT(bad.output, HasSubstr("--label-field"));
+  EXPECT_FALSE(fs::exists(dir_ / "bad"));
+}
+
+}  // namespace
+}  // namespace atelier::cli

@@ -27,7 +27,7 @@ testing::CommandResult Atelier(std::vector<std::string> args) {
 std::vector<std::string> Commands() {
   std::vector<std::string> commands = {"coordinator", "crawler", "status", "pull", "demo", "preview"};
   if (std::filesystem::exists(BinaryPath("atelier-trainer"))) {
-    for (const char* sub : {"train", "import", "predict", "evaluate"}) commands.push_back(sub);
+    for (const char* sub : {"train", "import", "predict", "evaluate", "embed", "probe"}) commands.push_back(sub);
   }
   return commands;
 }

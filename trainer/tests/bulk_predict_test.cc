@@ -90,8 +90,11 @@ TEST(BulkPredictTest, ShardsGiveTheSamePredictionsAsTheSameImagesAsFiles) {
     files.push_back((dir / "files" / (s.meta.key + ".png")).string());
   }
   auto shards = Predict({"--checkpoint", model.string(), "--data", (dir / "data").string(), "--out",
-                         (dir / "shards.jsonl").string()});
+                         (dir / "shards.jsonl").string(), "--progress"});
   ASSERT_EQ(shards.exit_code, 0) << shards.output;
+  // The shards' stats.json give the total, so the progress line has it and an ETA.
+  EXPECT_THAT(shards.output, HasSubstr("predict: 15/15 (100%)"));
+  EXPECT_THAT(shards.output, HasSubstr("ETA"));
   auto folder = Predict({"--checkpoint", model.string(), "--folder", (dir / "files").string(), "--out",
                          (dir / "folder.jsonl").string()});
   ASSERT_EQ(folder.exit_code, 0) << folder.output;

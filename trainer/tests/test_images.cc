@@ -39,7 +39,9 @@ void WriteShard(const std::filesystem::path& root, uint64_t index, const std::ve
   auto writer = dataset::ShardWriter::Open(root, index);
   ASSERT_TRUE(writer.ok()) << writer.status();
   for (const auto& s : samples) ASSERT_TRUE((*writer)->Add(s).ok()) << s.meta.key;
-  auto committed = (*writer)->Commit(dataset::ShardStats{});
+  dataset::ShardStats stats;  // as a crawler writes them: the sample count is known
+  stats.samples = static_cast<int64_t>(samples.size());
+  auto committed = (*writer)->Commit(stats);
   ASSERT_TRUE(committed.ok()) << committed.status();
 }
 

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <regex>
 
 #include "absl/strings/str_cat.h"
 #include "atelier/common/status_matchers.h"
@@ -218,6 +219,21 @@ TEST(TrainingTest, LearnableDatasetReachesHighAccuracy) {
   EXPECT_THAT(html, ::testing::Not(::testing::HasSubstr("<script")));
   auto page = ::atelier::testing::CheckHtmlPage(dir / "run" / "report.html");
   EXPECT_EQ(page.exit_code, 0) << page.output;
+  // The embedding sections: one map point per test sample, a query per class,
+  // and a class-similarity matrix whose diagonal dominates for a model this good.
+  auto count = [&html](const std::string& needle) {
+    int64_t n = 0;
+    for (size_t at = html.find(needle); at != std::string::npos; at = html.find(needle, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("class='point'"), summary["test"].get<int64_t>());
+  EXPECT_EQ(count("class='query'"), 3);
+  for (const char* c : {"blue", "green", "red"}) {
+    const std::regex diagonal(absl::StrCat("<title>", c, " &#8594; ", c, ": ([0-9.]+)</title>"));
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(html, m, diagonal)) << c;
+    EXPECT_GT(std::stod(m[1]), 0.8) << c;
+  }
 
   // predict and evaluate with the result.
   testing::WriteShard(dir / "other", 0, testing::ColourSamples(5, 12, 99, "o"));

@@ -1,5 +1,5 @@
-// atelier-trainer: `train`, `import`, `predict` and `evaluate` (run directly or
-// as `atelier train|import|predict|evaluate ...`). See docs/trainer.md. Each
+// atelier-trainer: `train`, `import`, `predict`, `evaluate`, `embed` and
+// `probe` (run directly or as `atelier train|import|... ...`). See docs/trainer.md. Each
 // subcommand's flags and work live in its own <name>_command.{h,cc}; this file
 // parses, owns the signals and catches LibTorch's exceptions.
 //
@@ -14,9 +14,11 @@
 #include "atelier/common/command_line.h"
 #include "atelier/common/logging.h"
 #include "atelier/trainer/command_support.h"
+#include "atelier/trainer/embed_command.h"
 #include "atelier/trainer/evaluate_command.h"
 #include "atelier/trainer/import_command.h"
 #include "atelier/trainer/predict_command.h"
+#include "atelier/trainer/probe_command.h"
 #include "atelier/trainer/torch_file.h"
 #include "atelier/trainer/train_command.h"
 #include "atelier/trainer/trainer.h"
@@ -41,7 +43,7 @@ void InstallStopHandlers() {
 }
 
 int Main(int argc, char** argv) {
-  CLI::App app{"atelier trainer commands: import, train, predict, evaluate"};
+  CLI::App app{"atelier trainer commands: import, train, predict, evaluate, embed, probe"};
   Conventions(app, "");
   app.require_subcommand(1);
   std::string log_level = "info";
@@ -54,6 +56,10 @@ int Main(int argc, char** argv) {
   CLI::App* predict = AddPredictCommand(app, &predict_flags);
   EvaluateFlags evaluate_flags;
   CLI::App* evaluate = AddEvaluateCommand(app, &evaluate_flags);
+  EmbedFlags embed_flags;
+  CLI::App* embed = AddEmbedCommand(app, &embed_flags);
+  ProbeFlags probe_flags;
+  CLI::App* probe = AddProbeCommand(app, &probe_flags);
 
   if (auto exit = Parse(app, argc, argv)) return *exit;
   if (train->parsed()) InstallStopHandlers();
@@ -66,6 +72,8 @@ int Main(int argc, char** argv) {
     if (train->parsed()) return RunTrainCommand(train_flags, &g_stop_requested);
     if (predict->parsed()) return RunPredictCommand(predict_flags);
     if (evaluate->parsed()) return RunEvaluateCommand(evaluate_flags);
+    if (embed->parsed()) return RunEmbedCommand(embed_flags);
+    if (probe->parsed()) return RunProbeCommand(probe_flags);
   } catch (const std::exception& e) {
     return FailCommand(absl::InternalError(TorchErrorMessage(e)));
   }

@@ -201,7 +201,9 @@ absl::StatusOr<PreviewData> CollectPreview(const PreviewOptions& options) {
   Collector collector(options);
   for (const fs::path& shard : shards) {
     data.shards.push_back(shard.string());
-    auto reader = dataset::ShardReader::Open(shard);
+    dataset::ShardReaderOptions reader_options;
+    reader_options.label_fields = options.label_fields;
+    auto reader = dataset::ShardReader::Open(shard, reader_options);
     if (!reader.ok()) {
       data.report.NameShard(absl::StrCat(shard.string(), ": unreadable: ", reader.status().message()));
       continue;

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "atelier/dataset/label_fields.h"
 #include "atelier/dataset/read_report.h"
 
 namespace atelier::cli {
@@ -41,6 +42,9 @@ inline constexpr size_t kMaxListedUndecodable = 100;
 struct PreviewOptions {
   std::filesystem::path data;
   std::string head;  // empty: every head
+  // Where labels come from, as `train --label-field` (label_fields.h); empty:
+  // the JSON's "labels" object and a .cls member.
+  std::vector<dataset::LabelField> label_fields;
   int per_class = kDefaultPreviewPerClass;
   uint64_t seed = 0;
   int thumbnail_size = kDefaultThumbnailSize;

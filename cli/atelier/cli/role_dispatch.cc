@@ -24,6 +24,8 @@ const std::vector<RoleCommand>& RoleCommands() {
       {"import", "atelier-trainer", true, "turn an image folder or IDX files into shards"},
       {"predict", "atelier-trainer", true, "classify images with a checkpoint"},
       {"evaluate", "atelier-trainer", true, "evaluate a checkpoint on a dataset or folder"},
+      {"embed", "atelier-trainer", true, "write a checkpoint's features of images or a dataset as .npy"},
+      {"probe", "atelier-trainer", true, "cross-validate a linear probe from features to a metadata field"},
       {"demo", "atelier-demo", false, "crawl and train end to end on a local origin"},
   };
   return commands;

@@ -31,10 +31,10 @@ class SmallCnn : public Backbone {
     }
     dim_ = channels;
   }
-  torch::Tensor Features(torch::Tensor x) override {
+  torch::Tensor FeatureMap(torch::Tensor x) override {
     x = stem_(x);
     for (auto& stage : *stages_) x = stage->as<StageImpl>()->forward(x);
-    return x.mean({2, 3});
+    return x;
   }
   int64_t feature_dim() const override { return dim_; }
 
@@ -100,11 +100,11 @@ class ResNet : public Backbone {
     }
     dim_ = in;
   }
-  torch::Tensor Features(torch::Tensor x) override {
+  torch::Tensor FeatureMap(torch::Tensor x) override {
     x = torch::relu(bn1_(conv1_(x)));
     x = torch::max_pool2d(x, 3, 2, 1);
     for (auto& block : blocks_) x = block->forward(x);
-    return x.mean({2, 3});
+    return x;
   }
   int64_t feature_dim() const override { return dim_; }
 
@@ -228,12 +228,12 @@ class MobileNetV3Small : public Backbone {
     linear_ = nn::Linear(576, 1024);
     classifier->push_back(linear_);
   }
-  torch::Tensor Features(torch::Tensor x) override {
+  torch::Tensor FeatureMap(torch::Tensor x) override {
     x = first_->forward(x);
     for (auto& b : blocks_) x = b->forward(x);
-    x = last_->forward(x).mean({2, 3});
-    return torch::hardswish(linear_(x));
+    return last_->forward(x);
   }
+  torch::Tensor Pool(torch::Tensor map) override { return torch::hardswish(linear_(map.mean({2, 3}))); }
   int64_t feature_dim() const override { return 1024; }
 
  private:

@@ -35,7 +35,13 @@ struct BackboneConfig {
 class Backbone : public torch::nn::Module {
  public:
   // [N, C, H, W] (already normalised) -> [N, feature_dim()].
-  virtual torch::Tensor Features(torch::Tensor x) = 0;
+  torch::Tensor Features(torch::Tensor x) { return Pool(FeatureMap(x)); }
+  // The last convolutional feature map [N, C', h, w]: the layer Grad-CAM
+  // explains (grad_cam.h).
+  virtual torch::Tensor FeatureMap(torch::Tensor x) = 0;
+  // The feature map to the features: global average pooling (mobilenet_v3_small:
+  // then its classifier.0 and hardswish).
+  virtual torch::Tensor Pool(torch::Tensor map) { return map.mean({2, 3}); }
   virtual int64_t feature_dim() const = 0;
 };
 

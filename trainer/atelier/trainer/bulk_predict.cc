@@ -179,6 +179,13 @@ std::unique_ptr<InputSource> OpenFileListSource(std::vector<fs::path> files) {
   return std::make_unique<FileSource>(std::move(files), std::move(keys));
 }
 
+absl::StatusOr<std::unique_ptr<InputSource>> OpenInputSource(const fs::path& data, const fs::path& folder,
+                                                             std::vector<fs::path> files) {
+  if (!data.empty()) return OpenShardSource(data);
+  if (!folder.empty()) return OpenFolderSource(folder);
+  return OpenFileListSource(std::move(files));
+}
+
 namespace {
 
 struct Decoded {
@@ -288,8 +295,17 @@ absl::StatusOr<int64_t> PredictAll(Classifier& model, InputSource& source, const
         for (size_t g = 0; g < good.size(); ++g) {
           std::memcpy(prepared.data_ptr<uint8_t>() + g * image_bytes, batch[good[g]].pixels.data(), image_bytes);
         }
-        std::vector<std::vector<HeadPrediction>> predictions = HeadPredictions(ClassifyPrepared(model, prepared));
+        torch::Tensor features;
+        std::vector<std::vector<HeadPrediction>> predictions =
+            HeadPredictions(ClassifyPrepared(model, prepared, nullptr, options.features ? &features : nullptr));
         for (size_t g = 0; g < good.size(); ++g) batch[good[g]].input.row.heads = std::move(predictions[g]);
+        if (options.features) {
+          const int64_t dim = features.size(1);
+          const float* f = features.data_ptr<float>();
+          for (size_t g = 0; g < good.size(); ++g) {
+            batch[good[g]].input.row.features.assign(f + g * dim, f + (g + 1) * dim);
+          }
+        }
       } catch (const std::exception& e) {
         return absl::InternalError(absl::StrCat("prediction failed: ", TorchErrorMessage(e)));
       }

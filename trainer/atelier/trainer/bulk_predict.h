@@ -62,11 +62,17 @@ absl::StatusOr<std::unique_ptr<InputSource>> OpenShardSource(const std::filesyst
 absl::StatusOr<std::unique_ptr<InputSource>> OpenFolderSource(const std::filesystem::path& dir);
 // These image files, in this order; keys are the paths as given.
 std::unique_ptr<InputSource> OpenFileListSource(std::vector<std::filesystem::path> files);
+// The source a command line names: shards when `data` is set, else the folder
+// tree when `folder` is set, else the image files.
+absl::StatusOr<std::unique_ptr<InputSource>> OpenInputSource(const std::filesystem::path& data,
+                                                             const std::filesystem::path& folder,
+                                                             std::vector<std::filesystem::path> files);
 
 struct BulkPredictOptions {
   int decode_threads = 0;  // 0: the number of cores
   int batch_size = 64;
   bool keep_bytes = false;  // keep BulkInput::bytes for the sink (sorting shard samples)
+  bool features = false;    // fill PredictionRow::features (atelier embed)
   // Called after each batch with the rows handed over so far.
   std::function<void(int64_t done)> on_progress;
 };

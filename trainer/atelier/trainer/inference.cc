@@ -117,13 +117,15 @@ absl::StatusOr<std::vector<uint8_t>> PrepareImage(const std::string& bytes, cons
 }
 
 std::vector<torch::Tensor> ClassifyPrepared(Classifier& model, const torch::Tensor& prepared,
-                                            torch::Tensor* inputs_out) {
+                                            torch::Tensor* inputs_out, torch::Tensor* features_out) {
   torch::NoGradGuard no_grad;
   model->eval();
   const torch::Device device = model->parameters().front().device();
   torch::Tensor x = prepared.permute({0, 3, 1, 2}).to(torch::kFloat32).div_(255.0f).contiguous();
   if (inputs_out != nullptr) *inputs_out = x;
-  std::vector<torch::Tensor> logits = model->forward(x.to(device));
+  torch::Tensor features = model->Features(x.to(device));
+  if (features_out != nullptr) *features_out = features.to(torch::kCPU, torch::kFloat32).contiguous();
+  std::vector<torch::Tensor> logits = model->HeadLogits(features);
   for (torch::Tensor& l : logits) l = l.to(torch::kCPU, torch::kFloat32).contiguous();
   return logits;
 }

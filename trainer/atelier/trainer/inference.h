@@ -58,10 +58,11 @@ absl::StatusOr<std::vector<uint8_t>> PrepareImage(const std::string& bytes, cons
 
 // Runs the model (eval mode, no gradients) on prepared images, a uint8 tensor
 // [N, S, S, C]: logits per head, float32 on the CPU, [N, classes]. The float
-// input (pixel / 255, NCHW) goes to *inputs_out when given. Throws LibTorch's
-// exceptions.
+// input (pixel / 255, NCHW) goes to *inputs_out when given, the backbone's
+// features (the heads' input, float32 on the CPU, [N, feature_dim]) to
+// *features_out. Throws LibTorch's exceptions.
 std::vector<torch::Tensor> ClassifyPrepared(Classifier& model, const torch::Tensor& prepared,
-                                            torch::Tensor* inputs_out = nullptr);
+                                            torch::Tensor* inputs_out = nullptr, torch::Tensor* features_out = nullptr);
 
 // Softmax of logits (per head, [N, classes]): per sample, per head.
 std::vector<std::vector<HeadPrediction>> HeadPredictions(const std::vector<torch::Tensor>& logits);

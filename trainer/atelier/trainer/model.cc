@@ -63,7 +63,9 @@ ClassifierImpl::ClassifierImpl(const ModelConfig& cfg) : config(cfg) {
   }
 }
 
-torch::Tensor ClassifierImpl::Features(torch::Tensor x) {
+torch::Tensor ClassifierImpl::Features(torch::Tensor x) { return backbone->Features(Normalize(x)); }
+
+torch::Tensor ClassifierImpl::Normalize(torch::Tensor x) {
   if (config.normalize == "imagenet") {
     // ImageNet statistics (torchvision's transforms); grey: their averages.
     const bool grey = x.size(1) == 1;
@@ -72,7 +74,7 @@ torch::Tensor ClassifierImpl::Features(torch::Tensor x) {
     torch::Tensor std = grey ? torch::tensor({0.226f}, opts) : torch::tensor({0.229f, 0.224f, 0.225f}, opts);
     x = (x - mean.view({1, -1, 1, 1}).to(x.scalar_type())) / std.view({1, -1, 1, 1}).to(x.scalar_type());
   }
-  return backbone->Features(x);
+  return x;
 }
 
 std::vector<torch::Tensor> ClassifierImpl::forward(torch::Tensor x, bool train_backbone) {
@@ -83,7 +85,10 @@ std::vector<torch::Tensor> ClassifierImpl::forward(torch::Tensor x, bool train_b
     torch::NoGradGuard no_grad;
     features = Features(x);
   }
-  features = dropout(features);
+  return HeadLogits(dropout(features));
+}
+
+std::vector<torch::Tensor> ClassifierImpl::HeadLogits(const torch::Tensor& features) {
   std::vector<torch::Tensor> out;
   for (auto& head : head_layers) out.push_back(head(features));
   return out;

@@ -77,6 +77,11 @@ struct ClassifierImpl : torch::nn::Module {
   // The backbone's features of x (normalised first as configured): the input
   // of the heads.
   torch::Tensor Features(torch::Tensor x);
+  // x normalised as configured (the backbone's input).
+  torch::Tensor Normalize(torch::Tensor x);
+  // Logits per head of backbone features (no dropout): forward() in eval mode
+  // is HeadLogits(Features(x)).
+  std::vector<torch::Tensor> HeadLogits(const torch::Tensor& features);
   // Parameters of the backbone (everything but the heads).
   std::vector<torch::Tensor> BackboneParameters() { return backbone->parameters(); }
 

@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -14,10 +13,13 @@
 #include "atelier/common/status_macros.h"
 #include "atelier/trainer/bulk_predict.h"
 #include "atelier/trainer/command_support.h"
+#include "atelier/trainer/explain_page.h"
+#include "atelier/trainer/grad_cam.h"
 #include "atelier/trainer/group_summary.h"
 #include "atelier/trainer/inference.h"
 #include "atelier/trainer/model_file.h"
 #include "atelier/trainer/prediction_rows.h"
+#include "atelier/trainer/progress_line.h"
 #include "atelier/trainer/sort_into.h"
 #include "atelier/trainer/torch_file.h"
 #include "nlohmann/json.hpp"
@@ -29,6 +31,37 @@ namespace {
 int UsageError(const std::string& message) {
   std::fprintf(stderr, "atelier predict: %s\nRun with --help for more information.\n", message.c_str());
   return kUsageError;
+}
+
+// The Grad-CAM page of `predict IMAGE... --explain PAGE`: per image and head,
+// the heatmap of the predicted class. `inputs`: the float input PredictFiles
+// gave (pixel / 255, NCHW).
+absl::Status WriteExplainPage(Classifier& model, const std::vector<ImagePrediction>& predictions,
+                              const torch::Tensor& inputs, const fs::path& page) {
+  const ModelConfig& config = model->config;
+  const torch::Tensor prepared =
+      inputs.mul(255.0f).round().clamp(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous();
+  std::vector<ExplainedImage> images(predictions.size());
+  const size_t image_bytes = size_t(config.image_size) * config.image_size * config.in_channels;
+  for (size_t i = 0; i < predictions.size(); ++i) {
+    images[i].name = predictions[i].image;
+    images[i].size = config.image_size;
+    images[i].channels = config.in_channels;
+    const uint8_t* px = prepared.data_ptr<uint8_t>() + i * image_bytes;
+    images[i].pixels.assign(px, px + image_bytes);
+  }
+  for (size_t h = 0; h < config.labels.heads.size(); ++h) {
+    ASSIGN_OR_RETURN(auto heatmaps,
+                     GradCam(model, prepared, static_cast<int>(h), std::vector<int>(predictions.size(), -1)));
+    for (size_t i = 0; i < predictions.size(); ++i) {
+      const auto& top = predictions[i].classes[h].front();  // the predicted class
+      images[i].heads.push_back({config.labels.heads[h].name, top.first, top.second, std::move(heatmaps[i])});
+    }
+  }
+  ASSIGN_OR_RETURN(std::string html, RenderExplainPage("atelier predict --explain", images));
+  Env& env = *Env::Default();
+  if (page.has_parent_path()) RETURN_IF_ERROR(env.CreateDirs(page.parent_path()));
+  return WriteFileAtomically(env, page, html);
 }
 
 // `predict IMAGE...` without --out: the top classes per image and head.
@@ -59,6 +92,10 @@ int RunPredictImages(const PredictFlags& flags) {
     if (!flags.json) std::printf("%s\n", line.c_str());
   }
   if (flags.json) std::printf("%s\n", out.dump(2).c_str());
+  if (!flags.explain.empty()) {
+    absl::Status s = WriteExplainPage(*model, *predictions, inputs, flags.explain);
+    if (!s.ok()) return FailCommand(s);
+  }
   if (!flags.dump.empty()) {
     // The exact input tensor, features and logits, for comparing with another runtime.
     c10::impl::GenericDict d(c10::StringType::get(), c10::AnyType::get());
@@ -77,39 +114,6 @@ int RunPredictImages(const PredictFlags& flags) {
   return 0;
 }
 
-// "done/total (pct) rate/s ETA" on stderr, at most once a second (and at the end).
-class ProgressLine {
- public:
-  ProgressLine(bool enabled, std::optional<int64_t> total)
-      : enabled_(enabled), tty_(isatty(STDERR_FILENO) != 0), total_(total), start_(Clock::now()), last_(start_) {}
-  void Update(int64_t done, bool final = false) {
-    if (!enabled_) return;
-    const auto now = Clock::now();
-    if (!final && now - last_ < std::chrono::seconds(1)) return;
-    last_ = now;
-    const double seconds = std::chrono::duration<double>(now - start_).count();
-    const double rate = seconds > 0 ? double(done) / seconds : 0;
-    std::string line = absl::StrCat("predict: ", done);
-    if (total_ && *total_ > 0) {
-      absl::StrAppendFormat(&line, "/%d (%.0f%%)", *total_, 100.0 * double(done) / double(*total_));
-    }
-    absl::StrAppendFormat(&line, ", %.1f/s", rate);
-    if (total_ && rate > 0 && done <= *total_) absl::StrAppendFormat(&line, ", ETA %.0fs", double(*total_ - done) / rate);
-    if (tty_) {
-      std::fprintf(stderr, "\r%s\033[K%s", line.c_str(), final ? "\n" : "");
-    } else {
-      std::fprintf(stderr, "%s\n", line.c_str());
-    }
-    std::fflush(stderr);
-  }
-
- private:
-  using Clock = std::chrono::steady_clock;
-  bool enabled_, tty_;
-  std::optional<int64_t> total_;
-  Clock::time_point start_, last_;
-};
-
 absl::Status WriteText(const fs::path& path, const std::string& text) {
   Env& env = *Env::Default();
   if (path.has_parent_path()) RETURN_IF_ERROR(env.CreateDirs(path.parent_path()));
@@ -117,18 +121,9 @@ absl::Status WriteText(const fs::path& path, const std::string& text) {
 }
 
 int RunPredictBulk(const PredictFlags& flags) {
-  std::unique_ptr<InputSource> source;
-  if (!flags.data.empty()) {
-    auto opened = OpenShardSource(flags.data);
-    if (!opened.ok()) return FailCommand(opened.status());
-    source = std::move(*opened);
-  } else if (!flags.folder.empty()) {
-    auto opened = OpenFolderSource(flags.folder);
-    if (!opened.ok()) return FailCommand(opened.status());
-    source = std::move(*opened);
-  } else {
-    source = OpenFileListSource(std::vector<fs::path>(flags.images.begin(), flags.images.end()));
-  }
+  auto opened = OpenInputSource(flags.data, flags.folder, std::vector<fs::path>(flags.images.begin(), flags.images.end()));
+  if (!opened.ok()) return FailCommand(opened.status());
+  std::unique_ptr<InputSource> source = std::move(*opened);
   auto model = LoadModelFile(flags.checkpoint);
   if (!model.ok()) return FailCommand(model.status());
   if (flags.threads > 0) torch::set_num_threads(flags.threads);
@@ -154,7 +149,7 @@ int RunPredictBulk(const PredictFlags& flags) {
   options.decode_threads = flags.decode_threads;
   options.batch_size = flags.batch_size;
   options.keep_bytes = sorter.has_value() && !flags.data.empty();
-  ProgressLine progress(flags.progress || isatty(STDERR_FILENO), source->total());
+  ProgressLine progress("predict", flags.progress || isatty(STDERR_FILENO), source->total());
   options.on_progress = [&](int64_t done) { progress.Update(done); };
   int64_t errors = 0;
   auto rows = PredictAll(*model, *source, options, [&](const BulkInput& input) -> absl::Status {
@@ -199,16 +194,13 @@ int RunPredictBulk(const PredictFlags& flags) {
 CLI::App* AddPredictCommand(CLI::App& app, PredictFlags* f) {
   auto* predict = app.add_subcommand("predict", "classify images, a folder tree or a whole dataset with a model");
   predict->add_option("--checkpoint", f->checkpoint, "model.pt, checkpoint file or run directory")->required();
-  auto* images = predict->add_option("images", f->images, "image files");
+  AddBulkInputFlags(predict, f);
   predict->add_flag("--json", f->json, "print JSON (with the logits) instead of text (IMAGE... without --out)");
   predict->add_option("--top", f->top, "classes shown per head (IMAGE... without --out)");
+  predict->add_option("--explain", f->explain,
+                      "write an HTML page with each image's Grad-CAM heatmap per head (IMAGE... without --out)");
   predict->add_option("--dump-tensors", f->dump,
                       "write {input, features, logits} with torch::pickle_save (IMAGE... without --out)");
-  auto* data = predict->add_option("--data", f->data, "dataset root, folder of WebDataset .tar files, or one .tar");
-  auto* folder = predict->add_option("--folder", f->folder,
-                                     "folder tree of image files (recursive; files that do not decode are error rows)");
-  data->excludes(folder);
-  images->excludes(data)->excludes(folder);
   predict->add_option("--out", f->out, "one row per input: FILE.jsonl or FILE.csv")
       ->check(CLI::Validator(
           [](std::string& value) -> std::string {
@@ -216,11 +208,6 @@ CLI::App* AddPredictCommand(CLI::App& app, PredictFlags* f) {
             return s.ok() ? "" : std::string(s.message());
           },
           "FILE.jsonl|FILE.csv"));
-  predict->add_option("--decode-threads", f->decode_threads, "image decoding threads (0: one per core)")
-      ->check(CLI::Range(0, 1024));
-  predict->add_option("--batch-size", f->batch_size, "images per forward pass")->check(CLI::Range(1, 65536));
-  predict->add_option("--threads", f->threads, "LibTorch threads (0: LibTorch's default)")->check(CLI::Range(0, 1024));
-  predict->add_flag("--progress", f->progress, "progress line on stderr even when it is not a terminal");
   auto* group_by = predict->add_option(
       "--group-by", f->group_by,
       "summarise the predictions per value of FIELD (a label, a top-level sample field, or extra.NAME); repeatable")
@@ -251,6 +238,7 @@ int RunPredictCommand(const PredictFlags& f) {
   }
   if (!bulk_output) return RunPredictImages(f);
   if (!f.dump.empty()) return UsageError("--dump-tensors is for IMAGE... without --out, --group-by or --sort-into");
+  if (!f.explain.empty()) return UsageError("--explain is for IMAGE... without --out, --group-by or --sort-into");
   return RunPredictBulk(f);
 }
 

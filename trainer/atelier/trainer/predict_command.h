@@ -1,6 +1,7 @@
 // `atelier predict`: the command line of prediction (docs/predict.md).
 //
 //   predict --checkpoint CK IMAGE...            per image and head, the top classes
+//           [--explain PAGE.html]               and their Grad-CAM heatmaps (grad_cam.h)
 //   predict --checkpoint CK (--data ROOT | --folder DIR | IMAGE...)
 //           [--out FILE.jsonl|FILE.csv] [--group-by FIELD]... [--sort-into DIR]
 //                                               one row per input, streamed (bulk_predict.h)
@@ -14,19 +15,18 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "atelier/trainer/command_support.h"
 
 namespace atelier::trainer {
 
-struct PredictFlags {
+struct PredictFlags : BulkInputFlags {
   std::string checkpoint;
-  std::vector<std::string> images;
   bool json = false;
   int top = 3;
   std::string dump;
+  std::string explain;  // Grad-CAM page (IMAGE... without --out)
   // Bulk prediction.
-  std::string data, folder, out;
-  int decode_threads = 0, batch_size = 64, threads = 0;
-  bool progress = false;
+  std::string out;
   std::vector<std::string> group_by;
   std::string summary_csv, summary_html;
   std::string sort_into;

@@ -48,6 +48,9 @@ struct PredictionRow {
   std::string error;  // non-empty: the input could not be read or decoded (no heads)
   nlohmann::json meta = nlohmann::json::object();  // the sample JSON (labels, extra, ...); {} for files
   std::vector<HeadPrediction> heads;               // per head of the model, when error is empty
+  // The backbone's features (the heads' input), when asked for
+  // (BulkPredictOptions::features) and error is empty. Not written by RowToJson.
+  std::vector<float> features;
 };
 
 // The row as one JSON object (the JSONL line).

@@ -36,6 +36,7 @@
 #include "atelier/trainer/model.h"
 #include "atelier/trainer/model_file.h"
 #include "atelier/trainer/report.h"
+#include "atelier/trainer/report_analysis.h"
 #include "atelier/trainer/resume_options.h"
 #include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
@@ -717,7 +718,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
     report.title = absl::StrCat("atelier training report: ", options.out_dir.filename().string());
     report.eval_split = eval_split;
     report.history = state.history;
-    for (int h = 0; h < nh; ++h) report.heads.push_back({space.heads[h].name, space.heads[h].classes, final_eval.confusion[h]});
+    for (int h = 0; h < nh; ++h) report.heads.push_back({space.heads[h].name, space.heads[h].classes, final_eval.confusion[h], {}});
     std::vector<int> shown(space.heads[0].classes.size(), 0);
     int wrong_shown = 0;
     for (const Prediction& p : final_eval.predictions) {
@@ -737,6 +738,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
       report.gallery.push_back({std::vector<uint8_t>(px, px + set.image_bytes()), set.image_size, set.channels,
                                 absl::StrCat(set.keys[p.index], " — ", truth, " → predicted ", guess), wrong});
     }
+    RETURN_IF_ERROR(AddEmbeddingSections(model, set, targets, eval_idx, EmbeddingReportOptions{}, &report));
     ASSIGN_OR_RETURN(std::string html, RenderReport(report));
     RETURN_IF_ERROR(WriteFileAtomically(*Env::Default(), options.out_dir / "report.html", html));
     nlohmann::json summary = {{"samples", set.size()},
