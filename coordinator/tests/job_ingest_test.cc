@@ -63,6 +63,8 @@ crawl:
   throttle_pause_s: 2.5
   allow_private_networks: true
   allowed_networks: [10.1.0.0/16]
+  memory_budget_bytes: 100000000
+  max_image_pixels: 5000000
 )");
     http_.set_immediate(true);
     clock_.SetAutoAdvance(true);
@@ -249,6 +251,8 @@ TEST_F(JobIngestTest, SettingsComeFromTheSpec) {
   EXPECT_TRUE(s.allow_private_networks());
   ASSERT_EQ(s.allowed_networks_size(), 1);
   EXPECT_EQ(s.allowed_networks(0), "10.1.0.0/16");
+  EXPECT_EQ(s.memory_budget_bytes(), 100000000);
+  EXPECT_EQ(s.max_image_pixels(), 5000000);
   EXPECT_LT(s.heartbeat_interval_ms(), s.lease_ttl_ms());
   EXPECT_EQ(s.met_api(), "http://met.invalid/v1");
   ASSERT_EQ(s.met_label_fields_size(), 1);

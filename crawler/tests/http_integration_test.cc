@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "atelier/common/clock.h"
+#include "atelier/common/memory_budget.h"
 #include "atelier/common/status_matchers.h"
 #include "atelier/net/address_guard.h"
 #include "atelier/net/curl_fetcher.h"
@@ -265,6 +266,73 @@ TEST(AddressGuardTest, AllowListParsesAndJudges) {
   EXPECT_FALSE(v6("fd00::1"));
   EXPECT_FALSE(v6("::ffff:127.0.0.1"));
   EXPECT_TRUE(v6("2606:4700::1111"));
+}
+
+
+// The crawler's memory budget: endless chunked bodies and gzip bombs fetched
+// at the same time as good images. The good images are stored, the hostile
+// bodies fail too_large, and the bytes held by bodies and decodes never
+// exceeded the budget (its high-water mark). Peak RSS is measured by
+// bench/crawler/hostile_memory_bench.sh, not here.
+TEST(MemoryBudgetCrawlTest, HostileBodiesAndGoodImagesStayWithinTheBudget) {
+  constexpr int64_t kBudget = int64_t{8} << 20;
+  TestOrigin origin;
+  origin.AddImage("a.jpg", testing::MakeJpeg(320, 200));
+  origin.AddImage("big.png", testing::MakePng(1000, 800), "image/png");
+  origin.AddImage("c.webp", testing::MakeWebp(100, 140), "image/webp");
+  MemoryBudget budget(kBudget, Clock::Real());
+  net::CurlFetcherOptions options;
+  options.guard = net::AddressGuard::AllowAll();  // the origin is on loopback
+  options.budget = &budget;
+  options.stall_abort_after = absl::Milliseconds(100);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<net::CurlFetcher> fetcher, net::CurlFetcher::Create(std::move(options)));
+  atelier::testing::TempDir dir{"crawler-budget"};
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<StateStore> store, OpenRocksDbStateStore((dir / "state").string()));
+  CrawlConfig config;
+  config.concurrency = 16;
+  config.processing_threads = 2;
+  config.retries = 2;
+  config.timeout = absl::Seconds(30);
+  config.max_bytes = 3'000'000;
+  config.backoff = {absl::Milliseconds(20), absl::Milliseconds(100)};
+  config.budget = &budget;
+  net::HostLimiter limiter(net::HostLimits{16, 0, 1});
+  ResizingProcessor processor(ResizeSettings{imaging::ResizeMode::kCenterCrop, 64, 90});
+
+  std::vector<v1::WorkItem> items;
+  std::vector<std::string> good, hostile;
+  for (int i = 0; i < 4; ++i) {
+    items.push_back(UrlItem(absl::StrCat("url-endless-", i), origin.Url(absl::StrCat("/endless/", i))));
+    hostile.push_back(items.back().key());
+    items.push_back(UrlItem(absl::StrCat("url-gzip-bomb-", i), origin.Url(absl::StrCat("/gzip-bomb/", i))));
+    hostile.push_back(items.back().key());
+  }
+  for (int i = 0; i < 12; ++i) {
+    const char* name = i % 3 == 0 ? "a.jpg" : i % 3 == 1 ? "big.png" : "c.webp";
+    items.push_back(UrlItem(absl::StrCat("url-good-", i), origin.Url(absl::StrCat("/img/", name, "?n=", i))));
+    good.push_back(items.back().key());
+  }
+  std::map<std::string, v1::ItemResult> results;
+  {
+    ShardCrawler crawler(config, *fetcher, limiter, processor, *store, Clock::Real());
+    ASSERT_OK(crawler.Begin(1, items));
+    ASSERT_OK(crawler.Run());
+    for (auto& r : crawler.TakeNewResults()) results[r.key()] = r;
+  }
+  ASSERT_EQ(results.size(), items.size());
+  for (const std::string& key : good) {
+    EXPECT_EQ(results[key].outcome(), v1::ITEM_OUTCOME_OK) << key << ": " << results[key].reason();
+  }
+  for (const std::string& key : hostile) {
+    EXPECT_EQ(results[key].outcome(), v1::ITEM_OUTCOME_FAILED) << key;
+    EXPECT_EQ(results[key].reason(), "too_large") << key;
+  }
+  ASSERT_OK_AND_ASSIGN(auto samples, store->LoadSamples(1));
+  EXPECT_EQ(samples.size(), good.size());
+  EXPECT_LE(budget.high_water(), kBudget);
+  EXPECT_GT(budget.high_water(), config.max_bytes);  // the bodies were counted
+  fetcher.reset();
+  EXPECT_EQ(budget.used(), 0);
 }
 
 }  // namespace

@@ -457,3 +457,55 @@ TEST_F(ShardCrawlerTest, RunWaitsOnTheClockAndStops) {
 
 }  // namespace
 }  // namespace atelier::crawler
+
+namespace atelier::crawler {
+namespace {
+
+// A body dropped by the fetcher to free the memory budget is fetched again;
+// it is not a retry, so an item with no retries left still succeeds.
+TEST_F(ShardCrawlerTest, ABodyDroppedForTheMemoryBudgetIsFetchedAgainNotRetried) {
+  config_.retries = 0;
+  FakeFetcher fetcher(clock_, [](const std::string&, int attempt) {
+    if (attempt <= 2) return Error(net::FetchError::kOverBudget);
+    return Status(200, Jpeg());
+  });
+  Crawl(fetcher, {UrlItem("url-a", "http://a.example/a.jpg")});
+  EXPECT_EQ(Result("url-a").outcome(), v1::ITEM_OUTCOME_OK) << Result("url-a").reason();
+  EXPECT_EQ(fetcher.attempts("http://a.example/a.jpg"), 3);
+}
+
+// No fetch starts while the memory budget is full; decodes wait for the
+// memory their header asks for, and a canvas over max_pixels fails first.
+TEST_F(ShardCrawlerTest, AFullMemoryBudgetStartsNoFetch) {
+  MemoryBudget budget(1 << 20, clock_);
+  config_.budget = &budget;
+  FakeFetcher fetcher(clock_, [](const std::string& url, int) {
+    if (url.find("bomb") != std::string::npos) return Status(200, testing::MakeJpegBomb(9000, 9000));
+    return Status(200, Jpeg());
+  });
+  limiter_ = std::make_unique<net::HostLimiter>(net::HostLimits{4, 10, 1});
+  ResizingProcessor small_limit(ResizeSettings{imaging::ResizeMode::kShorterSide, 32, 90, 1'000'000});
+  ShardCrawler crawler(config_, fetcher, *limiter_, small_limit, store_, clock_, 7);
+  ASSERT_OK(crawler.Begin(3, {UrlItem("url-a", "http://a.example/a.jpg"), UrlItem("url-bomb", "http://a.example/bomb")}));
+  MemoryBudget::Reservation everything;
+  ASSERT_TRUE(budget.TryAcquire(1 << 20, &everything));
+  crawler.Step();
+  EXPECT_EQ(fetcher.total_requests(), 0);
+  everything.Release();
+  for (int steps = 0; !crawler.Done(); ++steps) {
+    ASSERT_LT(steps, 1000) << "crawl does not finish";
+    crawler.Step();
+    if (crawler.Done()) break;
+    fetcher.CompleteDue(clock_.Now());
+    clock_.Advance(absl::Milliseconds(50));
+  }
+  std::map<std::string, v1::ItemResult> results;
+  for (auto& r : crawler.TakeNewResults()) results[r.key()] = r;
+  EXPECT_EQ(results["url-a"].outcome(), v1::ITEM_OUTCOME_OK);
+  EXPECT_EQ(results["url-bomb"].reason(), "image_too_large");
+  EXPECT_LE(budget.high_water(), 1 << 20);
+  EXPECT_EQ(budget.used(), 0);
+}
+
+}  // namespace
+}  // namespace atelier::crawler

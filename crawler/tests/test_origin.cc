@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include <httplib.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <chrono>
+#include <vector>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
@@ -16,6 +19,33 @@
 #include "atelier/common/http_server_thread.h"
 
 namespace atelier::crawler::testing {
+namespace {
+
+// gzip of `size` zero bytes.
+std::string GzipOfZeros(size_t size) {
+  z_stream z{};
+  deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);  // +16: gzip framing
+  std::vector<uint8_t> zeros(1 << 20, 0), out(1 << 16);
+  std::string gz;
+  for (size_t fed = 0; fed <= size;) {
+    const size_t n = std::min(zeros.size(), size - fed);
+    const int flush = fed + n >= size ? Z_FINISH : Z_NO_FLUSH;
+    z.next_in = zeros.data();
+    z.avail_in = static_cast<uInt>(n);
+    do {
+      z.next_out = out.data();
+      z.avail_out = static_cast<uInt>(out.size());
+      deflate(&z, flush);
+      gz.append(reinterpret_cast<char*>(out.data()), out.size() - z.avail_out);
+    } while (z.avail_out == 0);
+    fed += n;
+    if (flush == Z_FINISH) break;
+  }
+  deflateEnd(&z);
+  return gz;
+}
+
+}  // namespace
 
 TestOrigin::TestOrigin(std::string host) : host_(std::move(host)), server_(std::make_unique<httplib::Server>()) {
   httplib::Server& s = *server_;
@@ -111,6 +141,23 @@ TestOrigin::TestOrigin(std::string host) : host_(std::move(host)), server_(std::
       std::string chunk(10000, 'x');
       return sink.write(chunk.data(), chunk.size());
     });
+  });
+  s.Get(R"(/endless/\w+)", [this](const httplib::Request& req, httplib::Response& res) {
+    Count(req.path);
+    res.set_chunked_content_provider("image/jpeg", [this](size_t offset, httplib::DataSink& sink) {
+      if (offset >= (size_t{2} << 30) || stopping_.load()) {
+        sink.done();
+        return true;
+      }
+      static const std::string chunk(64 << 10, 'x');
+      return sink.write(chunk.data(), chunk.size());
+    });
+  });
+  s.Get(R"(/gzip-bomb/\w+)", [this](const httplib::Request& req, httplib::Response& res) {
+    Count(req.path);
+    res.set_header("Content-Encoding", "gzip");
+    static const std::string bomb = GzipOfZeros(size_t{64} << 20);  // made once, on first use
+    res.set_content(bomb, "image/png");
   });
   s.Get(R"(/api/objects/(\d+))", [this](const httplib::Request& req, httplib::Response& res) {
     const int n = Count(req.path);

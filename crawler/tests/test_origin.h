@@ -13,6 +13,8 @@
 //   /redirect?to=URL     302 to URL
 //   /html-as-jpeg        an HTML page served as image/jpeg
 //   /big                 300000 bytes with Content-Length; /big-chunked without
+//   /endless/<n>         a chunked body of 64 KiB chunks, up to 2 GiB (ends when the client goes)
+//   /gzip-bomb/<n>       Content-Encoding: gzip, 64 KiB on the wire that inflate to 64 MiB of zeros
 //   /api/objects/<id>    Met API replica (objects registered with AddMetObject;
 //                        ids in HtmlFirst() answer an HTML block page first)
 //   /api/search?q=...    {"total": n, "objectIDs": [...]} of the registered objects

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -169,6 +170,28 @@ TEST_F(WorkerTest, CrawlsCommitsAndCompletesShards) {
   EXPECT_TRUE(samples.empty());
   ASSERT_OK_AND_ASSIGN(auto items, store->ListItems(0));
   EXPECT_EQ(items.size(), 10u);
+}
+
+// The job's crawl.max_image_pixels reaches the decoder: a canvas above it
+// fails image_too_large, a smaller one is stored.
+TEST_F(WorkerTest, TheJobsPixelLimitReachesTheDecoder) {
+  origin_.AddImage("tiny.jpg", testing::MakeJpeg(20, 20));
+  v1::CrawlSettings settings = Settings();
+  settings.set_max_image_pixels(1000);  // the k*.jpg images are 80..86 x 60
+  settings.set_memory_budget_bytes(64 << 20);
+  FakeCoordinator coordinator(settings, {{UrlItem("url-tiny", origin_.Url("/img/tiny.jpg")),
+                                          UrlItem("url-big", origin_.Url("/img/k0.jpg"))}});
+  {
+    Worker worker(Options(coordinator), Clock::Real());
+    ASSERT_OK(worker.Run());
+  }
+  const auto completed = coordinator.completed();
+  ASSERT_EQ(completed.size(), 1u);
+  std::map<std::string, v1::ItemResult> results;
+  for (const auto& r : completed[0].results()) results[r.key()] = r;
+  EXPECT_EQ(results["url-tiny"].outcome(), v1::ITEM_OUTCOME_OK);
+  EXPECT_EQ(results["url-big"].outcome(), v1::ITEM_OUTCOME_FAILED);
+  EXPECT_EQ(results["url-big"].reason(), "image_too_large");
 }
 
 TEST_F(WorkerTest, LostLeaseDiscardsTheOutput) {

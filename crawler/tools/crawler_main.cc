@@ -14,6 +14,7 @@
 
 #include <thread>
 
+#include "atelier/common/memory_budget.h"
 #include "atelier/common/stop_signal_watcher.h"
 #include "atelier/common/clock.h"
 #include "atelier/common/command_line.h"
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "atelier crawler: --log-level: %s\n", std::string(s.message()).c_str());
     return atelier::kUsageError;
   }
+  atelier::ReturnLargeFreedBlocksToTheSystem();  // RSS follows the memory budget (docs/crawler.md)
   options.outage_budget = absl::Seconds(outage_s);
   options.tty = isatty(STDERR_FILENO) == 1;
 

@@ -30,22 +30,7 @@ void ExpectOkOrKnownReason(const std::string& bytes) {
 }
 
 TEST(HostileInputTest, FlippedAndCutFilesFailCleanly) {
-  const Image photo = testing::PhotoLike(64, 48, 61);
-  testing::JpegOptions progressive;
-  progressive.progressive = true;
-  testing::JpegOptions exif;
-  exif.exif_orientation = 6;
-  std::vector<uint8_t> rgba;
-  for (size_t i = 0; i < photo.rgb.size(); i += 3) {
-    rgba.insert(rgba.end(), {photo.rgb[i], photo.rgb[i + 1], photo.rgb[i + 2], static_cast<uint8_t>(i % 256)});
-  }
-  testing::PngOptions interlaced;
-  interlaced.interlaced = true;
-  const std::vector<std::string> originals = {
-      testing::EncodeJpegWith(photo, {}), testing::EncodeJpegWith(photo, progressive),
-      testing::EncodeJpegWith(photo, exif), testing::EncodePngRaw(64, 48, photo.rgb, {}),
-      testing::EncodePngRaw(64, 48, photo.rgb, interlaced), testing::EncodeWebpLossy(photo, 80),
-      testing::EncodeWebpLosslessRgba(64, 48, rgba)};
+  const std::vector<std::string> originals = testing::EncodedEveryWay(testing::PhotoLike(64, 48, 61));
   std::mt19937 rng(1234);
   for (const std::string& original : originals) {
     for (int trial = 0; trial < 150; ++trial) {

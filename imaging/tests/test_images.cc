@@ -240,6 +240,29 @@ std::string EncodeWebpLosslessRgba(int width, int height, const std::vector<uint
   return out;
 }
 
+std::vector<std::string> EncodedEveryWay(const Image& image) {
+  JpegOptions progressive;
+  progressive.progressive = true;
+  JpegOptions exif;
+  exif.exif_orientation = 6;
+  std::vector<uint8_t> rgba;
+  for (size_t i = 0; i < image.rgb.size(); i += 3) {
+    rgba.insert(rgba.end(), {image.rgb[i], image.rgb[i + 1], image.rgb[i + 2], static_cast<uint8_t>(i % 256)});
+  }
+  PngOptions interlaced;
+  interlaced.interlaced = true;
+  PngOptions with_alpha;
+  with_alpha.color_type = PNG_COLOR_TYPE_RGB_ALPHA;
+  return {EncodeJpegWith(image, {}),
+          EncodeJpegWith(image, progressive),
+          EncodeJpegWith(image, exif),
+          EncodePngRaw(image.width, image.height, image.rgb, {}),
+          EncodePngRaw(image.width, image.height, image.rgb, interlaced),
+          EncodePngRaw(image.width, image.height, rgba, with_alpha),
+          EncodeWebpLossy(image, 80),
+          EncodeWebpLosslessRgba(image.width, image.height, rgba)};
+}
+
 std::string PngBomb(uint32_t width, uint32_t height) {
   std::string png("\x89PNG\r\n\x1a\n", 8);
   std::string ihdr;

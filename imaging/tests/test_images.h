@@ -57,6 +57,11 @@ std::string EncodeWebpLossy(const Image& image, int quality);
 // Lossless WebP of RGBA pixels (width * height * 4 bytes).
 std::string EncodeWebpLosslessRgba(int width, int height, const std::vector<uint8_t>& rgba);
 
+// `image` encoded every way the decoders read: baseline, progressive and
+// EXIF-rotated (6) JPEG, RGB, interlaced RGB and RGBA PNG, lossy WebP and
+// lossless RGBA WebP (alpha a ramp over the pixels).
+std::vector<std::string> EncodedEveryWay(const Image& image);
+
 // A PNG whose IHDR declares width x height (8-bit RGB) followed by a tiny
 // valid zlib IDAT and IEND: a decompression bomb.
 std::string PngBomb(uint32_t width, uint32_t height);

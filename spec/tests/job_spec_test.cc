@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "atelier/common/memory_budget.h"
 #include "atelier/common/status_matchers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -34,6 +35,8 @@ crawl:
   retries: 2
   timeout_s: 10
   max_bytes: 1000000
+  memory_budget_bytes: 134217728
+  max_image_pixels: 20000000
 )";
 
 TEST(JobSpecTest, ParsesEveryDocumentedKey) {
@@ -69,6 +72,8 @@ TEST(JobSpecTest, ParsesEveryDocumentedKey) {
   EXPECT_EQ(spec.crawl.retries, 2);
   EXPECT_DOUBLE_EQ(spec.crawl.timeout_s, 10);
   EXPECT_EQ(spec.crawl.max_bytes, 1000000);
+  EXPECT_EQ(spec.crawl.memory_budget_bytes, 134217728);
+  EXPECT_EQ(spec.crawl.max_image_pixels, 20000000);
 }
 
 TEST(JobSpecTest, DefaultsApplyWhenCrawlIsOmitted) {
@@ -78,6 +83,17 @@ TEST(JobSpecTest, DefaultsApplyWhenCrawlIsOmitted) {
   EXPECT_EQ(spec.crawl.resize_mode, imaging::ResizeMode::kCenterCrop);
   EXPECT_EQ(spec.crawl.resize_size, 256);
   EXPECT_EQ(spec.crawl.retries, 4);
+  EXPECT_EQ(spec.crawl.memory_budget_bytes, kDefaultMemoryBudgetBytes);
+  EXPECT_EQ(spec.crawl.max_image_pixels, 64'000'000);
+}
+
+TEST(JobSpecTest, MemoryBudgetAndPixelLimitAreChecked) {
+  const std::string base = "dataset: /d\nsources:\n  - urls: {file: a.txt}\ncrawl:\n  ";
+  EXPECT_THAT(ParseJobSpec(base + "memory_budget_bytes: 1000\n", "job.yaml", ""),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("job.yaml:5"), HasSubstr("crawl.memory_budget_bytes"))));
+  EXPECT_THAT(ParseJobSpec(base + "max_image_pixels: 0\n", "job.yaml", ""),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("crawl.max_image_pixels")));
 }
 
 TEST(JobSpecTest, UnknownTopLevelKeyNamesKeyAndLine) {
@@ -104,7 +120,7 @@ TEST(JobSpecTest, UnknownNestedKeyNamesPathAndLine) {
   yaml += "  politeness: 3\n";
   EXPECT_THAT(ParseJobSpec(yaml, "job.yaml", ""),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("job.yaml:20"), HasSubstr("crawl.politeness"))));
+                       AllOf(HasSubstr("job.yaml:22"), HasSubstr("crawl.politeness"))));
 }
 
 TEST(JobSpecTest, BamLabelFamilyMustBeAWord) {

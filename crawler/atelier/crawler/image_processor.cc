@@ -4,16 +4,22 @@
 #include "atelier/imaging/image.h"
 
 namespace atelier::crawler {
-namespace {
-
-ProcessOutcome Failure(const absl::Status& status) {
+ProcessOutcome FailedOutcome(const absl::Status& status) {
   ProcessOutcome out;
   out.reason = imaging::FailureReason(status);
   out.message = std::string(status.message());
   return out;
 }
 
-}  // namespace
+absl::StatusOr<int64_t> ResizingProcessor::MemoryNeeded(absl::string_view body) const {
+  imaging::DecodeOptions options;
+  options.max_pixels = settings_.max_pixels;
+  return imaging::EstimateDecodeMemory(body, settings_.mode, settings_.size, options);
+}
+
+absl::StatusOr<int64_t> PassthroughProcessor::MemoryNeeded(absl::string_view body) const {
+  return static_cast<int64_t>(body.size());
+}
 
 ProcessOutcome ResizingProcessor::Process(absl::string_view body) const {
   imaging::DecodeOptions options;
@@ -23,10 +29,10 @@ ProcessOutcome ResizingProcessor::Process(absl::string_view body) const {
   auto decoded = settings_.mode == imaging::ResizeMode::kKeep
                      ? imaging::DecodeImage(body, options)
                      : imaging::DecodeAndResize(body, settings_.mode, settings_.size, options);
-  if (!decoded.ok()) return Failure(decoded.status());
+  if (!decoded.ok()) return FailedOutcome(decoded.status());
   const imaging::Image* image = &decoded->image;
   auto jpeg = imaging::EncodeJpeg(*image, settings_.jpeg_quality);
-  if (!jpeg.ok()) return Failure(jpeg.status());
+  if (!jpeg.ok()) return FailedOutcome(jpeg.status());
   ProcessOutcome out;
   out.ok = true;
   out.image.bytes = *std::move(jpeg);
@@ -42,7 +48,7 @@ ProcessOutcome ResizingProcessor::Process(absl::string_view body) const {
 ProcessOutcome PassthroughProcessor::Process(absl::string_view body) const {
   ProcessOutcome out;
   auto info = imaging::ProbeImage(body);
-  if (!info.ok()) return Failure(info.status());
+  if (!info.ok()) return FailedOutcome(info.status());
   out.ok = true;
   out.image.bytes = std::string(body);
   out.image.format = info->codec == imaging::Codec::kJpeg  ? dataset::ImageFormat::kJpeg

@@ -7,7 +7,10 @@
 // Implementations are stateless and thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <string>
+
+#include "absl/status/statusor.h"
 
 #include "absl/strings/string_view.h"
 #include "atelier/dataset/image_format.h"
@@ -34,6 +37,11 @@ class ImageProcessor {
  public:
   virtual ~ImageProcessor() = default;
   virtual ProcessOutcome Process(absl::string_view body) const = 0;
+  // The bytes Process(body) will allocate at most, from the header only, so
+  // the caller can wait for them (MemoryBudget) before calling Process. A
+  // failure is the item's outcome as Process would give it (e.g. reason
+  // image_too_large above max_pixels), found before any pixel is allocated.
+  virtual absl::StatusOr<int64_t> MemoryNeeded(absl::string_view body) const = 0;
 };
 
 struct ResizeSettings {
@@ -47,6 +55,7 @@ class ResizingProcessor final : public ImageProcessor {
  public:
   explicit ResizingProcessor(ResizeSettings settings) : settings_(settings) {}
   ProcessOutcome Process(absl::string_view body) const override;
+  absl::StatusOr<int64_t> MemoryNeeded(absl::string_view body) const override;
 
  private:
   const ResizeSettings settings_;
@@ -55,6 +64,10 @@ class ResizingProcessor final : public ImageProcessor {
 class PassthroughProcessor final : public ImageProcessor {
  public:
   ProcessOutcome Process(absl::string_view body) const override;
+  absl::StatusOr<int64_t> MemoryNeeded(absl::string_view body) const override;  // the copy of the body
 };
+
+// The failure outcome of a status from imaging/ (its reason and message).
+ProcessOutcome FailedOutcome(const absl::Status& status);
 
 }  // namespace atelier::crawler

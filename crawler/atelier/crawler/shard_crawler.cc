@@ -82,6 +82,26 @@ struct ShardCrawler::Pool {
 
 namespace {
 
+// Waits for the memory `body`'s decode needs, then processes it. Waits in
+// steps of a second so that a stop is seen. A wait ends: the fetcher pauses
+// bodies while a decode waits and drops one when all are stuck, and
+// MemoryBudget grants a decode once only parked bodies are left.
+ProcessOutcome ProcessWithin(const ImageProcessor& processor, MemoryBudget* budget, Clock& clock,
+                             absl::string_view body, const std::function<bool()>& stopping) {
+  if (budget == nullptr) return processor.Process(body);
+  absl::StatusOr<int64_t> needed = processor.MemoryNeeded(body);
+  if (!needed.ok()) return FailedOutcome(needed.status());
+  while (true) {
+    absl::StatusOr<MemoryBudget::Reservation> memory = budget->Acquire(*needed, clock.Now() + absl::Seconds(1));
+    if (memory.ok()) return processor.Process(body);
+    if (stopping()) {
+      ProcessOutcome out;
+      out.reason = "cancelled";
+      return out;
+    }
+  }
+}
+
 std::string SourceName(v1::SourceKind kind) {
   switch (kind) {
     case v1::SOURCE_KIND_BAM: return "bam";
@@ -235,6 +255,8 @@ bool ShardCrawler::LaunchFrom(Queue& queue, absl::Time now, std::unordered_map<s
       break;
     }
     if (in_flight_ >= config_.concurrency) return false;  // a completion will wake us
+    // Bodies and decodes fill the memory budget: a completion will wake us.
+    if (config_.budget != nullptr && config_.budget->used() >= config_.budget->limit()) return false;
     const std::string& host = it->second.host;
     if (blocked.count(host) > 0) {
       ++it;
@@ -294,6 +316,12 @@ void ShardCrawler::HandleCompletion(Task task, net::FetchResult result) {
   item.last_http = result.http_status;
   const absl::Time now = clock_.Now();
   counters_.fetch_us += absl::ToInt64Microseconds(now - task.started);
+  if (result.error == net::FetchError::kOverBudget) {
+    // Dropped to free memory for other bodies: fetch it again (soon, not
+    // spinning while the budget is full); not a retry.
+    Schedule(std::move(task), now + absl::Milliseconds(100));
+    return;
+  }
   if (FollowRedirect(task, result, now)) return;
   ++task.tries;
   if (task.slot < 0) {
@@ -391,13 +419,20 @@ void ShardCrawler::HandleImage(Task& task, Item& item, net::FetchResult& result,
     case net::Verdict::kSuccess:
       if (pool_ != nullptr) {
         ++in_flight_;  // the body stays in memory until processed
-        pool_->Submit([inbox = inbox_, processor = &processor_, task, body = std::move(result.body)] {
-          ProcessOutcome outcome = processor->Process(body);
+        if (result.memory != nullptr) result.memory->Park();  // only its decode frees it now
+        pool_->Submit([inbox = inbox_, processor = &processor_, budget = config_.budget, clock = &clock_, task,
+                       body = std::move(result.body), memory = std::move(result.memory)]() mutable {
+          ProcessOutcome outcome = ProcessWithin(*processor, budget, *clock, body, [&inbox] {
+            absl::MutexLock l(&inbox->mu);
+            return inbox->stop;
+          });
+          memory.reset();  // the body's share of the budget
+          std::string().swap(body);
           absl::MutexLock l(&inbox->mu);
           inbox->processed.emplace_back(task, std::move(outcome));
         });
       } else {
-        ApplyProcessed(task, processor_.Process(result.body));
+        ApplyProcessed(task, ProcessWithin(processor_, config_.budget, clock_, result.body, [] { return false; }));
       }
       return;
     case net::Verdict::kDead:

@@ -33,6 +33,7 @@
 #include "absl/time/time.h"
 #include "atelier/common/backoff.h"
 #include "atelier/common/clock.h"
+#include "atelier/common/memory_budget.h"
 #include "atelier/crawler/image_processor.h"
 #include "atelier/crawler/met_object.h"
 #include "atelier/crawler/state_store.h"
@@ -61,6 +62,11 @@ struct CrawlConfig {
   // drives the crawler (deterministic; unit tests). A body being processed
   // counts against `concurrency`, which bounds the memory held.
   int processing_threads = 0;
+  // The crawler-wide memory budget (docs/crawler.md): each image waits for
+  // the memory its decode needs (ImageProcessor::MemoryNeeded) before it is
+  // decoded, and no fetch starts while the budget is full (the fetcher counts
+  // the bodies in it). Null: not counted. Must outlive the crawler.
+  MemoryBudget* budget = nullptr;
 };
 
 // Live counters of the current shard (read from any thread).

@@ -80,6 +80,7 @@ struct Worker::Impl {
 
   WorkerOptions options;
   Clock& clock;
+  std::unique_ptr<MemoryBudget> budget;  // before `fetcher`: it must outlive it
   std::unique_ptr<net::Fetcher> fetcher;
   std::unique_ptr<CoordinatorClient> client;  // created first: Stop() cancels its waits
   std::unique_ptr<StateStore> store;
@@ -122,6 +123,11 @@ absl::Status Worker::Impl::Setup(const v1::CrawlSettings& s) {
   if (!s.met_api().empty()) config.met_api = s.met_api();
   config.met_label_fields.assign(s.met_label_fields().begin(), s.met_label_fields().end());
   if (s.throttle_pause_ms() > 0) config.throttle_pause = absl::Milliseconds(s.throttle_pause_ms());
+  if (budget == nullptr) {
+    budget = std::make_unique<MemoryBudget>(
+        s.memory_budget_bytes() > 0 ? s.memory_budget_bytes() : kDefaultMemoryBudgetBytes, clock);
+  }
+  config.budget = budget.get();
   net::HostLimits limits;
   if (s.per_host_concurrency() > 0) limits.max_in_flight = s.per_host_concurrency();
   if (s.per_host_requests_per_second() > 0) limits.requests_per_second = s.per_host_requests_per_second();
@@ -133,6 +139,7 @@ absl::Status Worker::Impl::Setup(const v1::CrawlSettings& s) {
     resize.mode = ResizeModeFromProto(s.resize_mode());
     if (s.resize_size() > 0) resize.size = s.resize_size();
     if (s.jpeg_quality() > 0) resize.jpeg_quality = s.jpeg_quality();
+    if (s.max_image_pixels() > 0) resize.max_pixels = s.max_image_pixels();
     processor = std::make_unique<ResizingProcessor>(resize);
   }
   if (s.heartbeat_interval_ms() > 0) {
@@ -153,6 +160,7 @@ absl::Status Worker::Impl::Setup(const v1::CrawlSettings& s) {
     std::vector<std::string> allowed = options.allowed_networks;
     allowed.insert(allowed.end(), s.allowed_networks().begin(), s.allowed_networks().end());
     net::CurlFetcherOptions curl_options;
+    curl_options.budget = budget.get();
     ASSIGN_OR_RETURN(curl_options.guard,
                      net::AddressGuard::Create(options.allow_private_networks || s.allow_private_networks(), allowed));
     ASSIGN_OR_RETURN(std::unique_ptr<net::CurlFetcher> curl, net::CurlFetcher::Create(std::move(curl_options)));

@@ -95,6 +95,17 @@ absl::StatusOr<ImageSize> ResizedSize(int width, int height, ResizeMode mode, in
 absl::StatusOr<DecodedImage> DecodeAndResize(absl::string_view bytes, ResizeMode mode, int size,
                                              const DecodeOptions& options = {});
 
+// (Added.) An upper bound of the bytes DecodeAndResize(bytes, mode, size,
+// options) allocates (DecodeImage + EncodeJpeg for kKeep): the decoded pixels
+// after DCT scaling, an EXIF-rotated copy, codec buffers (a progressive
+// JPEG's coefficients, WebP's RGBA), the resampler's intermediate, the
+// resized image and its JPEG. Reads only the header, so a caller can wait for
+// that much memory before decoding. Errors as the decoders give them from
+// the header: image_too_large above options.max_pixels, not_an_image,
+// truncated_image, corrupt_image; InvalidArgument for a bad size.
+absl::StatusOr<int64_t> EstimateDecodeMemory(absl::string_view bytes, ResizeMode mode, int size,
+                                             const DecodeOptions& options = {});
+
 absl::StatusOr<std::string> EncodeJpeg(const Image& image, int quality);
 absl::StatusOr<std::string> EncodePng(const Image& image);
 

@@ -189,7 +189,44 @@ bool ReadPixels(Decompressor* dec, const CodecOptions& options, int orientation,
   return true;
 }
 
+// Sets the DCT scale DecodeJpeg would choose after ReadHeader; false after a
+// libjpeg error.
+bool ScaleAsDecoding(Decompressor* dec, const CodecOptions& options) {
+  if (setjmp(dec->err.jump)) return false;
+  ChooseScale(&dec->cinfo, options);
+  return true;
+}
+
 }  // namespace
+
+absl::StatusOr<DecodeFootprint> JpegFootprint(absl::string_view bytes, const CodecOptions& options) {
+  Decompressor dec;
+  if (!ReadHeader(&dec, bytes, /*keep_exif=*/false)) return ErrorFromManager(dec.err);
+  const jpeg_decompress_struct& cinfo = dec.cinfo;
+  if (absl::Status s = CheckCanvas(Codec::kJpeg, cinfo.image_width, cinfo.image_height, options.max_pixels);
+      !s.ok()) {
+    return s;
+  }
+  if (!ScaleAsDecoding(&dec, options)) return ErrorFromManager(dec.err);
+  DecodeFootprint out;
+  out.decoded_width = static_cast<int>(cinfo.output_width);
+  out.decoded_height = static_cast<int>(cinfo.output_height);
+  const int64_t decoded = int64_t{out.decoded_width} * out.decoded_height * 3;
+  // The pixels, their EXIF-rotated copy, libjpeg's MCU-row buffers (16 rows
+  // of every component at full width, CMYK counted) ...
+  out.bytes = 2 * decoded + int64_t{cinfo.image_width} * 16 * 4 * 2 + (int64_t{64} << 10);
+  // ... and a progressive file's whole-image coefficient buffer (2 bytes per
+  // coefficient, 64 per block, blocks rounded up to the sampling factors).
+  if (cinfo.progressive_mode) {
+    for (int ci = 0; ci < cinfo.num_components; ++ci) {
+      const jpeg_component_info& c = cinfo.comp_info[ci];
+      const int64_t bw = (c.width_in_blocks + c.h_samp_factor - 1) / c.h_samp_factor * c.h_samp_factor;
+      const int64_t bh = (c.height_in_blocks + c.v_samp_factor - 1) / c.v_samp_factor * c.v_samp_factor;
+      out.bytes += bw * bh * 64 * 2;
+    }
+  }
+  return out;
+}
 
 absl::StatusOr<ImageInfo> ProbeJpeg(absl::string_view bytes) {
   Decompressor dec;

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "atelier/imaging/image.h"
 #include "atelier/imaging/internal/codec_internal.h"
+#include "atelier/common/status_macros.h"
 
 namespace atelier::imaging::internal {
 namespace {
@@ -120,12 +121,23 @@ bool ReadPixels(PngReader* reader, Image* image, std::vector<uint8_t>* scratch) 
     }
     return true;
   }
-  // Interlaced: later passes fill in earlier rows, so keep the whole image.
-  scratch->resize(rgba_stride * height);
+  // Interlaced (Adam7): each pass brings some pixels of some rows, and
+  // png_read_row writes only those into the row it is given, so each pixel
+  // is composited into the RGB image as it arrives: one RGBA row of scratch,
+  // not a whole RGBA image.
+  scratch->resize(rgba_stride);
   for (int pass = 0; pass < passes; ++pass) {
-    for (int y = 0; y < height; ++y) png_read_row(png, scratch->data() + y * rgba_stride, nullptr);
+    const int first_col = PNG_PASS_START_COL(pass);
+    const int col_step = 1 << PNG_PASS_COL_SHIFT(pass);
+    for (int y = 0; y < height; ++y) {
+      png_read_row(png, scratch->data(), nullptr);
+      if (!PNG_ROW_IN_INTERLACE_PASS(y, pass)) continue;
+      uint8_t* out = image->rgb.data() + y * rgb_stride;
+      for (int x = first_col; x < width; x += col_step) {
+        CompositeRgbaOnWhite(scratch->data() + static_cast<size_t>(x) * 4, 1, out + static_cast<size_t>(x) * 3);
+      }
+    }
   }
-  CompositeRgbaOnWhite(scratch->data(), static_cast<int64_t>(width) * height, image->rgb.data());
   return true;
 }
 
@@ -149,6 +161,19 @@ absl::StatusOr<ImageInfo> ProbePng(absl::string_view bytes) {
   info.width = static_cast<int>(width);
   info.height = static_cast<int>(height);
   return info;
+}
+
+absl::StatusOr<DecodeFootprint> PngFootprint(absl::string_view bytes, const CodecOptions& options) {
+  ASSIGN_OR_RETURN(ImageInfo info, ProbePng(bytes));
+  RETURN_IF_ERROR(CheckCanvas(Codec::kPng, info.width, info.height, options.max_pixels));
+  DecodeFootprint out;
+  out.decoded_width = info.width;
+  out.decoded_height = info.height;
+  const int64_t pixels = static_cast<int64_t>(info.width) * info.height;
+  // The RGB image, one RGBA row of ours, libpng's current and previous rows
+  // (up to 8 bytes a pixel for 16-bit RGBA) and zlib's window.
+  out.bytes = pixels * 3 + int64_t{info.width} * (4 + 2 * 8) + (int64_t{64} << 10);
+  return out;
 }
 
 absl::StatusOr<RawDecode> DecodePng(absl::string_view bytes, const CodecOptions& options, Image* pixels) {

@@ -79,6 +79,23 @@ absl::StatusOr<ImageInfo> ProbeWebp(absl::string_view bytes) {
   return info;
 }
 
+absl::StatusOr<DecodeFootprint> WebpFootprint(absl::string_view bytes, const CodecOptions& options) {
+  absl::StatusOr<WebPBitstreamFeatures> features = Features(bytes);
+  if (!features.ok()) return features.status();
+  if (absl::Status s = CheckCanvas(Codec::kWebp, features->width, features->height, options.max_pixels); !s.ok()) {
+    return s;
+  }
+  DecodeFootprint out;
+  out.decoded_width = features->width;
+  out.decoded_height = features->height;
+  const int64_t pixels = static_cast<int64_t>(features->width) * features->height;
+  // The RGB image, our RGBA copy (alpha), libwebp's own ARGB/YUV buffers
+  // (taken as another RGBA image), and for an animation its two RGBA canvases.
+  out.bytes = pixels * 3 + pixels * 4 + (features->has_alpha ? pixels * 4 : 0) +
+              (features->has_animation ? pixels * 8 : 0) + (int64_t{64} << 10);
+  return out;
+}
+
 absl::StatusOr<RawDecode> DecodeWebp(absl::string_view bytes, const CodecOptions& options, Image* pixels) {
   if (absl::Status s = CheckRiffSize(bytes); !s.ok()) return s;
   absl::StatusOr<WebPBitstreamFeatures> features = Features(bytes);

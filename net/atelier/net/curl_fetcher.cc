@@ -20,6 +20,12 @@ struct CurlFetcher::Transfer {
   CURL* easy = nullptr;
   FetchResult result;
   bool over_limit = false;
+  MemoryBudget::Reservation memory;  // what `result.body`'s buffer holds of the budget
+  MemoryBudget* budget = nullptr;
+  bool paused = false;
+  int64_t wanted = 0;        // bytes a paused transfer waits for
+  bool over_budget = false;  // dropped to free the budget
+  bool progressed = false;   // received bytes since ResumePaused last looked
   const AddressGuard* guard = nullptr;
   bool blocked = false;  // the guard refused an address of this transfer
   char error_buffer[CURL_ERROR_SIZE] = {0};
@@ -140,19 +146,38 @@ void CurlFetcher::AddTransfer(std::unique_ptr<Transfer> transfer) {
                    +[](char* data, size_t size, size_t nmemb, void* user) -> size_t {
                      auto* tr = static_cast<Transfer*>(user);
                      const size_t n = size * nmemb;
-                     if (tr->result.body.empty()) {
-                       // Size the buffer once from Content-Length (bounded by max_bytes).
-                       curl_off_t length = -1;
-                       curl_easy_getinfo(tr->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
-                       if (length > 0 && length <= tr->request.max_bytes) {
-                         tr->result.body.reserve(static_cast<size_t>(length));
-                       }
-                     }
-                     if (static_cast<int64_t>(tr->result.body.size() + n) > tr->request.max_bytes) {
+                     std::string& body = tr->result.body;
+                     const auto needed = static_cast<int64_t>(body.size() + n);
+                     if (needed > tr->request.max_bytes) {
                        tr->over_limit = true;
                        return 0;  // aborts the transfer with CURLE_WRITE_ERROR
                      }
-                     tr->result.body.append(data, n);
+                     if (needed > static_cast<int64_t>(body.capacity())) {
+                       // Grow to Content-Length the first time (when it fits
+                       // max_bytes), else double; never past max_bytes.
+                       int64_t target = std::min(tr->request.max_bytes,
+                                                 std::max<int64_t>(needed, 2 * static_cast<int64_t>(body.capacity())));
+                       if (body.empty()) {
+                         curl_off_t length = -1;
+                         curl_easy_getinfo(tr->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+                         if (length >= needed && length <= tr->request.max_bytes) target = length;
+                       }
+                       if (!tr->memory.TryGrow(target - tr->memory.bytes())) {
+                         if (tr->result.headers.count("content-encoding") > 0) {
+                           // libcurl would go on inflating into its own
+                           // buffer while paused (a bomb's whole network
+                           // read): drop it instead, to be fetched again.
+                           tr->over_budget = true;
+                           return 0;
+                         }
+                         tr->wanted = target - tr->memory.bytes();
+                         tr->paused = true;
+                         return CURL_WRITEFUNC_PAUSE;  // ResumePaused continues it
+                       }
+                       body.reserve(static_cast<size_t>(target));
+                     }
+                     body.append(data, n);
+                     tr->progressed = true;
                      return n;
                    });
   curl_easy_setopt(easy, CURLOPT_HEADERDATA, t);
@@ -172,6 +197,10 @@ void CurlFetcher::AddTransfer(std::unique_ptr<Transfer> transfer) {
                      tr->result.headers[name] = std::string(value);
                      return n;
                    });
+  if (options_.budget != nullptr) {
+    t->budget = options_.budget;
+    t->budget->TryAcquire(0, &t->memory);  // an empty reservation bound to the budget
+  }
   active_.insert(t);
   CURLMcode mc = curl_multi_add_handle(static_cast<CURLM*>(multi_), easy);
   if (mc != CURLM_OK) {
@@ -192,7 +221,10 @@ void CurlFetcher::Finish(Transfer* t, int curl_code) {
   curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &location);
   if (location != nullptr) t->result.redirect_url = location;
   t->result.bytes = static_cast<int64_t>(t->result.body.size());
-  if (code == CURLE_ABORTED_BY_CALLBACK) {
+  if (t->over_budget) {
+    t->result.error = FetchError::kOverBudget;
+    t->result.error_message = "dropped to free the memory budget; fetch again";
+  } else if (code == CURLE_ABORTED_BY_CALLBACK) {
     t->result.error = FetchError::kCancelled;
   } else if (code == CURLE_WRITE_ERROR && t->over_limit) {
     t->result.error = FetchError::kTooLarge;
@@ -206,13 +238,63 @@ void CurlFetcher::Finish(Transfer* t, int curl_code) {
     t->result.error_message =
         t->error_buffer[0] != '\0' ? std::string(t->error_buffer) : std::string(curl_easy_strerror(code));
   }
+  if (t->result.error != FetchError::kNone) {
+    std::string().swap(t->result.body);  // an error's body is not used: free it now
+    t->memory.Release();
+  } else if (t->budget != nullptr) {
+    t->result.memory = std::make_shared<MemoryBudget::Reservation>(std::move(t->memory));
+  }
   active_.erase(t);
+  paused_.erase(std::remove(paused_.begin(), paused_.end(), t), paused_.end());
   curl_multi_remove_handle(static_cast<CURLM*>(multi_), t->easy);
   curl_easy_cleanup(t->easy);
   Callback done = std::move(t->done);
   FetchResult result = std::move(t->result);
   delete t;
   done(std::move(result));
+}
+
+void CurlFetcher::ResumePaused() {
+  // Pick up the transfers paused by the write callback since the last look.
+  for (Transfer* t : active_) {
+    if (t->paused && std::find(paused_.begin(), paused_.end(), t) == paused_.end()) paused_.push_back(t);
+  }
+  std::deque<Transfer*> still;
+  bool progress = false;
+  for (Transfer* t : paused_) {
+    if (t->memory.TryGrow(t->wanted)) {
+      t->paused = false;
+      t->wanted = 0;
+      progress = true;
+      curl_easy_pause(t->easy, CURLPAUSE_CONT);  // may call the write callback (and pause it again)
+    }
+    if (t->paused) still.push_back(t);
+  }
+  paused_.swap(still);
+  for (Transfer* t : active_) progress = progress || std::exchange(t->progressed, false);
+  const absl::Time now = options_.clock->Now();
+  if (progress || paused_.empty()) {
+    stalled_since_ = absl::InfiniteFuture();
+    return;
+  }
+  if (stalled_since_ == absl::InfiniteFuture()) stalled_since_ = now;
+  if (now - stalled_since_ < options_.stall_abort_after) return;
+  // No body has received a byte for a while and some wait for memory that
+  // the others hold: drop paused ones, holding the least first (the least
+  // work lost), one when bodies wait for bodies, as many as a waiting decode
+  // needs otherwise.
+  stalled_since_ = absl::InfiniteFuture();
+  int64_t to_free = options_.budget != nullptr ? options_.budget->shortfall() : 0;
+  do {
+    Transfer* victim = nullptr;
+    for (Transfer* t : paused_) {
+      if (t->memory.bytes() > 0 && (victim == nullptr || t->memory.bytes() < victim->memory.bytes())) victim = t;
+    }
+    if (victim == nullptr) return;  // they hold nothing: what holds the budget is elsewhere
+    to_free -= victim->memory.bytes();
+    victim->over_budget = true;
+    Finish(victim, CURLE_ABORTED_BY_CALLBACK);
+  } while (to_free > 0);
 }
 
 void CurlFetcher::Loop() {
@@ -244,8 +326,11 @@ void CurlFetcher::Loop() {
       curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
       Finish(t, msg->data.result);
     }
+    ResumePaused();
     int fds = 0;
-    curl_multi_poll(multi, nullptr, 0, 1000, &fds);
+    // Paused transfers wait for the budget, which has no way to wake this
+    // loop: look again soon.
+    curl_multi_poll(multi, nullptr, 0, paused_.empty() ? 1000 : 10, &fds);
   }
   // Cancel what is still running.
   while (!active_.empty()) {

@@ -7,6 +7,17 @@
 // - DNS cache, TLS sessions and connections shared by every transfer (CURLSH);
 // - bodies above FetchRequest::max_bytes are cut off in the write callback
 //   (or refused from Content-Length) and reported as kTooLarge;
+// - with a MemoryBudget (CurlFetcherOptions::budget), every body's buffer is
+//   reserved in it as it grows (Content-Length when known, then the
+//   decompressed bytes as they arrive, so a gzip bomb counts what it inflates
+//   to); a transfer whose growth is refused is paused (not failed) and resumed
+//   when the budget has room; a compressed one is dropped with kOverBudget
+//   instead (libcurl would keep inflating into a buffer of its own while
+//   paused). When transfers are paused and no body has received a byte for
+//   `stall_abort_after`, paused ones are dropped with kOverBudget, holding
+//   the least first: one, or as many as a waiting decode needs
+//   (MemoryBudget::shortfall). kOverBudget is not a failure:
+//   the caller fetches the URL again;
 // - a whole-request timeout per request;
 // - every connection (each redirect hop, each address tried) is checked
 //   against the AddressGuard at connect time, after DNS: a refused address
@@ -26,6 +37,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "atelier/common/clock.h"
+#include "atelier/common/memory_budget.h"
 #include "atelier/net/address_guard.h"
 #include "atelier/net/fetcher.h"
 
@@ -34,6 +47,9 @@ namespace atelier::net {
 struct CurlFetcherOptions {
   std::string user_agent = "atelier-crawler/0.1 (+https://github.com/atelier)";
   AddressGuard guard;  // default: no loopback/private/link-local addresses
+  MemoryBudget* budget = nullptr;  // bodies' memory (must outlive the fetcher); null: not counted
+  Clock* clock = &Clock::Real();   // for stall_abort_after
+  absl::Duration stall_abort_after = absl::Milliseconds(500);
 };
 
 class CurlFetcher final : public Fetcher {
@@ -51,6 +67,9 @@ class CurlFetcher final : public Fetcher {
   void Loop();
   void AddTransfer(std::unique_ptr<Transfer> transfer);
   void Finish(Transfer* transfer, int curl_code);
+  // Resumes paused transfers the budget has room for; drops one when all
+  // are stuck (stall_abort_after).
+  void ResumePaused();
 
   const CurlFetcherOptions options_;
   void* multi_;  // CURLM*
@@ -59,6 +78,8 @@ class CurlFetcher final : public Fetcher {
   std::deque<std::unique_ptr<Transfer>> incoming_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> stop_{false};
   std::unordered_set<Transfer*> active_;  // event-loop thread only
+  std::deque<Transfer*> paused_;           // event-loop thread only, oldest first
+  absl::Time stalled_since_ = absl::InfiniteFuture();  // event-loop thread only: paused, no byte since
   std::thread thread_;
 };
 

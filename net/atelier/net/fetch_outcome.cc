@@ -21,6 +21,7 @@ Classification ClassifyFetch(const FetchResult& result, absl::Time now) {
     case FetchError::kConnection:
     case FetchError::kTruncated:
     case FetchError::kCancelled:
+    case FetchError::kOverBudget:
       c.verdict = Verdict::kRetry;
       c.reason = std::string(FetchErrorName(result.error));
       return c;

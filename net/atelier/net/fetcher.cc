@@ -13,6 +13,7 @@ absl::string_view FetchErrorName(FetchError error) {
     case FetchError::kBadUrl: return "bad_url";
     case FetchError::kCancelled: return "cancelled";
     case FetchError::kBlockedAddress: return "blocked_address";
+    case FetchError::kOverBudget: return "over_budget";
   }
   return "unknown";
 }

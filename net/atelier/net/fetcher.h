@@ -13,10 +13,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "atelier/common/memory_budget.h"
 
 namespace atelier::net {
 
@@ -37,6 +39,7 @@ enum class FetchError {
   kBadUrl,            // malformed URL or a scheme other than http/https
   kCancelled,         // the fetcher shut down before the request finished
   kBlockedAddress,    // every address of a hop is one the AddressGuard refuses
+  kOverBudget,        // dropped part way to free the memory budget for others: fetch again, not a failure
 };
 absl::string_view FetchErrorName(FetchError error);
 
@@ -53,6 +56,9 @@ struct FetchResult {
   // sees the host of every hop.
   std::string redirect_url;
   int64_t bytes = 0;          // body bytes received (all attempts' bytes are summed by callers)
+  // The share of the fetcher's MemoryBudget that `body` holds (null without
+  // a budget): keep it as long as the body, drop it with the body.
+  std::shared_ptr<MemoryBudget::Reservation> memory;
 };
 
 class Fetcher {

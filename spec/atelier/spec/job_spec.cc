@@ -196,6 +196,12 @@ void ParseCrawl(const YAML::Node& node, YamlErrors& errors, CrawlSpec& crawl) {
   }
   f.Bool("allow_private_networks", crawl.allow_private_networks);
   f.StringList("allowed_networks", crawl.allowed_networks);
+  if (f.Int("memory_budget_bytes", crawl.memory_budget_bytes)) {
+    f.CheckRange("memory_budget_bytes", crawl.memory_budget_bytes, 1 << 20, 1e12);
+  }
+  if (f.Int("max_image_pixels", crawl.max_image_pixels)) {
+    f.CheckRange("max_image_pixels", crawl.max_image_pixels, 1, 1e10);
+  }
   f.Finish();
 }
 

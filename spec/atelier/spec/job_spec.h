@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "atelier/common/memory_budget.h"
 #include "atelier/imaging/resize_mode.h"
 
 namespace atelier {
@@ -77,6 +78,10 @@ struct CrawlSpec {
   // is in one of allowed_networks (CIDRs, e.g. "10.1.0.0/16").
   bool allow_private_networks = false;
   std::vector<std::string> allowed_networks;
+  // Bytes a crawler may hold in bodies in flight and images being decoded.
+  int64_t memory_budget_bytes = kDefaultMemoryBudgetBytes;
+  // Decompression-bomb guard: larger declared canvases fail image_too_large.
+  int64_t max_image_pixels = 64'000'000;
 };
 
 struct JobSpec {

@@ -67,6 +67,20 @@ struct CodecOptions {
   // everything, so truncation and corruption are found as without it).
   int center_crop_size = 0;
 };
+// What decoding an image costs in memory, from its header only: the size the
+// decoder produces (after DCT scaling) and the bytes it allocates for that
+// (pixels, an orientation copy for JPEG, codec buffers such as a progressive
+// JPEG's coefficients or WebP's RGBA). Refuses a canvas over
+// options.max_pixels as the decoder would.
+struct DecodeFootprint {
+  int decoded_width = 0;
+  int decoded_height = 0;
+  int64_t bytes = 0;
+};
+absl::StatusOr<DecodeFootprint> JpegFootprint(absl::string_view bytes, const CodecOptions& options);
+absl::StatusOr<DecodeFootprint> PngFootprint(absl::string_view bytes, const CodecOptions& options);
+absl::StatusOr<DecodeFootprint> WebpFootprint(absl::string_view bytes, const CodecOptions& options);
+
 absl::StatusOr<RawDecode> DecodeJpeg(absl::string_view bytes, const CodecOptions& options, Image* pixels);
 absl::StatusOr<RawDecode> DecodePng(absl::string_view bytes, const CodecOptions& options, Image* pixels);
 absl::StatusOr<RawDecode> DecodeWebp(absl::string_view bytes, const CodecOptions& options, Image* pixels);
