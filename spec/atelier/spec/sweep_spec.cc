@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "atelier/common/env.h"
+#include "atelier/common/status_macros.h"
 #include "atelier/spec/yaml_fields.h"
 
 namespace fs = std::filesystem;
@@ -129,12 +129,7 @@ uint64_t GridSize(const std::vector<SweepParameter>& parameters) {
 
 absl::StatusOr<SweepSpec> ParseSweepSpec(absl::string_view yaml, absl::string_view origin,
                                          const std::string& base_dir) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat(origin, ":", e.mark.line + 1, ": invalid YAML: ", e.msg));
-  }
+  ASSIGN_OR_RETURN(YAML::Node root, LoadYamlDocument(yaml, origin));
   YamlErrors errors{std::string(origin)};
   SweepSpec spec;
   spec.origin = std::string(origin);
@@ -229,11 +224,8 @@ absl::StatusOr<SweepSpec> ParseSweepSpec(absl::string_view yaml, absl::string_vi
 }
 
 absl::StatusOr<SweepSpec> LoadSweepSpec(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read sweep spec '", path, "'"));
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return ParseSweepSpec(buffer.str(), path, fs::absolute(path).parent_path().string());
+  ASSIGN_OR_RETURN(std::string yaml, Env::Default()->ReadFile(path));
+  return ParseSweepSpec(yaml, path, fs::absolute(path).parent_path().string());
 }
 
 }  // namespace atelier

@@ -66,7 +66,8 @@ struct SweepSpec {
 // `base_dir` resolves a relative `data` (empty: leave it as written).
 absl::StatusOr<SweepSpec> ParseSweepSpec(absl::string_view yaml, absl::string_view origin,
                                          const std::string& base_dir = "");
-// Reads and parses `path`; NotFound naming it when it cannot be read.
+// Reads (Env::Default()) and parses `path`; the file system's error naming it
+// (NotFound when it does not exist) when it cannot be read.
 absl::StatusOr<SweepSpec> LoadSweepSpec(const std::string& path);
 
 }  // namespace atelier
