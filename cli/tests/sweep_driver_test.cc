@@ -232,8 +232,27 @@ sampler: grid
                                      (dir_ / "sweep.yaml").string(), "--dir", sweep_dir().string(), "--report"});
   EXPECT_EQ(report.exit_code, 0) << report.output;
   EXPECT_THAT(report.output, HasSubstr("best: trial 1"));
+  auto gathered = nlohmann::json::parse(testing::ReadFileOrEmpty(sweep_dir() / kSweepStateName), nullptr, false);
+  ASSERT_TRUE(gathered.is_object());
+  EXPECT_EQ(gathered["trials"][1]["state"], "completed");
+  EXPECT_EQ(gathered["trials"][0]["state"], "pending");
   EXPECT_THAT(testing::ReadFileOrEmpty(sweep_dir() / kTrialsCsvName), HasSubstr("1,2,0.01,completed,2,0.04"));
   EXPECT_THAT(RunSweepTrial(spec, 3, Options()), testing::StatusIs(absl::StatusCode::kInvalidArgument));
+}
+
+TEST_F(SweepDriverTest, AClusterTaskIsJudgedAgainstTheOtherTasksRecords) {
+  const SweepSpec spec = WriteSpec(R"(data: /data
+epochs: 4
+parameters: {quality: {choices: [5, 3]}}
+sampler: grid
+asha: {min_epochs: 1, eta: 2}
+)");
+  ASSERT_OK_AND_ASSIGN(SweepOutcome first, RunSweepTrial(spec, 0, Options()));
+  EXPECT_EQ(first.state.trials[0].state, TrialState::kCompleted);
+  ASSERT_OK_AND_ASSIGN(SweepOutcome second, RunSweepTrial(spec, 1, Options()));  // behind trial 0 at epoch 1
+  EXPECT_EQ(second.state.trials[1].state, TrialState::kStopped) << second.state.trials[1].message;
+  EXPECT_EQ(TrialJson(1)["state"], "stopped");
+  EXPECT_EQ(TrialJson(0)["epochs"], 4);  // trial 0's record untouched
 }
 
 // kill -9 of the driver while trials run, then the same command again: the

@@ -80,6 +80,7 @@ absl::StatusOr<int> RunSweepCommand(const SweepFlags& flags, const std::atomic<b
   }
   if (flags.report) {
     ASSIGN_OR_RETURN(SweepState state, LoadSweepState(*Env::Default(), flags.dir, SampleTrials(spec)));
+    RETURN_IF_ERROR(SaveSweepState(*Env::Default(), flags.dir, state));  // the cluster tasks' records, gathered
     RETURN_IF_ERROR(Report(flags, spec, state));
     return 0;
   }
