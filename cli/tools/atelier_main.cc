@@ -1,15 +1,23 @@
 // atelier: the one command users run, the entry point for every role. In-process
 // subcommands are registered from atelier/cli/commands.h; role subcommands
 // (coordinator, crawler, train, ...) exec their own executables.
+// Usage: atelier <subcommand> [options] (atelier --help lists them).
+// Exit codes: the subcommand's (0 success, 1 error, 2 usage error; sweep: 75
+// when stopped by SIGINT/SIGTERM); 127 when a role executable cannot be run.
+#include <atomic>
 #include <iostream>
+#include <optional>
 
 #include "atelier/cli/commands.h"
 #include "atelier/cli/role_dispatch.h"
 #include "atelier/common/command_line.h"
+#include "atelier/common/stop_signal_watcher.h"
 
 namespace {
 
-bool IsInProcessCommand(const std::string& name) { return name == "version" || name == "shard" || name == "preview"; }
+bool IsInProcessCommand(const std::string& name) {
+  return name == "version" || name == "shard" || name == "preview" || name == "sweep";
+}
 
 }  // namespace
 
@@ -28,6 +36,11 @@ int main(int argc, char** argv) {
     return atelier::kUsageError;
   }
 
+  // Only `sweep` runs long in-process: its trials stop cleanly on SIGINT/SIGTERM.
+  std::atomic<bool> stop{false};
+  std::optional<atelier::StopSignalWatcher> watcher;
+  if (argc >= 2 && std::string(argv[1]) == "sweep") watcher.emplace([&stop](int) { stop = true; });
+
   CLI::App app{"atelier: crawl art-image datasets across a cluster and train classifiers on them"};
   atelier::Conventions(app, "");
   app.require_subcommand(1);
@@ -35,6 +48,7 @@ int main(int argc, char** argv) {
   AddVersionCommand(app, exit_code);
   AddShardCommand(app, exit_code);
   AddPreviewCommand(app, exit_code);
+  AddSweepCommand(app, exit_code, stop);
 
   std::string footer = "\nRole commands (each has its own --help):\n";
   for (const auto& role : RoleCommands()) {

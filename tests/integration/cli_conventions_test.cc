@@ -25,7 +25,7 @@ testing::CommandResult Atelier(std::vector<std::string> args) {
 }
 
 std::vector<std::string> Commands() {
-  std::vector<std::string> commands = {"coordinator", "crawler", "status", "pull", "demo", "preview"};
+  std::vector<std::string> commands = {"coordinator", "crawler", "status", "pull", "demo", "preview", "sweep"};
   if (std::filesystem::exists(BinaryPath("atelier-trainer"))) {
     for (const char* sub : {"train", "import", "predict", "evaluate", "embed", "probe"}) commands.push_back(sub);
   }

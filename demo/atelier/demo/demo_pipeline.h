@@ -11,7 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "atelier/demo/process_set.h"
+#include "atelier/common/process_set.h"
 
 namespace atelier::demo {
 

@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "atelier/common/status_macros.h"
 #include "atelier/spec/yaml_fields.h"
 
 namespace atelier {
@@ -209,13 +210,7 @@ void ParseCrawl(const YAML::Node& node, YamlErrors& errors, CrawlSpec& crawl) {
 
 absl::StatusOr<JobSpec> ParseJobSpec(absl::string_view yaml, absl::string_view origin,
                                      const std::string& base_dir) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(origin, ":", e.mark.line + 1, ": invalid YAML: ", e.msg));
-  }
+  ASSIGN_OR_RETURN(YAML::Node root, LoadYamlDocument(yaml, origin));
   YamlErrors errors{std::string(origin)};
   JobSpec spec;
   YamlFields f(root, "", errors);

@@ -21,6 +21,14 @@ void YamlErrors::FailAtLine(int line, const std::string& path, const std::string
       path.empty() ? absl::StrCat(where, ": ", message) : absl::StrCat(where, ": ", path, ": ", message));
 }
 
+absl::StatusOr<YAML::Node> LoadYamlDocument(absl::string_view yaml, absl::string_view origin) {
+  try {
+    return YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat(origin, ":", e.mark.line + 1, ": invalid YAML: ", e.msg));
+  }
+}
+
 std::string DescribeYaml(const YAML::Node& node) {
   if (!node.IsDefined() || node.IsNull()) return "nothing";
   if (node.IsMap()) return "a map";

@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "yaml-cpp/yaml.h"
 
 namespace atelier {
@@ -73,6 +75,10 @@ class YamlFields {
   YamlErrors& errors_;
   std::set<std::string> known_;
 };
+
+// The document in `yaml`; a syntax error is InvalidArgument
+// "<origin>:<line>: invalid YAML: ...".
+absl::StatusOr<YAML::Node> LoadYamlDocument(absl::string_view yaml, absl::string_view origin);
 
 // Scalar to text for messages ("'four'", "a map", "a list").
 std::string DescribeYaml(const YAML::Node& node);

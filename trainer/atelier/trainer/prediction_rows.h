@@ -29,6 +29,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "atelier/common/csv_field.h"
 #include "atelier/trainer/labels.h"
 #include "nlohmann/json.hpp"
 
@@ -56,8 +57,8 @@ struct PredictionRow {
 // The row as one JSON object (the JSONL line).
 nlohmann::json RowToJson(const PredictionRow& row, const LabelSpace& space);
 
-// One CSV field, quoted when it must be.
-std::string CsvField(const std::string& text);
+// One CSV field, quoted when it must be (atelier/common/csv_field.h).
+using ::atelier::CsvField;
 // A JSON value as a CSV cell's text: strings as they are, null empty, others JSON-encoded.
 std::string CellText(const nlohmann::json& value);
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "atelier/common/html_escape.h"
+#include "atelier/common/line_chart.h"
 #include "atelier/common/status_macros.h"
 #include "atelier/imaging/image.h"
 
@@ -15,48 +16,6 @@ namespace atelier::trainer {
 namespace {
 
 const char* kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
-
-struct Series {
-  std::string name;
-  std::vector<double> values;  // one per epoch; NaN = missing
-  bool dashed = false;
-};
-
-// The legend sits in its own column right of the plot area, so it never
-// covers a curve (an accuracy curve ends in the top right corner).
-std::string LineChart(const std::string& title, const std::vector<Series>& series, int epochs) {
-  const int legend = 110;
-  const int w = 460 + legend, h = 260, left = 50, right = 10 + legend, top = 28, bottom = 30;
-  double lo = 1e300, hi = -1e300;
-  for (const auto& s : series)
-    for (double v : s.values)
-      if (!std::isnan(v)) lo = std::min(lo, v), hi = std::max(hi, v);
-  if (lo > hi) lo = 0, hi = 1;
-  if (hi - lo < 1e-9) hi = lo + 1;
-  auto x = [&](int e) { return left + (epochs <= 1 ? 0.0 : double(e) * (w - left - right) / (epochs - 1)); };
-  auto y = [&](double v) { return top + (hi - v) * (h - top - bottom) / (hi - lo); };
-  std::string svg = absl::StrFormat(
-      "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' class='chart'>"
-      "<text x='%d' y='18' class='title'>%s</text>"
-      "<line x1='%d' y1='%d' x2='%d' y2='%d' stroke='#888'/><line x1='%d' y1='%d' x2='%d' y2='%d' stroke='#888'/>"
-      "<text x='4' y='%.1f' class='tick'>%.3g</text><text x='4' y='%.1f' class='tick'>%.3g</text>"
-      "<text x='%d' y='%d' class='tick'>epoch 1</text><text x='%d' y='%d' class='tick'>%d</text>",
-      w, h, left, HtmlEscape(title), left, top, left, h - bottom, left, h - bottom, w - right, h - bottom, y(hi) + 4,
-      hi, y(lo), lo, left, h - 10, w - right - 20, h - 10, epochs);
-  for (size_t i = 0; i < series.size(); ++i) {
-    const auto& s = series[i];
-    std::string points;
-    for (size_t e = 0; e < s.values.size(); ++e) {
-      if (!std::isnan(s.values[e])) absl::StrAppendFormat(&points, "%.1f,%.1f ", x(int(e)), y(s.values[e]));
-    }
-    const char* colour = kColours[i % 8];
-    absl::StrAppendFormat(&svg, "<polyline fill='none' stroke='%s' stroke-width='2' %s points='%s'/>", colour,
-                          s.dashed ? "stroke-dasharray='5,3'" : "", points);
-    absl::StrAppendFormat(&svg, "<text x='%d' y='%d' fill='%s' class='tick legend'>%s</text>", w - legend + 4,
-                          top + 14 * int(i + 1), colour, HtmlEscape(s.name));
-  }
-  return svg + "</svg>";
-}
 
 // A class x class matrix: rows the true classes, columns (labelled slanted
 // above them) the predicted ones; `cell(t, p, x, y, size)` draws one cell.
@@ -191,7 +150,7 @@ absl::StatusOr<std::string> RenderReport(const ReportData& data) {
   const int epochs = static_cast<int>(data.history.size());
   absl::StrAppend(&html, "<h2>Training curves</h2>");
   for (const auto& head : data.heads) {
-    Series tl{"train loss", {}}, vl{"val loss", {}, true}, ta{"train acc", {}}, va{"val acc", {}, true};
+    ChartSeries tl{"train loss", {}}, vl{"val loss", {}, true}, ta{"train acc", {}}, va{"val acc", {}, true};
     for (const auto& r : data.history) {
       auto t = r.train.count(head.name) ? r.train.at(head.name) : HeadEpochMetrics{NAN, NAN};
       tl.values.push_back(t.loss);
@@ -200,8 +159,8 @@ absl::StatusOr<std::string> RenderReport(const ReportData& data) {
       vl.values.push_back(v ? r.val.at(head.name).loss : NAN);
       va.values.push_back(v ? r.val.at(head.name).accuracy : NAN);
     }
-    absl::StrAppend(&html, LineChart(head.name + ": loss", {tl, vl}, epochs),
-                    LineChart(head.name + ": accuracy", {ta, va}, epochs));
+    absl::StrAppend(&html, LineChartSvg(head.name + ": loss", {tl, vl}, epochs),
+                    LineChartSvg(head.name + ": accuracy", {ta, va}, epochs));
   }
   for (const auto& head : data.heads) {
     absl::StrAppendFormat(&html, "<h2>%s on the %s split: accuracy %.4f (%d samples)</h2>", HtmlEscape(head.name),

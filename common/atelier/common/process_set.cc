@@ -1,4 +1,4 @@
-#include "atelier/demo/process_set.h"
+#include "atelier/common/process_set.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "atelier/common/wait_status.h"
 
-namespace atelier::demo {
+namespace atelier {
 
 ProcessSet::~ProcessSet() { StopAll(std::chrono::seconds(2)); }
 
@@ -27,9 +27,16 @@ absl::StatusOr<pid_t> ProcessSet::Start(const std::vector<std::string>& argv,
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(1);
-    // Own process group: a terminal Ctrl-C reaches only the demo, which stops
-    // the children in order.
+    // Own process group: a terminal Ctrl-C reaches only the parent, which
+    // stops the children in order.
     setpgid(0, 0);
+    // The parent may block the stop signals for its StopSignalWatcher; the
+    // mask survives exec, and the child must see them.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    sigprocmask(SIG_UNBLOCK, &stop_signals, nullptr);
     if (!log.empty()) {
       int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
       if (fd >= 0) {
@@ -46,6 +53,7 @@ absl::StatusOr<pid_t> ProcessSet::Start(const std::vector<std::string>& argv,
     std::fprintf(stderr, "cannot run %s\n", args[0]);
     _exit(127);
   }
+  setpgid(pid, pid);  // as the child does: no window in which SignalGroup misses it
   absl::MutexLock lock(&mu_);
   children_.push_back(pid);
   return pid;
@@ -78,6 +86,8 @@ int ProcessSet::Wait(pid_t pid) {
 
 void ProcessSet::Signal(pid_t pid, int signal) { kill(pid, signal); }
 
+void ProcessSet::SignalGroup(pid_t pid, int signal) { kill(-pid, signal); }
+
 void ProcessSet::StopAll(std::chrono::milliseconds grace) {
   std::vector<pid_t> children;
   {
@@ -97,4 +107,4 @@ void ProcessSet::StopAll(std::chrono::milliseconds grace) {
   }
 }
 
-}  // namespace atelier::demo
+}  // namespace atelier
