@@ -7,6 +7,7 @@
 #include "atelier/common/status_matchers.h"
 #include "atelier/dataset/shard_paths.h"
 #include "atelier/dataset/shard_reader.h"
+#include "atelier/dataset/shard_stats.h"
 #include "atelier/testing/temp_dir.h"
 #include "atelier/trainer/idx_file.h"
 #include "atelier/trainer/image_set.h"
@@ -97,6 +98,10 @@ TEST(ImportTest, IdxWithClassNames) {
   ASSERT_EQ(samples.size(), 5u);
   EXPECT_EQ(samples[3].meta.key, "fm-000003");
   EXPECT_EQ(samples[3].meta.labels.at("item"), "bag");
+  // The shard's stats.json counts its samples (predict and embed show a total and an ETA from it).
+  ASSERT_OK_AND_ASSIGN(dataset::ShardStats stats,
+                       dataset::ReadShardStats(options.data_root / "shards" / "000000.stats.json"));
+  EXPECT_EQ(stats.samples, 5);
   // The pixels survive the PNG round trip (grey, so they load as one channel).
   LoadOptions load;
   load.image_size = 4;

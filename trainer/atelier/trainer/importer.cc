@@ -53,7 +53,7 @@ class ShardSink {
   absl::Status Flush() {
     if (!writer_) return absl::OkStatus();
     dataset::ShardStats stats;
-    stats.items_total = stats.ok = writer_->samples();
+    stats.items_total = stats.ok = stats.samples = writer_->samples();
     stats.worker_id = "import";
     auto committed = writer_->Commit(stats);
     writer_.reset();
