@@ -1,7 +1,8 @@
 // The sweep driver against a fake trainer: a shell script that reads its
 // flags, writes one metrics.jsonl line per epoch whose val accuracy is
 // quality * epoch / 100 (so ASHA's decisions are known in advance),
-// checkpoints after every epoch, exits 75 on SIGTERM and resumes from its
+// checkpoints after every epoch, exits 75 on SIGTERM (ignores it with
+// --stubborn 1) and resumes from its
 // checkpoint with --resume. Every wait has a deadline.
 #include <sys/stat.h>
 
@@ -39,7 +40,7 @@ using ::testing::HasSubstr;
 constexpr char kFakeTrainer[] = R"SH(#!/bin/bash
 [ "$1" = train ] || { echo "expected train, got $1" >&2; exit 2; }
 shift
-out= epochs= quality=1 delay=0.2 resume=0
+out= epochs= quality=1 delay=0.2 resume=0 stubborn=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) out=$2; shift 2 ;;
@@ -47,6 +48,7 @@ while [ $# -gt 0 ]; do
     --quality) quality=$2; shift 2 ;;
     --delay) delay=$2; shift 2 ;;
     --fail) exit 3 ;;
+    --stubborn) stubborn=1; shift 2 ;;
     --resume) resume=1; shift ;;
     --data|--threads) shift 2 ;;
     *) echo "unknown flag $1" >&2; exit 2 ;;
@@ -61,6 +63,7 @@ if [ "$resume" = 1 ] && [ -f "$out/ckpt" ]; then start=$(cat "$out/ckpt"); fi
 echo "start $start" >> "$out/starts"
 stop=0
 trap 'stop=1' TERM
+if [ "$stubborn" = 1 ]; then trap '' TERM; fi  # ignores SIGTERM (and so does its sleep)
 for ((e = start + 1; e <= epochs; e++)); do
   sleep "$delay" & wait $!
   acc=$(awk "BEGIN { print $quality * $e / 100 }")
@@ -331,6 +334,37 @@ parallel: 2
     ASSERT_EQ(starts.size(), 3u) << id;
     EXPECT_NE(starts[2], "start 0") << id;
   }
+}
+
+// A trial that ignores SIGTERM is killed after --stop-grace-s and stays
+// resumable: the rerun continues it from its last checkpoint.
+TEST_F(SweepDriverTest, ATrialIgnoringSigtermIsKilledAfterTheGraceAndResumes) {
+  WriteSpec(R"(data: /data
+epochs: 6
+parameters: {stubborn: {choices: [1]}, delay: {choices: [1.0]}}
+sampler: grid
+)");
+  std::vector<std::string> command = SweepCommand();
+  command.insert(command.end(), {"--stop-grace-s", "1"});
+  {
+    testing::ChildProcess driver(command, dir_ / "driver1.log");
+    ASSERT_TRUE(WaitFor([&] { return Checkpoint(0) >= 1; }));
+    ::kill(driver.pid(), SIGTERM);
+    EXPECT_EQ(driver.Wait(std::chrono::seconds(60)), 75) << testing::ReadFileOrEmpty(dir_ / "driver1.log");
+  }
+  // Not completed: the trainer (5 s of epochs left) was killed, not waited for.
+  EXPECT_EQ(TrialJson(0)["state"], "running");
+  EXPECT_THAT(TrialJson(0)["message"].get<std::string>(), HasSubstr("killed"));
+  const auto first = Lines(TrialRunDir(sweep_dir(), 0) / "starts");
+  EXPECT_EQ(first, std::vector<std::string>{"start 0"}) << "the trainer exited by itself";
+  const int checkpoint = Checkpoint(0);
+  EXPECT_LT(checkpoint, 6);
+  testing::ChildProcess rerun(SweepCommand(), dir_ / "driver2.log");
+  ASSERT_EQ(rerun.Wait(std::chrono::seconds(60)), 0) << testing::ReadFileOrEmpty(dir_ / "driver2.log");
+  EXPECT_EQ(TrialJson(0)["state"], "completed");
+  const auto starts = Lines(TrialRunDir(sweep_dir(), 0) / "starts");
+  ASSERT_EQ(starts.size(), 2u);
+  EXPECT_EQ(starts[1], "start " + std::to_string(checkpoint));
 }
 
 TEST_F(SweepDriverTest, SigtermStopsTheTrialsResumably) { StopAndResume(SIGTERM); }

@@ -11,6 +11,8 @@
 #   file is unchanged.
 #   KUBECTL: the kubectl to use (default: kubectl on PATH). Works with Debian
 #   bookworm's kubectl 1.20 (kustomize v2) and current releases.
+#   ATELIER: the atelier executable; when set, the Indexed Job that
+#   `atelier sweep --emit k8s` writes is validated too.
 #
 # Before the manifests it proves the validator can fail: a valid Pod with a
 # grpc: probe must pass, and each deliberately broken object (a string port,
@@ -125,5 +127,25 @@ for overlay in "${overlays[@]}"; do
     status=1
   fi
 done
+
+if [ -n "${ATELIER:-}" ]; then
+  echo "== atelier sweep --emit k8s"
+  sweep_dir="$work/sweep-emit"
+  rm -rf "$sweep_dir"
+  mkdir -p "$sweep_dir"
+  printf 'data: /data/fmnist\nepochs: 3\nparameters:\n  lr: {choices: [0.01, 0.001, 0.0001]}\nsampler: grid\nparallel: 2\n' \
+    >"$sweep_dir/sweep.yaml"
+  if ! "$ATELIER" sweep --spec "$sweep_dir/sweep.yaml" --dir "$sweep_dir/sweep" --emit k8s >"$sweep_dir/emit.log" 2>&1; then
+    cat "$sweep_dir/emit.log" >&2
+    echo "FAIL: atelier sweep --emit k8s" >&2
+    status=1
+  elif ! validate "$sweep_dir/sweep/sweep-job.yaml" | tee "$work/validate-sweep.txt"; then
+    echo "FAIL: the sweep's Indexed Job does not validate" >&2
+    status=1
+  elif ! grep -q " Job/atelier-sweep\$" "$work/validate-sweep.txt"; then
+    echo "FAIL: atelier sweep --emit k8s wrote no Job/atelier-sweep" >&2
+    status=1
+  fi
+fi
 [ "$status" -eq 0 ] || exit 1
 echo "PASS: ${#overlays[@]} overlays render and validate"

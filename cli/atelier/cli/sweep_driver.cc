@@ -156,6 +156,10 @@ class SweepRun {
       t.state = TrialState::kStopped;
     } else if (exit_code == kStopped && Stopping()) {
       t.state = TrialState::kRunning;  // checkpointed; the next run resumes it
+    } else if (killed_.count(t.id)) {
+      // Killed after the stop grace: still resumable, from its last checkpoint.
+      t.state = TrialState::kRunning;
+      t.message = "killed after the stop grace; resumes from its last checkpoint";
     } else {
       t.state = TrialState::kFailed;
       t.message = absl::StrCat("atelier train exited with code ", exit_code, " (see ",
@@ -171,7 +175,11 @@ class SweepRun {
     const absl::Time deadline = options_.clock->Now() + options_.stop_grace;
     while (!active_.empty()) {
       if (options_.clock->Now() >= deadline) {
-        for (const auto& [id, pid] : active_) processes_.SignalGroup(pid, SIGKILL);
+        for (const auto& [id, pid] : active_) {
+          if (!killed_.insert(id).second) continue;
+          Say(absl::StrCat("trial ", id, " did not stop within the grace period; killed (SIGKILL)"));
+          processes_.SignalGroup(pid, SIGKILL);
+        }
       }
       RETURN_IF_ERROR(Refresh());
       if (!active_.empty()) options_.clock->SleepFor(options_.poll);
@@ -212,6 +220,7 @@ class SweepRun {
   ProcessSet processes_;
   std::map<int, pid_t> active_;  // trial id -> trainer pid
   std::set<int> asha_stopped_;   // trials sent SIGTERM by ASHA
+  std::set<int> killed_;         // trials sent SIGKILL after the stop grace
 };
 
 }  // namespace
