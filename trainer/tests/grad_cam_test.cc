@@ -67,6 +67,17 @@ class GradCamTest : public ::testing::Test {
 };
 TempDir* GradCamTest::dir_ = nullptr;
 
+// The number of heatmaps on an explain page.
+int64_t CountHeatmaps(const fs::path& page) {
+  std::ifstream in(page);
+  const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  int64_t heatmaps = 0;
+  for (size_t at = html.find("class='heatmap'"); at != std::string::npos; at = html.find("class='heatmap'", at + 1)) {
+    ++heatmaps;
+  }
+  return heatmaps;
+}
+
 TEST_F(GradCamTest, TheSquaresClassLightsUpTheSquareWhereverItIs) {
   ASSERT_OK_AND_ASSIGN(Classifier model, LoadModelFile(ModelPath()));
   const int red = model->config.labels.ClassIndex(0, "red");
@@ -123,20 +134,48 @@ TEST_F(GradCamTest, PredictExplainWritesASelfContainedPageWithAHeatmapPerImage) 
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::ifstream in(dir / "page" / "explain.html");
   const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  int64_t heatmaps = 0;
-  for (size_t at = html.find("class='heatmap'"); at != std::string::npos; at = html.find("class='heatmap'", at + 1)) {
-    ++heatmaps;
-  }
-  EXPECT_EQ(heatmaps, 2);  // two images x one head
+  EXPECT_EQ(CountHeatmaps(dir / "page" / "explain.html"), 2);  // two images x one head
   EXPECT_THAT(html, ::testing::HasSubstr("red &lt;8&gt;.png"));
   EXPECT_THAT(html, ::testing::HasSubstr("colour: red"));
   auto page = ::atelier::testing::CheckHtmlPage(dir / "page" / "explain.html");
   EXPECT_EQ(page.exit_code, 0) << page.output;
 
-  CommandResult bulk = RunCommand({BinaryPath("atelier-trainer").string(), "predict", "--checkpoint",
-                                   ModelPath().string(), "--folder", dir.path().string(), "--out",
-                                   (dir / "rows.jsonl").string(), "--explain", (dir / "x.html").string()});
-  EXPECT_EQ(bulk.exit_code, 2) << bulk.output;
+}
+
+// Bulk runs explain their first --explain-limit readable inputs, from files
+// (an unreadable one left out) and from shards.
+TEST_F(GradCamTest, BulkExplainShowsTheFirstReadableInputs) {
+  TempDir dir;
+  const fs::path folder = dir / "folder";
+  WriteFileOrDie(folder / "a-broken.png", "not an image");
+  for (auto [x0, y0] : std::vector<std::pair<int, int>>{{0, 0}, {8, 8}, {8, 0}}) {
+    ASSERT_OK_AND_ASSIGN(std::string png, imaging::EncodePng(RedSquareAt(x0, y0)));
+    WriteFileOrDie(folder / absl::StrCat("b-red-", x0, "-", y0, ".png"), png);
+  }
+  const std::string trainer = BinaryPath("atelier-trainer").string();
+  CommandResult files = RunCommand({trainer, "predict", "--checkpoint", ModelPath().string(), "--folder",
+                                    folder.string(), "--out", (dir / "rows.jsonl").string(), "--explain",
+                                    (dir / "files.html").string(), "--explain-limit", "2"});
+  ASSERT_EQ(files.exit_code, 0) << files.output;
+  EXPECT_EQ(CountHeatmaps(dir / "files.html"), 2);
+  std::ifstream in(dir / "files.html");
+  const std::string html((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_THAT(html, ::testing::HasSubstr("b-red-0-0.png"));
+  EXPECT_THAT(html, ::testing::HasSubstr("b-red-8-0.png"));
+  EXPECT_THAT(html, ::testing::Not(::testing::HasSubstr("b-red-8-8.png")));  // last in path order: past the limit
+  EXPECT_THAT(html, ::testing::Not(::testing::HasSubstr("a-broken.png")));
+  auto page = ::atelier::testing::CheckHtmlPage(dir / "files.html");
+  EXPECT_EQ(page.exit_code, 0) << page.output;
+
+  CommandResult shards = RunCommand({trainer, "predict", "--checkpoint", ModelPath().string(), "--data",
+                                     (dir_->path() / "data").string(), "--explain", (dir / "shards.html").string(),
+                                     "--explain-limit", "5"});
+  ASSERT_EQ(shards.exit_code, 0) << shards.output;
+  EXPECT_EQ(CountHeatmaps(dir / "shards.html"), 5);
+
+  CommandResult no_page = RunCommand({trainer, "predict", "--checkpoint", ModelPath().string(), "--folder",
+                                      folder.string(), "--out", (dir / "rows2.jsonl").string(), "--explain-limit", "2"});
+  EXPECT_EQ(no_page.exit_code, 2) << "--explain-limit without --explain: " << no_page.output;
 }
 
 TEST(ExplainPageTest, OverlayKeepsPixelsWithoutEvidenceAndColoursTheHottest) {

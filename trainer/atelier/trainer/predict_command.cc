@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -13,8 +14,7 @@
 #include "atelier/common/status_macros.h"
 #include "atelier/trainer/bulk_predict.h"
 #include "atelier/trainer/command_support.h"
-#include "atelier/trainer/explain_page.h"
-#include "atelier/trainer/grad_cam.h"
+#include "atelier/trainer/explain_set.h"
 #include "atelier/trainer/group_summary.h"
 #include "atelier/trainer/inference.h"
 #include "atelier/trainer/model_file.h"
@@ -33,35 +33,19 @@ int UsageError(const std::string& message) {
   return kUsageError;
 }
 
-// The Grad-CAM page of `predict IMAGE... --explain PAGE`: per image and head,
-// the heatmap of the predicted class. `inputs`: the float input PredictFiles
-// gave (pixel / 255, NCHW).
-absl::Status WriteExplainPage(Classifier& model, const std::vector<ImagePrediction>& predictions,
-                              const torch::Tensor& inputs, const fs::path& page) {
-  const ModelConfig& config = model->config;
+// The Grad-CAM inputs of `predict IMAGE... --explain`: the images as
+// PredictFiles prepared them (`inputs`: pixel / 255, NCHW).
+std::vector<ExplainInput> ExplainInputs(const std::vector<ImagePrediction>& predictions, const torch::Tensor& inputs) {
   const torch::Tensor prepared =
       inputs.mul(255.0f).round().clamp(0, 255).to(torch::kUInt8).permute({0, 2, 3, 1}).contiguous();
-  std::vector<ExplainedImage> images(predictions.size());
-  const size_t image_bytes = size_t(config.image_size) * config.image_size * config.in_channels;
+  const size_t image_bytes = prepared.numel() / std::max<int64_t>(1, prepared.size(0));
+  std::vector<ExplainInput> out(predictions.size());
   for (size_t i = 0; i < predictions.size(); ++i) {
-    images[i].name = predictions[i].image;
-    images[i].size = config.image_size;
-    images[i].channels = config.in_channels;
+    out[i].name = predictions[i].image;
     const uint8_t* px = prepared.data_ptr<uint8_t>() + i * image_bytes;
-    images[i].pixels.assign(px, px + image_bytes);
+    out[i].pixels.assign(px, px + image_bytes);
   }
-  for (size_t h = 0; h < config.labels.heads.size(); ++h) {
-    ASSIGN_OR_RETURN(auto heatmaps,
-                     GradCam(model, prepared, static_cast<int>(h), std::vector<int>(predictions.size(), -1)));
-    for (size_t i = 0; i < predictions.size(); ++i) {
-      const auto& top = predictions[i].classes[h].front();  // the predicted class
-      images[i].heads.push_back({config.labels.heads[h].name, top.first, top.second, std::move(heatmaps[i])});
-    }
-  }
-  ASSIGN_OR_RETURN(std::string html, RenderExplainPage("atelier predict --explain", images));
-  Env& env = *Env::Default();
-  if (page.has_parent_path()) RETURN_IF_ERROR(env.CreateDirs(page.parent_path()));
-  return WriteFileAtomically(env, page, html);
+  return out;
 }
 
 // `predict IMAGE...` without --out: the top classes per image and head.
@@ -93,7 +77,8 @@ int RunPredictImages(const PredictFlags& flags) {
   }
   if (flags.json) std::printf("%s\n", out.dump(2).c_str());
   if (!flags.explain.empty()) {
-    absl::Status s = WriteExplainPage(*model, *predictions, inputs, flags.explain);
+    absl::Status s =
+        WriteExplainPage(*model, ExplainInputs(*predictions, inputs), flags.explain, "atelier predict --explain");
     if (!s.ok()) return FailCommand(s);
   }
   if (!flags.dump.empty()) {
@@ -118,6 +103,11 @@ absl::Status WriteText(const fs::path& path, const std::string& text) {
   Env& env = *Env::Default();
   if (path.has_parent_path()) RETURN_IF_ERROR(env.CreateDirs(path.parent_path()));
   return WriteFileAtomically(env, path, text);
+}
+
+// What a bulk run reads, for page titles.
+std::string BulkInputName(const PredictFlags& flags) {
+  return !flags.data.empty() ? flags.data : !flags.folder.empty() ? flags.folder : "images";
 }
 
 int RunPredictBulk(const PredictFlags& flags) {
@@ -148,7 +138,9 @@ int RunPredictBulk(const PredictFlags& flags) {
   BulkPredictOptions options;
   options.decode_threads = flags.decode_threads;
   options.batch_size = flags.batch_size;
-  options.keep_bytes = sorter.has_value() && !flags.data.empty();
+  std::optional<ExplainSample> explain;
+  if (!flags.explain.empty()) explain.emplace((*model)->config, flags.explain_limit);
+  options.keep_bytes = (sorter.has_value() || explain.has_value()) && !flags.data.empty();
   ProgressLine progress("predict", flags.progress || isatty(STDERR_FILENO), source->total());
   options.on_progress = [&](int64_t done) { progress.Update(done); };
   int64_t errors = 0;
@@ -157,6 +149,7 @@ int RunPredictBulk(const PredictFlags& flags) {
     if (writer) RETURN_IF_ERROR(writer->Write(input.row));
     if (summary) summary->Add(input.row);
     if (sorter) RETURN_IF_ERROR(sorter->Place(input.row, input.file, input.bytes, input.extension));
+    if (explain) explain->Add(input);
     return absl::OkStatus();
   });
   if (!rows.ok()) return FailCommand(rows.status());
@@ -167,6 +160,14 @@ int RunPredictBulk(const PredictFlags& flags) {
   std::string done = absl::StrCat("predict: ", *rows, " rows, ", errors, " errors");
   if (!flags.out.empty()) absl::StrAppend(&done, "; rows in ", flags.out);
   if (sorter) absl::StrAppend(&done, "; ", sorter->placed(), " files under ", flags.sort_into);
+  if (explain) {
+    const std::string title = absl::StrCat("atelier predict --explain: the first ", explain->inputs().size(),
+                                           " readable inputs of ", BulkInputName(flags));
+    if (absl::Status s = WriteExplainPage(*model, explain->inputs(), flags.explain, title); !s.ok()) {
+      return FailCommand(s);
+    }
+    absl::StrAppend(&done, "; Grad-CAM of ", explain->inputs().size(), " inputs in ", flags.explain);
+  }
   const dataset::ReadReport report = source->report();
   if (report.skipped() > 0 || !report.bad_shards.empty()) absl::StrAppend(&done, "; data: ", report.Summary());
   if (summary) {
@@ -179,8 +180,7 @@ int RunPredictBulk(const PredictFlags& flags) {
       absl::StrAppend(&done, "; summary in ", csv);
     }
     if (!html.empty()) {
-      const std::string title = absl::StrCat(
-          "atelier predict: ", !flags.data.empty() ? flags.data : !flags.folder.empty() ? flags.folder : "images");
+      const std::string title = absl::StrCat("atelier predict: ", BulkInputName(flags));
       if (absl::Status s = WriteText(html, summary->Html(title)); !s.ok()) return FailCommand(s);
       absl::StrAppend(&done, ", ", html);
     }
@@ -197,8 +197,12 @@ CLI::App* AddPredictCommand(CLI::App& app, PredictFlags* f) {
   AddBulkInputFlags(predict, f);
   predict->add_flag("--json", f->json, "print JSON (with the logits) instead of text (IMAGE... without --out)");
   predict->add_option("--top", f->top, "classes shown per head (IMAGE... without --out)");
-  predict->add_option("--explain", f->explain,
-                      "write an HTML page with each image's Grad-CAM heatmap per head (IMAGE... without --out)");
+  auto* explain = predict->add_option(
+      "--explain", f->explain,
+      "write an HTML page with each image's Grad-CAM heatmap per head (bulk runs: the first --explain-limit inputs)");
+  predict->add_option("--explain-limit", f->explain_limit, "with --explain in a bulk run: inputs on the page")
+      ->check(CLI::Range(1, 10000))
+      ->needs(explain);
   predict->add_option("--dump-tensors", f->dump,
                       "write {input, features, logits} with torch::pickle_save (IMAGE... without --out)");
   predict->add_option("--out", f->out, "one row per input: FILE.jsonl or FILE.csv")
@@ -233,12 +237,12 @@ int RunPredictCommand(const PredictFlags& f) {
   const bool has_input = !f.images.empty() || !f.data.empty() || !f.folder.empty();
   const bool bulk_output = !f.out.empty() || !f.group_by.empty() || !f.sort_into.empty();
   if (!has_input) return UsageError("give image files, --data ROOT or --folder DIR");
-  if ((!f.data.empty() || !f.folder.empty()) && !bulk_output) {
-    return UsageError(absl::StrCat(f.data.empty() ? "--folder" : "--data", " needs --out, --group-by or --sort-into"));
+  if ((!f.data.empty() || !f.folder.empty()) && !bulk_output && f.explain.empty()) {
+    return UsageError(
+        absl::StrCat(f.data.empty() ? "--folder" : "--data", " needs --out, --group-by, --sort-into or --explain"));
   }
-  if (!bulk_output) return RunPredictImages(f);
+  if (!bulk_output && f.data.empty() && f.folder.empty()) return RunPredictImages(f);
   if (!f.dump.empty()) return UsageError("--dump-tensors is for IMAGE... without --out, --group-by or --sort-into");
-  if (!f.explain.empty()) return UsageError("--explain is for IMAGE... without --out, --group-by or --sort-into");
   return RunPredictBulk(f);
 }
 

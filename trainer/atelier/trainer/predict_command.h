@@ -4,7 +4,9 @@
 //           [--explain PAGE.html]               and their Grad-CAM heatmaps (grad_cam.h)
 //   predict --checkpoint CK (--data ROOT | --folder DIR | IMAGE...)
 //           [--out FILE.jsonl|FILE.csv] [--group-by FIELD]... [--sort-into DIR]
-//                                               one row per input, streamed (bulk_predict.h)
+//           [--explain PAGE.html [--explain-limit N]]
+//                                               one row per input, streamed (bulk_predict.h);
+//                                               Grad-CAM of the first N readable inputs
 //
 // AddPredictCommand declares the subcommand and its flags (stored in *flags,
 // which must outlive parsing); RunPredictCommand runs it after parsing and
@@ -24,7 +26,8 @@ struct PredictFlags : BulkInputFlags {
   bool json = false;
   int top = 3;
   std::string dump;
-  std::string explain;  // Grad-CAM page (IMAGE... without --out)
+  std::string explain;    // Grad-CAM page (explain_set.h)
+  int explain_limit = 32;  // bulk runs: inputs on the page
   // Bulk prediction.
   std::string out;
   std::vector<std::string> group_by;
