@@ -3,7 +3,7 @@
 //
 //   crawl_bench --urls urls.txt --state DIR [--fetch-only] [--concurrency N]
 //               [--resize-size 256] [--jpeg-quality 90] [--process-threads N]
-//               [--memory-budget-bytes B]
+//               [--memory-budget-bytes B] [--per-host-rps R]
 //
 // Prints one line: items, ok, failed, seconds, items/s. --fetch-only stores the
 // fetched bytes unchanged (magic-byte check only); otherwise every image is
@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
   app.add_option("--resize-size", resize_size, "centre crop size");
   app.add_option("--jpeg-quality", quality, "JPEG quality");
   app.add_option("--memory-budget-bytes", memory_budget, "bodies in flight + images being decoded (the crawler's default)");
+  double per_host_rps = 0;
+  app.add_option("--per-host-rps", per_host_rps, "requests per second per host (0: no rate limit)");
   CLI11_PARSE(app, argc, argv);
   atelier::ReturnLargeFreedBlocksToTheSystem();  // as atelier-crawler does
 
@@ -74,7 +76,7 @@ int main(int argc, char** argv) {
   config.concurrency = concurrency;
   config.processing_threads = process_threads;
   config.budget = &budget;
-  atelier::net::HostLimiter limiter({concurrency, 0, 1});
+  atelier::net::HostLimiter limiter({concurrency, per_host_rps, 1});
   atelier::crawler::PassthroughProcessor passthrough;
   atelier::crawler::ResizingProcessor resizing({atelier::imaging::ResizeMode::kCenterCrop, resize_size, quality});
   const atelier::crawler::ImageProcessor& processor =

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Loopback origin of the hostile set for hostile_memory_bench.sh.
+"""Loopback origin of the hostile set for hostile_memory_bench.sh and
+throttle_bench.sh.
 
 Usage: hostile_origin.py IMAGE_DIR PORT_FILE
 
@@ -8,13 +9,19 @@ Serves on 127.0.0.1 (a free port, written to PORT_FILE once listening):
   /endless/<n>          a chunked body of 64 KiB chunks, 2 GiB in all
   /bomb/<n>             Content-Encoding: gzip, ~256 KB that inflate to 256 MiB of zeros
   /interlaced/<n>.png   a 7990x7990 RGBA Adam7-interlaced PNG, ~250 KB (transparent black)
+  /throttle/<name>      429 + Retry-After: 2 to the first request of each path, then
+                        IMAGE_DIR's <name> (a CDN that throttles first requests)
 """
 import http.server
 import os
 import socketserver
 import struct
 import sys
+import threading
 import zlib
+
+SEEN = set()  # /throttle/ paths answered 429 once
+SEEN_LOCK = threading.Lock()
 
 
 def gzip_of_zeros(size):
@@ -72,6 +79,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if self.path.startswith("/img/"):
                 with open(os.path.join(IMAGE_DIR, os.path.basename(self.path)), "rb") as f:
                     self.send_body(f.read(), "image/jpeg")
+            elif self.path.startswith("/throttle/"):
+                # 429 + Retry-After: 2 to the first request of each path, then the image.
+                with SEEN_LOCK:
+                    first = self.path not in SEEN
+                    SEEN.add(self.path)
+                if first:
+                    self.send_response(429)
+                    self.send_header("Retry-After", "2")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                else:
+                    name = os.path.basename(self.path.split("?")[0])
+                    with open(os.path.join(IMAGE_DIR, name), "rb") as f:
+                        self.send_body(f.read(), "image/jpeg")
             elif self.path.startswith("/bomb/"):
                 self.send_body(BOMB, "image/png", [("Content-Encoding", "gzip")])
             elif self.path.startswith("/interlaced/"):

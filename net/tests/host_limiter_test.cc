@@ -74,6 +74,23 @@ TEST(HostLimiterTest, ThrottleLowersTheRateOncePerCooldownAndSuccessesRestoreIt)
   EXPECT_DOUBLE_EQ(limiter.Rate("c"), 8.0 / 64);
 }
 
+// The refusals within one Retry-After window lower the rate once; the window
+// counts at most 10 cooldowns.
+TEST(HostLimiterTest, ThrottleLowersTheRateOncePerRetryAfterWindow) {
+  HostLimits limits{100, 8, 1};
+  limits.throttle_cooldown = absl::Seconds(1);
+  HostLimiter limiter(limits);
+  limiter.Throttle("a", kT0, absl::Seconds(3));
+  EXPECT_DOUBLE_EQ(limiter.Rate("a"), 6);
+  limiter.Throttle("a", kT0 + absl::Seconds(2), absl::Seconds(3));  // within Retry-After: no change
+  EXPECT_DOUBLE_EQ(limiter.Rate("a"), 6);
+  limiter.Throttle("a", kT0 + absl::Seconds(3), absl::Seconds(3));
+  EXPECT_DOUBLE_EQ(limiter.Rate("a"), 4.5);
+  limiter.Throttle("b", kT0, absl::Minutes(10));
+  limiter.Throttle("b", kT0 + absl::Seconds(10));  // 10 cooldowns, not 10 minutes
+  EXPECT_DOUBLE_EQ(limiter.Rate("b"), 4.5);
+}
+
 TEST(HostOfUrlTest, Hosts) {
   EXPECT_EQ(HostOfUrl("https://Images.Metmuseum.org/CRDImages/a.jpg"), "images.metmuseum.org");
   EXPECT_EQ(HostOfUrl("http://127.0.0.1:8080/x?y"), "127.0.0.1:8080");

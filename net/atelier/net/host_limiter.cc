@@ -59,15 +59,16 @@ void HostLimiter::Refill(HostState& h, absl::Time now) const {
   }
 }
 
-void HostLimiter::Throttle(const std::string& host, absl::Time now) {
+void HostLimiter::Throttle(const std::string& host, absl::Time now, absl::Duration retry_after) {
   absl::MutexLock l(&mu_);
   HostState& h = hosts_[host];
-  if (h.throttled_rate > 0 && now - h.throttled_at < limits_.throttle_cooldown) return;
+  if (h.throttled_rate > 0 && now - h.throttled_at < h.throttled_for) return;
   const double limit = limits_.requests_per_second > 0 ? limits_.requests_per_second : limits_.unlimited_base;
   Refill(h, now);  // tokens earned at the old rate
   const double current = h.throttled_rate > 0 ? h.throttled_rate : limit;
   h.throttled_rate = std::max(limit / 64, current * 0.75);
   h.throttled_at = now;
+  h.throttled_for = std::clamp(retry_after, limits_.throttle_cooldown, 10 * limits_.throttle_cooldown);
 }
 
 void HostLimiter::Succeeded(const std::string& host) {

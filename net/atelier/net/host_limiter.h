@@ -4,7 +4,10 @@
 // host-wide pauses (block pages without Retry-After, e.g. Met API throttling).
 //
 // AutoThrottle: Throttle() (a 429/503) lowers the host's rate by a quarter,
-// at most once per `throttle_cooldown`, never below 1/64 of the configured
+// at most once per `throttle_cooldown`, or once per the answer's Retry-After
+// when that is longer (up to 10 cooldowns: the refusals within one
+// Retry-After window are one signal, as TCP counts the losses of one round
+// trip once), never below 1/64 of the configured
 // rate; every answered request (Succeeded) raises it by 1/16 until it is back
 // at the configured rate. So a host that refuses most requests slows down
 // quickly, and one that refuses a few now and then hardly at all. A host
@@ -44,8 +47,9 @@ class HostLimiter {
   void Release(const std::string& host);
   // Closes the host until `until` (extends, never shortens, a pause).
   void PauseUntil(const std::string& host, absl::Time until);
-  // The host said "too many requests": lower its rate (AutoThrottle above).
-  void Throttle(const std::string& host, absl::Time now);
+  // The host said "too many requests" (with its Retry-After, zero when none):
+  // lower its rate (AutoThrottle above).
+  void Throttle(const std::string& host, absl::Time now, absl::Duration retry_after = absl::ZeroDuration());
   // The host answered a request: a throttled rate recovers a little.
   void Succeeded(const std::string& host);
   // The host's current request rate (<= 0: unlimited).
@@ -62,6 +66,7 @@ class HostLimiter {
     absl::Time paused_until = absl::InfinitePast();
     double throttled_rate = 0;  // 0: not throttled
     absl::Time throttled_at = absl::InfinitePast();
+    absl::Duration throttled_for;  // the cooldown of the last lowering
   };
   double RateOf(const HostState& h) const {  // mu_ held
     return h.throttled_rate > 0 ? h.throttled_rate : limits_.requests_per_second;
