@@ -1,9 +1,12 @@
 // Resume you can trust: changed options are refused by name (unless
 // --override), a damaged `latest` resumes from the newest valid checkpoint,
-// and errors about damaged files are one line.
+// a full disk at a checkpoint keeps the one before, and errors about damaged
+// files are one line.
 #include <algorithm>
+#include <cerrno>
 
 #include "atelier/common/status_matchers.h"
+#include "atelier/common/testing/fault_env.h"
 #include "atelier/testing/subprocess.h"
 #include "atelier/testing/temp_dir.h"
 #include "atelier/trainer/model_file.h"
@@ -128,6 +131,57 @@ TEST(ResumeTest, DamagedLatestResumesFromTheNewestValidCheckpoint) {
   std::string after = ReadFileOrEmpty(dir / "run" / "metrics.jsonl");
   EXPECT_EQ(after.substr(0, metrics.size()), metrics);
   EXPECT_EQ(std::count(after.begin(), after.end(), '\n'), 2);
+}
+
+// The disk fills up while the second checkpoint is written (through
+// TrainOptions::env): the run stops with ResourceExhausted naming the file,
+// no temporary is left, `latest` still names the first checkpoint, which is
+// valid, and a resume on a healed disk continues from it to the end.
+TEST(ResumeTest, ADiskFullAtACheckpointKeepsTheLastOneAndResumesFromIt) {
+  TempDir dir;
+  testing::WriteShard(dir / "data", 0, testing::ColourSamples(16, 8, 9));
+  TrainOptions options;
+  options.data_root = dir / "data";
+  options.image_size = 8;
+  options.width = 4;
+  options.depth = 1;
+  options.batch_size = 8;
+  options.split.val_ratio = 0.25;
+  options.threads = 1;
+  options.decode_threads = 1;
+  SingleProcessCollective single;
+  // One checkpoint's size, from a healthy run of one epoch.
+  options.out_dir = dir / "probe";
+  options.epochs = 1;
+  ASSERT_OK(Train(options, single).status());
+  CheckpointStore probe(dir / "probe" / "checkpoints", 3);
+  ASSERT_TRUE(probe.Latest().has_value());
+  const auto one_checkpoint = static_cast<int64_t>(fs::file_size(*probe.Latest()));
+
+  ::atelier::testing::FaultEnv env;
+  env.FailAppendsAfter(one_checkpoint + one_checkpoint / 2, ENOSPC, "ckpt-");
+  options.env = &env;
+  options.out_dir = dir / "run";
+  options.epochs = 3;
+  auto failed = Train(options, single);
+  ASSERT_THAT(failed.status(), StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_THAT(failed.status().message(), ::testing::HasSubstr("ckpt-"));
+  CheckpointStore store(dir / "run" / "checkpoints", 3);
+  for (const auto& entry : fs::directory_iterator(store.dir())) {
+    EXPECT_EQ(entry.path().filename().string().find("tmp"), std::string::npos) << entry.path();
+  }
+  ASSERT_TRUE(store.Latest().has_value());
+  const fs::path first = *store.Latest();
+  EXPECT_OK(VerifyCheckpoint(first));
+  EXPECT_FALSE(fs::exists(dir / "run" / "model.pt"));
+
+  env.Heal();
+  options.resume = true;
+  ASSERT_OK(Train(options, single).status());
+  EXPECT_TRUE(fs::exists(dir / "run" / "model.pt"));
+  const std::string metrics = ReadFileOrEmpty(dir / "run" / "metrics.jsonl");
+  EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 3);
+  EXPECT_NE(*store.Latest(), first);
 }
 
 TEST(ResumeTest, AllCheckpointsDamagedIsAnErrorNotARestart) {

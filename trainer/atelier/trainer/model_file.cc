@@ -189,25 +189,25 @@ absl::StatusOr<GenericDict> ReadDict(const fs::path& path) {
   }
 }
 
-absl::Status WriteDict(const fs::path& path, GenericDict d) {
+absl::Status WriteDict(const fs::path& path, GenericDict d, Env& env) {
   try {
     d.insert_or_assign("checksum", Checksum(d));
   } catch (const std::exception& e) {
     return absl::InternalError(absl::StrCat("cannot checksum ", path.string(), ": ", TorchErrorMessage(e)));
   }
   ASSIGN_OR_RETURN(std::string bytes, WriteTorchFile(c10::IValue(d)), _.prefix(path.string()));
-  return WriteFileAtomically(*Env::Default(), path, bytes);
+  return WriteFileAtomically(env, path, bytes);
 }
 
 }  // namespace
 
-absl::Status SaveModelFile(const fs::path& path, Classifier& model) {
+absl::Status SaveModelFile(const fs::path& path, Classifier& model, Env& env) {
   GenericDict d = NewDict();
   d.insert("format", std::string("atelier-model-v1"));
   d.insert("config", ConfigToDict(model->config));
   d.insert("state_dict", StateToDict(model));
   d.insert("input", std::string("float32 NCHW, pixel/255, channel order RGB (or one grey channel)"));
-  return WriteDict(path, d);
+  return WriteDict(path, d, env);
 }
 
 absl::StatusOr<ModelConfig> ReadModelConfig(const fs::path& path) {
@@ -246,7 +246,7 @@ absl::StatusOr<Classifier> LoadModelFile(const fs::path& given) {
 }
 
 absl::Status SaveCheckpoint(const fs::path& path, Classifier& model, AdamW& optimizer,
-                            const std::string& trainer_json) {
+                            const std::string& trainer_json, Env& env) {
   GenericDict d = NewDict();
   d.insert("format", std::string("atelier-checkpoint-v1"));
   d.insert("config", ConfigToDict(model->config));
@@ -260,7 +260,7 @@ absl::Status SaveCheckpoint(const fs::path& path, Classifier& model, AdamW& opti
   opt.insert("exp_avg_sq", v);
   d.insert("optimizer", opt);
   d.insert("trainer", trainer_json);
-  return WriteDict(path, d);
+  return WriteDict(path, d, env);
 }
 
 absl::StatusOr<std::string> LoadCheckpoint(const fs::path& path, Classifier& model, AdamW& optimizer) {
@@ -286,9 +286,8 @@ absl::StatusOr<std::string> LoadCheckpoint(const fs::path& path, Classifier& mod
 }
 
 absl::StatusOr<int> CheckpointStore::Open() {
+  RETURN_IF_ERROR(env_->CreateDirs(dir_));
   std::error_code ec;
-  fs::create_directories(dir_, ec);
-  if (ec) return absl::InternalError(absl::StrCat("cannot create ", dir_.string(), ": ", ec.message()));
   int removed = 0;
   for (const auto& entry : fs::directory_iterator(dir_, ec)) {
     if (absl::StrContains(entry.path().filename().string(), ".tmp-")) {
@@ -339,8 +338,8 @@ std::optional<fs::path> CheckpointStore::Best() const { return Pointer("best"); 
 
 absl::Status CheckpointStore::Commit(int64_t global_step, bool is_best) {
   std::string name = PathFor(global_step).filename().string();
-  RETURN_IF_ERROR(WriteFileAtomically(*Env::Default(), dir_ / "latest", name + "\n"));
-  if (is_best) RETURN_IF_ERROR(WriteFileAtomically(*Env::Default(), dir_ / "best", name + "\n"));
+  RETURN_IF_ERROR(WriteFileAtomically(*env_, dir_ / "latest", name + "\n"));
+  if (is_best) RETURN_IF_ERROR(WriteFileAtomically(*env_, dir_ / "best", name + "\n"));
   std::string best = Best() ? Best()->filename().string() : "";
   std::vector<std::string> checkpoints;
   std::error_code ec;

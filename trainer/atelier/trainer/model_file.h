@@ -35,19 +35,23 @@
 #include <torch/torch.h>
 
 #include "absl/status/statusor.h"
+#include "atelier/common/env.h"
 #include "atelier/trainer/adamw.h"
 #include "atelier/trainer/model.h"
 
 namespace atelier::trainer {
 
-absl::Status SaveModelFile(const std::filesystem::path& path, Classifier& model);
+// Written atomically through `env` (temporary, fsync, rename): a failure
+// leaves what was at `path` before.
+absl::Status SaveModelFile(const std::filesystem::path& path, Classifier& model, Env& env = *Env::Default());
 
 // A model from a model.pt, a checkpoint file, or a run directory (its model.pt,
 // else the checkpoint `latest` points to). The model is in eval mode.
 absl::StatusOr<Classifier> LoadModelFile(const std::filesystem::path& path);
 
+// Written atomically through `env`, like SaveModelFile.
 absl::Status SaveCheckpoint(const std::filesystem::path& path, Classifier& model, AdamW& optimizer,
-                            const std::string& trainer_json);
+                            const std::string& trainer_json, Env& env = *Env::Default());
 // Loads weights and optimizer state into `model` / `optimizer` (which must have
 // the checkpoint's architecture) and returns the trainer's JSON.
 absl::StatusOr<std::string> LoadCheckpoint(const std::filesystem::path& path, Classifier& model, AdamW& optimizer);
@@ -83,7 +87,9 @@ absl::StatusOr<std::optional<std::filesystem::path>> FindResumeCheckpoint(const 
 
 class CheckpointStore {
  public:
-  CheckpointStore(std::filesystem::path dir, int keep_last) : dir_(std::move(dir)), keep_last_(keep_last) {}
+  // `env` writes the directory and the `latest`/`best` pointers (atomically).
+  CheckpointStore(std::filesystem::path dir, int keep_last, Env* env = Env::Default())
+      : dir_(std::move(dir)), keep_last_(keep_last), env_(env) {}
   // Creates the directory and removes leftover temporaries; returns how many.
   absl::StatusOr<int> Open();
   // Path for the checkpoint of `global_step`.
@@ -103,6 +109,7 @@ class CheckpointStore {
   std::optional<std::filesystem::path> Pointer(const char* name) const;
   std::filesystem::path dir_;
   int keep_last_;
+  Env* env_;
 };
 
 }  // namespace atelier::trainer

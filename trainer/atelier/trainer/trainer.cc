@@ -239,7 +239,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
   const bool augment_on_device = options.augment_on_device.value_or(device.is_cuda());
   auto stop_requested = [&] { return options.stop != nullptr && options.stop->load(); };
 
-  CheckpointStore store(options.out_dir / "checkpoints", options.keep_last);
+  CheckpointStore store(options.out_dir / "checkpoints", options.keep_last, options.env);
   if (writer) {
     ASSIGN_OR_RETURN(int leftovers, store.Open());
     if (leftovers > 0) spdlog::info("removed {} leftover temporary checkpoint file(s)", leftovers);
@@ -396,7 +396,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
                                  {"test", test_idx.size()}};
   RETURN_IF_ERROR(CheckRanksAgree(collective, Fingerprint(options, set, space, train_idx, batch_size,
                                                           resume_from ? resume_from->filename().string() : "none")));
-  if (writer) RETURN_IF_ERROR(WriteFileAtomically(*Env::Default(), options.out_dir / kSplitRecordFile, split_record.dump(2) + "\n"));
+  if (writer) RETURN_IF_ERROR(WriteFileAtomically(*options.env, options.out_dir / kSplitRecordFile, split_record.dump(2) + "\n"));
 
   // Model and optimizer.
   ModelConfig config;
@@ -500,7 +500,8 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
     flush_device_sums();
     RETURN_IF_ERROR(Reduce(collective, state.acc));
     if (writer) {
-      RETURN_IF_ERROR(SaveCheckpoint(store.PathFor(state.global_step), model, optimizer, state.ToJson(options.seed, options.split)));
+      RETURN_IF_ERROR(SaveCheckpoint(store.PathFor(state.global_step), model, optimizer,
+                                     state.ToJson(options.seed, options.split), *options.env));
       RETURN_IF_ERROR(store.Commit(state.global_step, is_best));
     }
     return collective.Barrier();
@@ -713,7 +714,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
   const char* eval_split = !test_idx.empty() ? "test" : !val_idx.empty() ? "val" : "train";
   ASSIGN_OR_RETURN(EvalResult final_eval, Evaluate(model, set, targets, eval_idx, head_weights, 256, &collective));
   if (writer) {
-    RETURN_IF_ERROR(SaveModelFile(options.out_dir / "model.pt", model));
+    RETURN_IF_ERROR(SaveModelFile(options.out_dir / "model.pt", model, *options.env));
     ReportData report;
     report.title = absl::StrCat("atelier training report: ", options.out_dir.filename().string());
     report.eval_split = eval_split;
@@ -740,7 +741,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
     }
     RETURN_IF_ERROR(AddEmbeddingSections(model, set, targets, eval_idx, EmbeddingReportOptions{}, &report));
     ASSIGN_OR_RETURN(std::string html, RenderReport(report));
-    RETURN_IF_ERROR(WriteFileAtomically(*Env::Default(), options.out_dir / "report.html", html));
+    RETURN_IF_ERROR(WriteFileAtomically(*options.env, options.out_dir / "report.html", html));
     nlohmann::json summary = {{"samples", set.size()},
                               {"train", train_idx.size()},
                               {"val", val_idx.size()},
@@ -760,7 +761,7 @@ absl::StatusOr<TrainResult> Train(const TrainOptions& options, Collective& colle
     for (int h = 0; h < nh; ++h) {
       summary["eval"][space.heads[h].name] = final_eval.confusion[h].ToJson(space.heads[h].classes);
     }
-    RETURN_IF_ERROR(WriteFileAtomically(*Env::Default(), options.out_dir / "summary.json", summary.dump(2) + "\n"));
+    RETURN_IF_ERROR(WriteFileAtomically(*options.env, options.out_dir / "summary.json", summary.dump(2) + "\n"));
     for (int h = 0; h < nh; ++h) {
       spdlog::info("{} accuracy on {} ({} samples): {:.4f}", space.heads[h].name, eval_split,
                    final_eval.confusion[h].Total(), final_eval.confusion[h].Accuracy());

@@ -57,6 +57,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "atelier/common/env.h"
 #include "atelier/dataset/label_fields.h"
 #include "atelier/trainer/augment.h"
 #include "atelier/trainer/collective.h"
@@ -71,6 +72,9 @@ inline constexpr int kExitCheckpointedOnSignal = 75;
 struct TrainOptions {
   std::filesystem::path data_root;
   std::filesystem::path out_dir;
+  // Writes every file under out_dir that is replaced atomically (checkpoints
+  // and their pointers, model.pt, split.json, report.html, summary.json).
+  Env* env = Env::Default();
   std::vector<std::string> heads;               // empty = every label key
   std::vector<dataset::LabelField> label_fields;  // --label-field; empty = the JSON's "labels" (and .cls)
   std::map<std::string, double> head_weights;   // default 1
