@@ -46,21 +46,6 @@ TEST(CollectiveTest, InProcessHubTimesOutAMemberLeftAlone) {
   EXPECT_THAT(member->Barrier(), StatusIs(absl::StatusCode::kDeadlineExceeded));
 }
 
-TrainOptions SmallOptions(const std::filesystem::path& data, const std::filesystem::path& out) {
-  TrainOptions options;
-  options.data_root = data;
-  options.out_dir = out;
-  options.image_size = 8;
-  options.width = 4;
-  options.depth = 1;
-  options.epochs = 2;
-  options.batch_size = 8;
-  options.split.val_ratio = 0.3;
-  options.threads = 1;
-  options.decode_threads = 1;
-  return options;
-}
-
 // Runs Train on two in-process ranks with per-rank options.
 std::vector<absl::StatusOr<TrainResult>> TrainTwoRanks(const TrainOptions& rank0, const TrainOptions& rank1) {
   InProcessHub hub(2);
@@ -89,7 +74,7 @@ std::vector<nlohmann::json> MetricsOf(const std::filesystem::path& run) {
 TEST(CollectiveTest, TwoRanksWithBatchNormLogTheValMetricsOfTheSavedModel) {
   TempDir dir;
   testing::WriteShard(dir / "data", 0, testing::ColourSamples(16, 8, 9));
-  TrainOptions options = SmallOptions(dir / "data", dir / "run");
+  TrainOptions options = testing::SmallTrainOptions(dir / "data", dir / "run");
   options.batch_norm = true;
   auto results = TrainTwoRanks(options, options);
   ASSERT_OK(results[0].status());
@@ -119,7 +104,7 @@ TEST(CollectiveTest, TwoRanksWithBatchNormLogTheValMetricsOfTheSavedModel) {
 TEST(CollectiveTest, MismatchedRanksAreRefusedBeforeTheFirstStep) {
   TempDir dir;
   testing::WriteShard(dir / "data", 0, testing::ColourSamples(8, 8, 10));
-  TrainOptions a = SmallOptions(dir / "data", dir / "run");
+  TrainOptions a = testing::SmallTrainOptions(dir / "data", dir / "run");
   TrainOptions b = a;
   b.lr = a.lr * 2;
   auto results = TrainTwoRanks(a, b);
@@ -149,7 +134,7 @@ TEST(CollectiveTest, MismatchedRanksAreRefusedBeforeTheFirstStep) {
 TEST(CollectiveTest, StopTokenSetDuringStartUpCheckpointsAndReturns75) {
   TempDir dir;
   testing::WriteShard(dir / "data", 0, testing::ColourSamples(8, 8, 12));
-  TrainOptions options = SmallOptions(dir / "data", dir / "run");
+  TrainOptions options = testing::SmallTrainOptions(dir / "data", dir / "run");
   std::atomic<bool> stop{true};
   options.stop = &stop;
   SingleProcessCollective single;

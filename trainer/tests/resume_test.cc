@@ -140,18 +140,9 @@ TEST(ResumeTest, DamagedLatestResumesFromTheNewestValidCheckpoint) {
 TEST(ResumeTest, ADiskFullAtACheckpointKeepsTheLastOneAndResumesFromIt) {
   TempDir dir;
   testing::WriteShard(dir / "data", 0, testing::ColourSamples(16, 8, 9));
-  TrainOptions options;
-  options.data_root = dir / "data";
-  options.image_size = 8;
-  options.width = 4;
-  options.depth = 1;
-  options.batch_size = 8;
-  options.split.val_ratio = 0.25;
-  options.threads = 1;
-  options.decode_threads = 1;
+  TrainOptions options = testing::SmallTrainOptions(dir / "data", dir / "probe");
   SingleProcessCollective single;
   // One checkpoint's size, from a healthy run of one epoch.
-  options.out_dir = dir / "probe";
   options.epochs = 1;
   ASSERT_OK(Train(options, single).status());
   CheckpointStore probe(dir / "probe" / "checkpoints", 3);

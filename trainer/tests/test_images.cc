@@ -67,4 +67,19 @@ std::vector<dataset::Sample> ColourSamples(int per_class, int size, uint64_t see
   return samples;
 }
 
+TrainOptions SmallTrainOptions(const std::filesystem::path& data, const std::filesystem::path& out) {
+  TrainOptions options;
+  options.data_root = data;
+  options.out_dir = out;
+  options.image_size = 8;
+  options.width = 4;
+  options.depth = 1;
+  options.epochs = 2;
+  options.batch_size = 8;
+  options.split.val_ratio = 0.3;
+  options.threads = 1;
+  options.decode_threads = 1;
+  return options;
+}
+
 }  // namespace atelier::trainer::testing

@@ -9,6 +9,7 @@
 
 #include "atelier/dataset/sample.h"
 #include "atelier/imaging/image.h"
+#include "atelier/trainer/trainer.h"
 
 namespace atelier::trainer::testing {
 
@@ -21,5 +22,9 @@ void WriteShard(const std::filesystem::path& root, uint64_t index, const std::ve
 // Head "colour" with classes red/green/blue: grey noise with a square of the
 // class colour somewhere; `per_class` samples each, keys "<prefix>-<n>".
 std::vector<dataset::Sample> ColourSamples(int per_class, int size, uint64_t seed, const std::string& prefix = "s");
+
+// A tiny, fast training run of `data` into `out`: 8 px, width 4, depth 1,
+// 2 epochs of batch 8, val ratio 0.3, one thread each for LibTorch and decoding.
+TrainOptions SmallTrainOptions(const std::filesystem::path& data, const std::filesystem::path& out);
 
 }  // namespace atelier::trainer::testing

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cctype>
 #include <utility>
-#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -25,14 +24,6 @@ struct CurlFetcher::Transfer {
   MemoryBudget* budget = nullptr;
   bool paused = false;
   int64_t wanted = 0;        // bytes a paused transfer waits for
-  // The request timeout counts the time the transfer runs, not the time it
-  // waits paused for the budget: started + timeout + paused_for (+ the
-  // current pause) is its deadline.
-  absl::Time started;
-  absl::Time paused_at;      // while paused
-  absl::Duration paused_for;  // earlier pauses, together
-  Clock* clock = nullptr;
-  bool timed_out = false;  // ended by ExpireTimedOut
   bool over_budget = false;  // dropped to free the budget
   bool progressed = false;   // received bytes since ResumePaused last looked
   const AddressGuard* guard = nullptr;
@@ -130,10 +121,8 @@ void CurlFetcher::AddTransfer(std::unique_ptr<Transfer> transfer) {
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);  // the caller follows redirects
   curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS);
-  // No CURLOPT_TIMEOUT_MS: libcurl's would keep running while the transfer is
-  // paused for the budget. ExpireTimedOut applies the timeout instead.
-  t->clock = options_.clock;
-  t->started = options_.clock->Now();
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS,
+                   static_cast<long>(std::max<int64_t>(1, absl::ToInt64Milliseconds(t->request.timeout))));
   curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(std::max<int64_t>(1, absl::ToInt64Milliseconds(t->request.timeout))));
   curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(t->request.max_bytes));
@@ -183,7 +172,6 @@ void CurlFetcher::AddTransfer(std::unique_ptr<Transfer> transfer) {
                          }
                          tr->wanted = target - tr->memory.bytes();
                          tr->paused = true;
-                         tr->paused_at = tr->clock->Now();
                          return CURL_WRITEFUNC_PAUSE;  // ResumePaused continues it
                        }
                        body.reserve(static_cast<size_t>(target));
@@ -236,10 +224,6 @@ void CurlFetcher::Finish(Transfer* t, int curl_code) {
   if (t->over_budget) {
     t->result.error = FetchError::kOverBudget;
     t->result.error_message = "dropped to free the memory budget; fetch again";
-  } else if (t->timed_out) {
-    t->result.error = FetchError::kTimeout;  // ExpireTimedOut
-    t->result.error_message = absl::StrCat("no complete answer within ", absl::FormatDuration(t->request.timeout),
-                                           " (time paused for the memory budget not counted)");
   } else if (code == CURLE_ABORTED_BY_CALLBACK) {
     t->result.error = FetchError::kCancelled;
   } else if (code == CURLE_WRITE_ERROR && t->over_limit) {
@@ -277,12 +261,10 @@ void CurlFetcher::ResumePaused() {
   }
   std::deque<Transfer*> still;
   bool progress = false;
-  const absl::Time resumed = options_.clock->Now();
   for (Transfer* t : paused_) {
     if (t->memory.TryGrow(t->wanted)) {
       t->paused = false;
       t->wanted = 0;
-      t->paused_for += resumed - t->paused_at;
       progress = true;
       curl_easy_pause(t->easy, CURLPAUSE_CONT);  // may call the write callback (and pause it again)
     }
@@ -315,26 +297,6 @@ void CurlFetcher::ResumePaused() {
   } while (to_free > 0);
 }
 
-absl::Duration CurlFetcher::ExpireTimedOut() {
-  const absl::Time now = options_.clock->Now();
-  absl::Duration next = absl::Seconds(1);
-  std::vector<Transfer*> expired;
-  for (Transfer* t : active_) {
-    if (t->paused) continue;  // its clock is stopped
-    const absl::Duration left = t->started + t->paused_for + t->request.timeout - now;
-    if (left <= absl::ZeroDuration()) {
-      expired.push_back(t);
-    } else {
-      next = std::min(next, left);
-    }
-  }
-  for (Transfer* t : expired) {
-    t->timed_out = true;
-    Finish(t, CURLE_OPERATION_TIMEDOUT);
-  }
-  return next;
-}
-
 void CurlFetcher::Loop() {
   auto* multi = static_cast<CURLM*>(multi_);
   while (true) {
@@ -365,14 +327,10 @@ void CurlFetcher::Loop() {
       Finish(t, msg->data.result);
     }
     ResumePaused();
-    const absl::Duration until_timeout = ExpireTimedOut();
     int fds = 0;
     // Paused transfers wait for the budget, which has no way to wake this
-    // loop: look again soon. Otherwise sleep until the next timeout (at most 1 s).
-    const int wait_ms = paused_.empty() ? static_cast<int>(std::clamp<int64_t>(
-                                              absl::ToInt64Milliseconds(absl::Ceil(until_timeout, absl::Milliseconds(1))), 1, 1000))
-                                        : 10;
-    curl_multi_poll(multi, nullptr, 0, wait_ms, &fds);
+    // loop: look again soon.
+    curl_multi_poll(multi, nullptr, 0, paused_.empty() ? 1000 : 10, &fds);
   }
   // Cancel what is still running.
   while (!active_.empty()) {

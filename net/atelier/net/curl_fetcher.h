@@ -18,9 +18,7 @@
 //   the least first: one, or as many as a waiting decode needs
 //   (MemoryBudget::shortfall). kOverBudget is not a failure:
 //   the caller fetches the URL again;
-// - a whole-request timeout per request (FetchRequest::timeout), counting the
-//   time the transfer runs but not the time it is paused for the budget, so
-//   waiting for memory never spends a retry;
+// - a whole-request timeout per request;
 // - every connection (each redirect hop, each address tried) is checked
 //   against the AddressGuard at connect time, after DNS: a refused address
 //   is never connected to (kBlockedAddress when no address of the hop is left).
@@ -50,9 +48,7 @@ struct CurlFetcherOptions {
   std::string user_agent = "atelier-crawler/0.1 (+https://github.com/atelier)";
   AddressGuard guard;  // default: no loopback/private/link-local addresses
   MemoryBudget* budget = nullptr;  // bodies' memory (must outlive the fetcher); null: not counted
-  // For the request timeout (which does not count time paused for the
-  // budget) and stall_abort_after.
-  Clock* clock = &Clock::Real();
+  Clock* clock = &Clock::Real();   // for stall_abort_after
   absl::Duration stall_abort_after = absl::Milliseconds(500);
 };
 
@@ -74,9 +70,6 @@ class CurlFetcher final : public Fetcher {
   // Resumes paused transfers the budget has room for; drops one when all
   // are stuck (stall_abort_after).
   void ResumePaused();
-  // Ends the transfers whose request timeout has passed (kTimeout) and
-  // returns the time until the next one's (at most 1 s).
-  absl::Duration ExpireTimedOut();
 
   const CurlFetcherOptions options_;
   void* multi_;  // CURLM*
