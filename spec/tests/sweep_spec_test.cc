@@ -121,5 +121,31 @@ TEST(SweepSpecTest, EveryBadInputNamesTheFileAndTheKey) {
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/sweep.yaml")));
 }
 
+// Found by the sweep_spec fuzzer: a kind with a null value ({uniform: }) was
+// read through an empty std::optional (heap-use-after-free under ASan), and an
+// int range beyond int64 was cast to int64 (undefined behaviour). Both are
+// errors naming the key now.
+TEST(SweepSpecTest, NullKindValuesAndHugeIntRangesAreErrors) {
+  const std::string base = "data: /d\nepochs: 3\ntrials: 2\n";
+  const std::vector<BadSpec> cases = {
+      {base + "parameters: {lr: {uniform: }}\n", "parameters.lr.uniform"},
+      {base + "parameters: {lr: {log_uniform, eta: 3}}\n", "parameters.lr.log_uniform"},
+      {base + "parameters: {depth: {int: null}}\n", "parameters.depth.int"},
+      {base + "parameters: {width: {choices: ~}}\n", "parameters.width.choices"},
+      {base + "parameters: {depth: {int: [0, 1.0e300]}}\n", "parameters.depth.int"},
+      {base + "parameters: {depth: {int: [-1.0e19, 1]}}\n", "parameters.depth.int"},
+  };
+  for (const auto& c : cases) {
+    EXPECT_THAT(ParseSweepSpec(c.yaml, "sweep.yaml"),
+                StatusIs(absl::StatusCode::kInvalidArgument, AllOf(HasSubstr("sweep.yaml:"), HasSubstr(c.key + ":"))))
+        << c.yaml;
+  }
+  ASSERT_OK_AND_ASSIGN(SweepSpec spec,
+                       ParseSweepSpec(base + "parameters: {depth: {int: [-9007199254740992, 9007199254740992]}}\n",
+                                      "sweep.yaml"));
+  EXPECT_EQ(spec.parameters[0].int_lo, -9007199254740992);
+  EXPECT_EQ(spec.parameters[0].int_hi, 9007199254740992);
+}
+
 }  // namespace
 }  // namespace atelier
