@@ -76,6 +76,15 @@ struct BadSpec {
   std::string key;  // the dotted key the message must name
 };
 
+// Each case is refused with a message naming the file and its key.
+void ExpectEachNamesItsKey(const std::vector<BadSpec>& cases) {
+  for (const auto& c : cases) {
+    EXPECT_THAT(ParseSweepSpec(c.yaml, "sweep.yaml"),
+                StatusIs(absl::StatusCode::kInvalidArgument, AllOf(HasSubstr("sweep.yaml:"), HasSubstr(c.key + ":"))))
+        << c.yaml;
+  }
+}
+
 TEST(SweepSpecTest, EveryBadInputNamesTheFileAndTheKey) {
   const std::string base = "data: /d\nepochs: 3\n";
   const std::string params = "parameters: {lr: {choices: [0.1]}}\ntrials: 2\n";
@@ -110,11 +119,7 @@ TEST(SweepSpecTest, EveryBadInputNamesTheFileAndTheKey) {
       {base + "parameters: {lr: {uniform: [0, 1]}}\nsampler: grid\n", "parameters.lr"},
       {base + "parameters: {lr: {choices: [1, 2]}}\nsampler: grid\ntrials: 3\n", "trials"},
   };
-  for (const auto& c : cases) {
-    EXPECT_THAT(ParseSweepSpec(c.yaml, "sweep.yaml"),
-                StatusIs(absl::StatusCode::kInvalidArgument, AllOf(HasSubstr("sweep.yaml:"), HasSubstr(c.key + ":"))))
-        << c.yaml;
-  }
+  ExpectEachNamesItsKey(cases);
   EXPECT_THAT(ParseSweepSpec("data: [", "sweep.yaml"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("sweep.yaml:")));
   EXPECT_THAT(LoadSweepSpec("/nonexistent/sweep.yaml"),
@@ -135,11 +140,7 @@ TEST(SweepSpecTest, NullKindValuesAndHugeIntRangesAreErrors) {
       {base + "parameters: {depth: {int: [0, 1.0e300]}}\n", "parameters.depth.int"},
       {base + "parameters: {depth: {int: [-1.0e19, 1]}}\n", "parameters.depth.int"},
   };
-  for (const auto& c : cases) {
-    EXPECT_THAT(ParseSweepSpec(c.yaml, "sweep.yaml"),
-                StatusIs(absl::StatusCode::kInvalidArgument, AllOf(HasSubstr("sweep.yaml:"), HasSubstr(c.key + ":"))))
-        << c.yaml;
-  }
+  ExpectEachNamesItsKey(cases);
   ASSERT_OK_AND_ASSIGN(SweepSpec spec,
                        ParseSweepSpec(base + "parameters: {depth: {int: [-9007199254740992, 9007199254740992]}}\n",
                                       "sweep.yaml"));
