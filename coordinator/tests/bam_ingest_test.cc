@@ -221,5 +221,40 @@ TEST_F(BamIngestTest, ErrorsNameTheFile) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no emotion_* columns")));
 }
 
+// Zero-length BLOBs in any column read as empty text: an empty project, no
+// URL (dead, no_url), not mature, and an automatic label or crowd attribute
+// that is not 'positive'. (Every text column is read through ColumnText, which
+// turns the null pointer sqlite3_column_text may return into "".)
+TEST_F(BamIngestTest, EmptyBlobsReadAsEmptyText) {
+  db_.Exec("INSERT INTO modules (mid, project_id, src, mature_content) VALUES (1, X'', X'', X'')");
+  db_.Exec("INSERT INTO modules (mid, project_id, src, mature_content) VALUES (2, 7, 'http://a/2.jpg', X'')");
+  db_.Exec("INSERT INTO scores (mid, media_oilpaint) VALUES (1, 0.5), (2, 0.5)");
+  CollectingSink sink;
+  ASSERT_OK_AND_ASSIGN(BamIngestReport report, IngestBam(Spec(db_.path(), {"media"}), "bam", sink));
+  EXPECT_EQ(report.rows, 2);
+  ASSERT_EQ(sink.dead.size(), 1u);
+  EXPECT_EQ(sink.dead[0].second, "no_url");
+  EXPECT_EQ(sink.dead[0].first.extra().at("project_id"), "");
+  ASSERT_EQ(sink.items.size(), 1u);
+  EXPECT_EQ(sink.items[0].extra().at("project_id"), "7");
+
+  db_.Exec("CREATE TABLE automatic_labels (mid INTEGER, media_oilpaint TEXT, media_pen TEXT)");
+  db_.Exec("INSERT INTO automatic_labels VALUES (2, X'', 'positive')");
+  BamSourceSpec automatic = Spec(db_.path(), {"media"});
+  automatic.label_source = "automatic";
+  CollectingSink automatic_sink;
+  ASSERT_OK(IngestBam(automatic, "bam", automatic_sink).status());
+  ASSERT_EQ(automatic_sink.items.size(), 1u);
+  EXPECT_EQ(automatic_sink.items[0].labels().at("media"), "pen");
+
+  db_.Exec("INSERT INTO crowd_labels VALUES (2, X'', 'positive'), (2, 'media_pen', 'positive')");
+  BamSourceSpec crowd = Spec(db_.path(), {"media"});
+  crowd.label_source = "crowd";
+  CollectingSink crowd_sink;
+  ASSERT_OK(IngestBam(crowd, "bam", crowd_sink).status());
+  ASSERT_EQ(crowd_sink.items.size(), 1u);
+  EXPECT_EQ(crowd_sink.items[0].labels().at("media"), "pen");
+}
+
 }  // namespace
 }  // namespace atelier::coordinator

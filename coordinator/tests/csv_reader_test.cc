@@ -54,5 +54,19 @@ TEST(CsvReaderTest, TextAfterClosingQuoteIsAnError) {
   EXPECT_FALSE(csv.error().ok());
 }
 
+// A leading 0xEF that starts no BOM is data, also when the input ends within
+// three bytes (the bytes were compared uninitialised and lost before).
+TEST(CsvReaderTest, ShortOrFalseByteOrderMarkIsData) {
+  for (const std::string& text : {std::string("\xEF"), std::string("\xEF" "a"), std::string("\xEF\xBB"),
+                                 std::string("\xEF" "ab,c\n")}) {
+    std::istringstream in(text);
+    CsvReader csv(in);
+    std::vector<std::string> f;
+    ASSERT_TRUE(csv.Next(f)) << text;
+    ASSERT_FALSE(f.empty());
+    EXPECT_EQ(f[0], text.substr(0, text.find_first_of(",\n"))) << text;
+  }
+}
+
 }  // namespace
 }  // namespace atelier::coordinator

@@ -57,5 +57,32 @@ TEST(MetObjectTest, Labels) {
   EXPECT_EQ(MetObjectUrl("http://h/api/", 7), "http://h/api/objects/7");
 }
 
+// Found by the met_object fuzzer: negating INT64_MIN (objectBeginDate
+// -9223372036854775808) overflowed, undefined behaviour.
+TEST(MetObjectTest, LabelsOfExtremeYears) {
+  EXPECT_EQ(DecadeLabel(INT64_MIN), "-9223372036854775810s");
+  EXPECT_EQ(DecadeLabel(INT64_MIN + 1), "-9223372036854775810s");
+  EXPECT_EQ(DecadeLabel(INT64_MAX), "9223372036854775800s");
+  EXPECT_EQ(DecadeLabel(-1), "-10s");
+  EXPECT_EQ(DecadeLabel(-450), "-450s");
+  EXPECT_EQ(CenturyLabel(INT64_MIN), "92233720368547759th century BCE");
+  EXPECT_EQ(CenturyLabel(-450), "5th century BCE");
+  EXPECT_EQ(CenturyLabel(INT64_MAX), "92233720368547759th century");
+  ASSERT_OK_AND_ASSIGN(MetObject object,
+                       ParseMetObject(R"({"objectID": 3, "objectBeginDate": -9223372036854775808})", {"decade", "century"}));
+  EXPECT_EQ(object.derived_labels["decade"], "-9223372036854775810s");
+}
+
+// An integer above INT64_MAX is not an int64: it was wrapped to a negative ID
+// or year before.
+TEST(MetObjectTest, IntegersAboveInt64AreNotIdsOrYears) {
+  ASSERT_OK_AND_ASSIGN(MetObject object,
+                       ParseMetObject(R"({"objectID": 18446744073709551615, "objectBeginDate": 18446744073709551615})",
+                                      {"decade"}));
+  EXPECT_EQ(object.object_id, 0);
+  EXPECT_TRUE(object.derived_labels.empty());
+  EXPECT_EQ(object.extra["objectBeginDate"], "18446744073709551615");
+}
+
 }  // namespace
 }  // namespace atelier::crawler

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
 #include "atelier/common/memory_budget.h"
 #include "atelier/common/status_matchers.h"
 #include "gmock/gmock.h"
@@ -215,6 +216,17 @@ TEST(JobSpecTest, LoadsFromFileAndResolvesRelativePaths) {
   EXPECT_THAT(LoadJobSpec((dir / "missing.yaml").string()),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("missing.yaml")));
   std::filesystem::remove_all(dir);
+}
+
+// Found by the job_spec fuzzer: an empty dataset path made fs::absolute
+// throw out of ParseJobSpec (the coordinator died on `dataset: ""`).
+TEST(JobSpecTest, EmptyDatasetIsAnError) {
+  for (const char* dataset : {"\"\"", "''", "!tag"}) {
+    const std::string yaml = absl::StrCat("dataset: ", dataset, "\nsources:\n  - urls: {file: list.txt}\n");
+    EXPECT_THAT(ParseJobSpec(yaml, "job.yaml", "/base"),
+                StatusIs(absl::StatusCode::kInvalidArgument, AllOf(HasSubstr("job.yaml:1"), HasSubstr("dataset"))))
+        << yaml;
+  }
 }
 
 }  // namespace

@@ -76,6 +76,15 @@ struct BadSpec {
   std::string key;  // the dotted key the message must name
 };
 
+// Each case is refused with a message naming the file and its key.
+void ExpectEachNamesItsKey(const std::vector<BadSpec>& cases) {
+  for (const auto& c : cases) {
+    EXPECT_THAT(ParseSweepSpec(c.yaml, "sweep.yaml"),
+                StatusIs(absl::StatusCode::kInvalidArgument, AllOf(HasSubstr("sweep.yaml:"), HasSubstr(c.key + ":"))))
+        << c.yaml;
+  }
+}
+
 TEST(SweepSpecTest, EveryBadInputNamesTheFileAndTheKey) {
   const std::string base = "data: /d\nepochs: 3\n";
   const std::string params = "parameters: {lr: {choices: [0.1]}}\ntrials: 2\n";
@@ -110,15 +119,33 @@ TEST(SweepSpecTest, EveryBadInputNamesTheFileAndTheKey) {
       {base + "parameters: {lr: {uniform: [0, 1]}}\nsampler: grid\n", "parameters.lr"},
       {base + "parameters: {lr: {choices: [1, 2]}}\nsampler: grid\ntrials: 3\n", "trials"},
   };
-  for (const auto& c : cases) {
-    EXPECT_THAT(ParseSweepSpec(c.yaml, "sweep.yaml"),
-                StatusIs(absl::StatusCode::kInvalidArgument, AllOf(HasSubstr("sweep.yaml:"), HasSubstr(c.key + ":"))))
-        << c.yaml;
-  }
+  ExpectEachNamesItsKey(cases);
   EXPECT_THAT(ParseSweepSpec("data: [", "sweep.yaml"),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("sweep.yaml:")));
   EXPECT_THAT(LoadSweepSpec("/nonexistent/sweep.yaml"),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("/nonexistent/sweep.yaml")));
+}
+
+// Found by the sweep_spec fuzzer: a kind with a null value ({uniform: }) was
+// read through an empty std::optional (heap-use-after-free under ASan), and an
+// int range beyond int64 was cast to int64 (undefined behaviour). Both are
+// errors naming the key now.
+TEST(SweepSpecTest, NullKindValuesAndHugeIntRangesAreErrors) {
+  const std::string base = "data: /d\nepochs: 3\ntrials: 2\n";
+  const std::vector<BadSpec> cases = {
+      {base + "parameters: {lr: {uniform: }}\n", "parameters.lr.uniform"},
+      {base + "parameters: {lr: {log_uniform, eta: 3}}\n", "parameters.lr.log_uniform"},
+      {base + "parameters: {depth: {int: null}}\n", "parameters.depth.int"},
+      {base + "parameters: {width: {choices: ~}}\n", "parameters.width.choices"},
+      {base + "parameters: {depth: {int: [0, 1.0e300]}}\n", "parameters.depth.int"},
+      {base + "parameters: {depth: {int: [-1.0e19, 1]}}\n", "parameters.depth.int"},
+  };
+  ExpectEachNamesItsKey(cases);
+  ASSERT_OK_AND_ASSIGN(SweepSpec spec,
+                       ParseSweepSpec(base + "parameters: {depth: {int: [-9007199254740992, 9007199254740992]}}\n",
+                                      "sweep.yaml"));
+  EXPECT_EQ(spec.parameters[0].int_lo, -9007199254740992);
+  EXPECT_EQ(spec.parameters[0].int_hi, 9007199254740992);
 }
 
 }  // namespace

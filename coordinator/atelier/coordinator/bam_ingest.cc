@@ -28,6 +28,13 @@ struct StmtFinalizer {
 using Db = std::unique_ptr<sqlite3, DbCloser>;
 using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
 
+// The text of column `col`; "" where sqlite3_column_text gives a null pointer
+// (NULL, out of memory), which std::string must not be built from.
+std::string ColumnText(sqlite3_stmt* stmt, int col) {
+  const unsigned char* text = sqlite3_column_text(stmt, col);
+  return text ? reinterpret_cast<const char*>(text) : "";
+}
+
 class BamReader {
  public:
   explicit BamReader(std::string path) : path_(std::move(path)) {}
@@ -58,7 +65,7 @@ class BamReader {
     ASSIGN_OR_RETURN(Stmt stmt, Prepare(absl::StrCat("PRAGMA table_info(\"", table, "\")")));
     std::vector<std::string> cols;
     while (sqlite3_step(stmt.get()) == SQLITE_ROW) {
-      cols.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(stmt.get(), 1)));
+      cols.push_back(ColumnText(stmt.get(), 1));
     }
     return cols;
   }
@@ -78,8 +85,7 @@ bool Truthy(sqlite3_stmt* stmt, int col) {
     case SQLITE_INTEGER: return sqlite3_column_int64(stmt, col) != 0;
     case SQLITE_FLOAT: return sqlite3_column_double(stmt, col) != 0;
     default: {
-      std::string v = absl::AsciiStrToLower(
-          reinterpret_cast<const char*>(sqlite3_column_text(stmt, col)));
+      const std::string v = absl::AsciiStrToLower(ColumnText(stmt, col));
       return v == "1" || v == "true" || v == "t" || v == "yes";
     }
   }
@@ -164,12 +170,11 @@ absl::StatusOr<BamIngestReport> IngestBam(const BamSourceSpec& spec,
     ++report.rows;
     sqlite3_stmt* r = rows.get();
     const int64_t mid = sqlite3_column_int64(r, 0);
-    const unsigned char* src_text = sqlite3_column_text(r, 1);
-    const std::string src = src_text ? reinterpret_cast<const char*>(src_text) : "";
+    const std::string src = ColumnText(r, 1);
     const bool mature = Truthy(r, 2);
     // NULL (or no column): no project.
     std::optional<std::string> project;
-    if (sqlite3_column_type(r, 3) != SQLITE_NULL) project = reinterpret_cast<const char*>(sqlite3_column_text(r, 3));
+    if (sqlite3_column_type(r, 3) != SQLITE_NULL) project = ColumnText(r, 3);
 
     std::map<std::string, std::string> labels;
     if (wide) {
@@ -181,8 +186,7 @@ absl::StatusOr<BamIngestReport> IngestBam(const BamSourceSpec& spec,
           double v;
           if (spec.label_source == "automatic") {
             if (sqlite3_column_type(r, col) != SQLITE_TEXT) continue;
-            std::string t = absl::AsciiStrToLower(
-                reinterpret_cast<const char*>(sqlite3_column_text(r, col)));
+            const std::string t = absl::AsciiStrToLower(ColumnText(r, col));
             if (t != "positive") continue;
             v = 1;
           } else {
@@ -203,8 +207,7 @@ absl::StatusOr<BamIngestReport> IngestBam(const BamSourceSpec& spec,
         crowd_row = sqlite3_step(crowd.get()) == SQLITE_ROW;
       }
       while (crowd_row && sqlite3_column_int64(crowd.get(), 0) == mid) {
-        const unsigned char* a = sqlite3_column_text(crowd.get(), 1);
-        const std::string attr = a ? reinterpret_cast<const char*>(a) : "";
+        const std::string attr = ColumnText(crowd.get(), 1);
         for (const auto& f : families) {
           // Attributes arrive sorted, so the first positive one of a family wins ties.
           if (attr.starts_with(f.name + "_") && !labels.contains(f.name)) {

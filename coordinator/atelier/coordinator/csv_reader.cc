@@ -10,10 +10,13 @@ bool CsvReader::Next(std::vector<std::string>& fields) {
   if (first_) {
     first_ = false;
     if (in_.peek() == 0xEF) {
-      char bom[3];
+      // Not a BOM (or the input ends inside one): the bytes read go back.
+      char bom[3] = {};
       in_.read(bom, 3);
-      if (!(bom[0] == '\xEF' && bom[1] == '\xBB' && bom[2] == '\xBF')) {
-        for (int i = 2; i >= 0; --i) in_.putback(bom[i]);
+      const std::streamsize got = in_.gcount();
+      if (!(got == 3 && bom[1] == '\xBB' && bom[2] == '\xBF')) {
+        in_.clear();
+        for (std::streamsize i = got - 1; i >= 0; --i) in_.putback(bom[i]);
       }
     }
   }

@@ -1,10 +1,10 @@
-// IngestSink: where ingest sends work items. ShardingSink groups them into
+// ShardingSink: the IngestSink (item_sink.h) of a real ingest. It groups items into
 // shards of `shard_size` items in arrival order and writes each full shard to
 // the ShardTable at once, so ingest memory is bounded by one shard plus one
 // batch of dead items. Resuming an interrupted ingest, it is given what was
 // stored (IngestProgress) and skips that many items and dead items, checking
 // that the last skipped key is the stored one (FailedPrecondition when the
-// sources changed). CollectingSink keeps everything (tests).
+// sources changed).
 //
 // Not thread-safe: one ingest thread owns a sink.
 #pragma once
@@ -15,19 +15,11 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "atelier/coordinator/item_sink.h"
 #include "atelier/coordinator/shard_table.h"
 #include "atelier/v1/common.pb.h"
 
 namespace atelier::coordinator {
-
-class IngestSink {
- public:
-  virtual ~IngestSink() = default;
-  // An item to crawl.
-  virtual absl::Status Add(v1::WorkItem item) = 0;
-  // An item known dead before any fetch (never crawled), with its reason.
-  virtual absl::Status AddDead(v1::WorkItem item, const std::string& reason) = 0;
-};
 
 class ShardingSink final : public IngestSink {
  public:
@@ -59,20 +51,6 @@ class ShardingSink final : public IngestSink {
   int64_t items_ = 0;
   int64_t dead_ = 0;
   int64_t shards_ = 0;
-};
-
-class CollectingSink final : public IngestSink {
- public:
-  absl::Status Add(v1::WorkItem item) override {
-    items.push_back(std::move(item));
-    return absl::OkStatus();
-  }
-  absl::Status AddDead(v1::WorkItem item, const std::string& reason) override {
-    dead.emplace_back(std::move(item), reason);
-    return absl::OkStatus();
-  }
-  std::vector<v1::WorkItem> items;
-  std::vector<std::pair<v1::WorkItem, std::string>> dead;
 };
 
 }  // namespace atelier::coordinator

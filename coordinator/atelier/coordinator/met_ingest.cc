@@ -8,31 +8,16 @@
 #include "absl/strings/str_join.h"
 #include "atelier/common/backoff.h"
 #include "atelier/common/status_macros.h"
+#include "atelier/coordinator/met_search_page.h"
 #include "atelier/net/fetch_and_wait.h"
 #include "atelier/net/fetch_outcome.h"
 #include "atelier/net/host_limiter.h"
 #include "atelier/net/throttle_answer.h"
 #include "atelier/net/url_encode.h"
-#include "nlohmann/json.hpp"
 #include "spdlog/spdlog.h"
 
 namespace atelier::coordinator {
 namespace {
-
-using json = nlohmann::json;
-
-struct SearchPage {
-  int64_t total = 0;
-  std::vector<int64_t> ids;
-};
-
-std::string Snippet(const std::string& body) {
-  std::string s = body.substr(0, 80);
-  for (char& c : s) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return body.size() > 80 ? absl::StrCat(s, "...") : s;
-}
 
 class MetSearcher {
  public:
@@ -87,7 +72,7 @@ class MetSearcher {
   }
 
   // One search page, retried. NotFound (only) means 410 Gone.
-  absl::StatusOr<SearchPage> Fetch(const std::string& url, const std::string& name) {
+  absl::StatusOr<MetSearchPage> Fetch(const std::string& url, const std::string& name) {
     std::string last;
     for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
       if (attempt > 1) ++report_.retries;
@@ -106,43 +91,19 @@ class MetSearcher {
         return absl::NotFoundError(absl::StrCat("Met ", name, ": ", url, " answered 410 Gone"));
       }
       if (net::IsThrottleAnswer(response, net::Expected::kJson)) {
-        last = absl::StrCat("a block page (HTTP ", response.http_status, ", throttled?): ", Snippet(response.body));
+        last = absl::StrCat("a block page (HTTP ", response.http_status, ", throttled?): ", BodySnippet(response.body));
         not_before = now + options_.throttle_backoff;
       } else if (verdict.verdict == net::Verdict::kSuccess) {
-        json j = json::parse(response.body, nullptr, false);
-        if (j.is_discarded() || !j.is_object()) {
-          last = absl::StrCat("invalid JSON (", response.body.size(), " bytes): ", Snippet(response.body));
-        } else {
-          SearchPage page;
-          const json& ids = j.contains("objectIDs") ? j["objectIDs"] : json();
-          if (j.contains("total") && j["total"].is_number_integer()) {
-            page.total = j["total"].get<int64_t>();
-          }
-          if (ids.is_array()) {
-            bool ok = true;
-            for (const auto& id : ids) {
-              if (!id.is_number_integer()) {
-                ok = false;
-                break;
-              }
-              page.ids.push_back(id.get<int64_t>());
-            }
-            if (ok) {
-              limiter_.Succeeded(host_);
-              return page;
-            }
-            last = "objectIDs holds something other than integers";
-          } else if (ids.is_null()) {
-            limiter_.Succeeded(host_);
-            return page;  // no results
-          } else {
-            last = "JSON without an objectIDs list";
-          }
+        absl::StatusOr<MetSearchPage> page = ParseMetSearchPage(response.body);
+        if (page.ok()) {
+          limiter_.Succeeded(host_);
+          return page;
         }
+        last = std::string(page.status().message());
       } else if (verdict.verdict == net::Verdict::kRetry) {
         last = response.error != net::FetchError::kNone
                    ? absl::StrCat(verdict.reason, ": ", response.error_message)
-                   : absl::StrCat("HTTP ", response.http_status, ": ", Snippet(response.body));
+                   : absl::StrCat("HTTP ", response.http_status, ": ", BodySnippet(response.body));
         if (verdict.throttle_host) limiter_.Throttle(host_, now);
         if (verdict.not_before) not_before = *verdict.not_before;
       } else if (response.error != net::FetchError::kNone) {  // kFail: too large, bad URL, ...
@@ -150,7 +111,7 @@ class MetSearcher {
                                                           verdict.reason, "): ", response.error_message));
       } else {  // 404 and other statuses
         return absl::FailedPreconditionError(absl::StrCat("Met ", name, ": GET ", url, " answered HTTP ",
-                                                          response.http_status, ": ", Snippet(response.body)));
+                                                          response.http_status, ": ", BodySnippet(response.body)));
       }
       if (attempt < options_.max_attempts) {
         const absl::Time at = std::max(not_before, now + BackoffDelay(options_.backoff, attempt, rng_));

@@ -33,7 +33,7 @@
 #include "atelier/common/backoff.h"
 #include "atelier/common/clock.h"
 #include "atelier/spec/job_spec.h"
-#include "atelier/coordinator/ingest_sink.h"
+#include "atelier/coordinator/item_sink.h"
 #include "atelier/net/fetcher.h"
 
 namespace atelier::coordinator {

@@ -16,7 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "atelier/spec/job_spec.h"
-#include "atelier/coordinator/ingest_sink.h"
+#include "atelier/coordinator/item_sink.h"
 
 namespace atelier::coordinator {
 

@@ -1,6 +1,7 @@
 #include "atelier/crawler/met_object.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -12,24 +13,37 @@ namespace atelier::crawler {
 
 namespace {
 
+// An integer that fits int64 (nlohmann reads integers above INT64_MAX as
+// unsigned, which get<int64_t>() would wrap to negative numbers).
+bool IsInt64(const nlohmann::json& value) {
+  return value.is_number_integer() &&
+         !(value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX));
+}
+
 std::string FieldAsString(const nlohmann::json& value) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_boolean()) return value.get<bool>() ? "true" : "false";
+  if (value.is_number_unsigned()) return std::to_string(value.get<uint64_t>());
   if (value.is_number_integer()) return std::to_string(value.get<int64_t>());
   if (value.is_number()) return value.dump();
   return "";
 }
 
+// |year| without overflow (INT64_MIN has no int64 magnitude).
+uint64_t Magnitude(int64_t year) {
+  return year >= 0 ? static_cast<uint64_t>(year) : 0 - static_cast<uint64_t>(year);
+}
+
 }  // namespace
 
 std::string DecadeLabel(int64_t year) {
-  // Floor division so that -451 -> -460s.
-  int64_t decade = year >= 0 ? (year / 10) * 10 : -(((-year) + 9) / 10) * 10;
-  return absl::StrCat(decade, "s");
+  // Floor division so that -451 -> -460s; in uint64, as INT64_MIN's decade is below INT64_MIN.
+  if (year >= 0) return absl::StrCat((year / 10) * 10, "s");
+  return absl::StrCat("-", (Magnitude(year) + 9) / 10 * 10, "s");
 }
 
 std::string CenturyLabel(int64_t year) {
-  if (year <= 0) return absl::StrCat((-year) / 100 + 1, "th century BCE");
+  if (year <= 0) return absl::StrCat(Magnitude(year) / 100 + 1, "th century BCE");
   const int64_t c = (year - 1) / 100 + 1;
   const char* suffix = "th";
   if (c % 100 < 11 || c % 100 > 13) {
@@ -52,7 +66,7 @@ absl::StatusOr<MetObject> ParseMetObject(absl::string_view body, const std::vect
                      body.substr(0, 40), "')"));
   }
   MetObject object;
-  if (auto it = j.find("objectID"); it != j.end() && it->is_number_integer()) object.object_id = it->get<int64_t>();
+  if (auto it = j.find("objectID"); it != j.end() && IsInt64(*it)) object.object_id = it->get<int64_t>();
   std::set<std::string> seen;
   auto add_url = [&](const nlohmann::json& v) {
     if (!v.is_string()) return;
@@ -72,7 +86,7 @@ absl::StatusOr<MetObject> ParseMetObject(absl::string_view body, const std::vect
     if (!value.empty()) object.extra[field] = std::move(value);
   }
   auto begin = j.find("objectBeginDate");
-  const bool has_year = begin != j.end() && begin->is_number_integer();
+  const bool has_year = begin != j.end() && IsInt64(*begin);
   for (const std::string& field : label_fields) {
     if (!has_year) continue;
     const int64_t year = begin->get<int64_t>();

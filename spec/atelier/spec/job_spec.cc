@@ -216,8 +216,13 @@ absl::StatusOr<JobSpec> ParseJobSpec(absl::string_view yaml, absl::string_view o
   YamlFields f(root, "", errors);
   f.String("name", spec.name);
   if (f.String("dataset", spec.dataset, /*required=*/true)) {
-    spec.dataset = Resolve(base_dir, spec.dataset);
-    if (!base_dir.empty()) spec.dataset = fs::absolute(spec.dataset).lexically_normal().string();
+    if (spec.dataset.empty()) {
+      // (fs::absolute("") throws.)
+      f.FailKey("dataset", "expected a path, got an empty string");
+    } else {
+      spec.dataset = Resolve(base_dir, spec.dataset);
+      if (!base_dir.empty()) spec.dataset = fs::absolute(spec.dataset).lexically_normal().string();
+    }
   }
   if (f.Int("shard_size", spec.shard_size)) f.CheckRange("shard_size", spec.shard_size, 1, 1'000'000);
   if (auto sources = f.Child("sources", /*required=*/true)) {

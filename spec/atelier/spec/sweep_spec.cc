@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <set>
 
 #include "absl/strings/numbers.h"
@@ -64,8 +65,15 @@ void ParseParameter(const std::string& name, const YAML::Node& node, const std::
     errors.Fail(node, path, "expected exactly one of choices, uniform, log_uniform, int");
     return;
   }
+  // The kind's value; a null one (`{uniform: }`) is an error, not an empty range.
+  auto value = [&](const char* key) -> std::optional<YAML::Node> {
+    std::optional<YAML::Node> n = f.Child(key);
+    if (!n && errors.ok()) f.FailKey(key, "expected a value, got null");
+    return n;
+  };
   if (f.Has("choices")) {
     p.kind = SweepParameter::Kind::kChoices;
+    if (!value("choices")) return;
     if (f.StringList("choices", p.choices) && p.choices.empty()) f.FailKey("choices", "expected at least one value");
     std::set<std::string> seen;
     for (const auto& c : p.choices) {
@@ -73,19 +81,28 @@ void ParseParameter(const std::string& name, const YAML::Node& node, const std::
     }
   } else if (f.Has("uniform")) {
     p.kind = SweepParameter::Kind::kUniform;
-    NumberPair(*f.Child("uniform"), f.PathOf("uniform"), errors, p.lo, p.hi);
+    if (auto n = value("uniform")) NumberPair(*n, f.PathOf("uniform"), errors, p.lo, p.hi);
   } else if (f.Has("log_uniform")) {
     p.kind = SweepParameter::Kind::kLogUniform;
-    if (NumberPair(*f.Child("log_uniform"), f.PathOf("log_uniform"), errors, p.lo, p.hi) && p.lo <= 0) {
+    auto n = value("log_uniform");
+    if (n && NumberPair(*n, f.PathOf("log_uniform"), errors, p.lo, p.hi) && p.lo <= 0) {
       f.FailKey("log_uniform", "expected lo > 0");
     }
   } else {
     p.kind = SweepParameter::Kind::kInt;
     double lo = 0, hi = 0;
-    if (NumberPair(*f.Child("int"), f.PathOf("int"), errors, lo, hi)) {
-      if (lo != std::floor(lo) || hi != std::floor(hi)) f.FailKey("int", "expected two integers [lo, hi]");
-      p.int_lo = static_cast<int64_t>(lo);
-      p.int_hi = static_cast<int64_t>(hi);
+    auto n = value("int");
+    if (n && NumberPair(*n, f.PathOf("int"), errors, lo, hi)) {
+      // Beyond 2^53 a double holds no exact integer (and beyond int64 the cast is undefined).
+      constexpr double kMaxInt = 9007199254740992.0;  // 2^53
+      if (lo != std::floor(lo) || hi != std::floor(hi)) {
+        f.FailKey("int", "expected two integers [lo, hi]");
+      } else if (lo < -kMaxInt || hi > kMaxInt) {
+        f.FailKey("int", "expected two integers [lo, hi] of at most 2^53 in magnitude");
+      } else {
+        p.int_lo = static_cast<int64_t>(lo);
+        p.int_hi = static_cast<int64_t>(hi);
+      }
     }
   }
   f.Finish();
