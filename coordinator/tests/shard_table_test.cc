@@ -629,3 +629,51 @@ TEST(ShardTablePagingTest, DeadLinksPageThroughEveryRecordOnce) {
 
 }  // namespace
 }  // namespace atelier::coordinator
+
+namespace atelier::coordinator {
+namespace {
+
+// A moved shard: the next holder's lease carries the segments sealed by the
+// earlier one; a coordinator restart keeps them; a stale token's seal is
+// refused; the shard's completion deletes them.
+TEST_F(ShardTableTest, SealedSegmentsSurviveRestartGoToTheNextHolderAndStaleSealsAreRefused) {
+  Open(1, 3);
+  const std::string a = Register("a"), b = Register("b");
+  ASSERT_OK_AND_ASSIGN(auto first, table_->Lease(a));
+  v1::SealSegmentRequest seal;
+  seal.set_worker_id(a);
+  seal.set_shard_id(first.shard_id());
+  seal.set_fencing_token(first.fencing_token());
+  seal.mutable_segment()->set_path("shards/000000.seg-1-0.tar");
+  seal.mutable_segment()->set_sha256("ab");
+  auto* r = seal.mutable_segment()->add_results();
+  r->set_key(first.items(0).key());
+  r->set_outcome(v1::ITEM_OUTCOME_OK);
+  ASSERT_OK(table_->Seal(seal));
+  v1::SealSegmentRequest bad = seal;
+  bad.mutable_segment()->mutable_results(0)->set_key("not-an-item");
+  EXPECT_THAT(table_->Seal(bad), StatusIs(absl::StatusCode::kInvalidArgument));
+
+  table_.reset();                      // the coordinator stops...
+  clock_.Advance(absl::Seconds(31));   // ...a's lease ends meanwhile...
+  ASSERT_OK_AND_ASSIGN(table_, ShardTable::Open(store_, clock_, Options()));  // ...and it restarts
+  ASSERT_OK_AND_ASSIGN(auto second, table_->Lease(b));
+  ASSERT_TRUE(second.has_shard());
+  EXPECT_EQ(second.shard_id(), first.shard_id());
+  ASSERT_EQ(second.segments_size(), 1);
+  EXPECT_EQ(second.segments(0).path(), "shards/000000.seg-1-0.tar");
+  EXPECT_EQ(second.segments(0).fencing_token(), first.fencing_token());
+  ASSERT_EQ(second.segments(0).results_size(), 1);
+  EXPECT_EQ(second.segments(0).results(0).key(), first.items(0).key());
+
+  // a's seal now carries a stale token: refused, nothing recorded.
+  seal.mutable_segment()->set_path("shards/000000.seg-1-1.tar");
+  EXPECT_THAT(table_->Seal(seal), StatusIs(absl::StatusCode::kFailedPrecondition));
+  ASSERT_OK(table_->Complete(CompleteAll(b, second)));
+  bool any = false;
+  ASSERT_OK(store_.Scan("seal/", "", [&](absl::string_view, absl::string_view) { return any = true, false; }));
+  EXPECT_FALSE(any) << "a done shard keeps no segment records";
+}
+
+}  // namespace
+}  // namespace atelier::coordinator

@@ -75,6 +75,19 @@ grpc::Status CrawlServiceImpl::ReleaseShard(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+// A stale token is answered accepted = false (as Heartbeat's ok = false).
+grpc::Status CrawlServiceImpl::SealSegment(grpc::ServerContext*, const v1::SealSegmentRequest* request,
+                                           v1::SealSegmentResponse* response) {
+  absl::Status s = table_.Seal(*request);
+  if (absl::IsFailedPrecondition(s)) {
+    response->set_accepted(false);
+    return grpc::Status::OK;
+  }
+  if (!s.ok()) return ToGrpcStatus(s);
+  response->set_accepted(true);
+  return grpc::Status::OK;
+}
+
 // ---- StatusService ------------------------------------------------------------
 
 v1::JobStatus StatusServiceImpl::Snapshot() {

@@ -38,6 +38,8 @@ class CrawlServiceImpl final : public v1::CrawlService::Service {
                              v1::CompleteShardResponse* response) override;
   grpc::Status ReleaseShard(grpc::ServerContext*, const v1::ReleaseShardRequest* request,
                             v1::ReleaseShardResponse* response) override;
+  grpc::Status SealSegment(grpc::ServerContext*, const v1::SealSegmentRequest* request,
+                           v1::SealSegmentResponse* response) override;
 
  private:
   ShardTable& table_;

@@ -7,6 +7,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "atelier/common/status_macros.h"
 #include "atelier/dataset/sample_key.h"
 #include "nlohmann/json.hpp"
@@ -33,6 +34,7 @@ constexpr char kDonePrefix[] = "done/";
 constexpr char kDeadPrefix[] = "dead/";
 constexpr char kFailedPrefix[] = "failed/";
 constexpr char kWorkerPrefix[] = "worker/";
+constexpr char kSealPrefix[] = "seal/";  // seal/<shard>/<seq>: SealedSegment
 
 std::string ShardKey(absl::string_view prefix, uint64_t id) {
   char buf[32];
@@ -566,7 +568,54 @@ absl::StatusOr<v1::LeaseShardResponse> ShardTable::LeaseResponseLocked(uint64_t 
   response.set_lease_deadline_ms(s.deadline_ms);
   response.set_attempt(s.attempts);
   for (auto& item : items) *response.add_items() = std::move(item);
+  RETURN_IF_ERROR(store_.Scan(SealPrefix(id), "", [&](absl::string_view key, absl::string_view value) {
+    if (!response.add_segments()->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+      spdlog::warn("shard {}: unreadable sealed segment record '{}' ignored", id, std::string(key));
+      response.mutable_segments()->RemoveLast();
+    }
+    return true;
+  }));
   return response;
+}
+
+std::string ShardTable::SealPrefix(uint64_t id) { return absl::StrCat(ShardKey(kSealPrefix, id), "/"); }
+
+absl::Status ShardTable::Seal(const v1::SealSegmentRequest& request) {
+  {
+    absl::MutexLock lock(&mu_);
+    const int64_t now = clock_.NowMillis();
+    RETURN_IF_ERROR(ExpireLocked(now));
+    if (absl::Status lease = CheckLease(request.worker_id(), request.shard_id(), request.fencing_token(), now);
+        !lease.ok()) {
+      spdlog::warn("SealSegment refused: {}", std::string(lease.message()));
+      return lease;
+    }
+    const uint64_t id = request.shard_id();
+    ASSIGN_OR_RETURN(std::vector<v1::WorkItem> items, LoadItems(id));
+    std::set<std::string> keys;
+    for (const auto& item : items) keys.insert(item.key());
+    for (const auto& r : request.segment().results()) {
+      if (!keys.contains(r.key()) || r.outcome() == v1::ITEM_OUTCOME_UNSPECIFIED) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("SealSegment for shard ", id, ": bad result for '", r.key(), "'"));
+      }
+    }
+    int64_t seq = 0;
+    RETURN_IF_ERROR(store_.Scan(SealPrefix(id), "", [&](absl::string_view, absl::string_view) {
+      ++seq;
+      return true;
+    }));
+    v1::SealedSegment segment = request.segment();
+    segment.set_fencing_token(request.fencing_token());
+    kv::WriteBatch batch;
+    batch.Put(absl::StrCat(SealPrefix(id), absl::StrFormat("%08d", seq)), segment.SerializeAsString());
+    TouchWorker(request.worker_id(), now, batch);
+    batch.set_sync(false);  // synced below, outside mu_
+    RETURN_IF_ERROR(store_.Write(batch));
+    spdlog::info("shard {}: segment {} sealed by {} (token {}): {} items", id, segment.path(),
+                 request.worker_id(), request.fencing_token(), segment.results_size());
+  }
+  return store_.Sync();
 }
 
 absl::Status ShardTable::CheckLease(const std::string& worker_id, uint64_t id, uint64_t token,
@@ -802,6 +851,10 @@ absl::Status ShardTable::CompleteLocked(const v1::CompleteShardRequest& request,
   v1::CompleteShardRequest record = request;
   record.clear_dead_links();
   batch.Put(ShardKey(kDonePrefix, id), record.SerializeAsString());
+  RETURN_IF_ERROR(store_.Scan(SealPrefix(id), "", [&](absl::string_view key, absl::string_view) {
+    batch.Delete(std::string(key));  // the shard's tar holds every sealed sample now
+    return true;
+  }));
   std::swap(counters, counters_);
   dead_links_total_ += dead_links;
   failed_items_total_ += failed_items;

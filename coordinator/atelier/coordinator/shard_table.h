@@ -143,6 +143,12 @@ class ShardTable {
   absl::Status Complete(const v1::CompleteShardRequest& request);
   // FailedPrecondition for a stale token.
   absl::Status Release(const v1::ReleaseShardRequest& request);
+  // Records a sealed segment of the current lease durably under seal/<shard>
+  // (kept across restarts and later leases, until the shard is done, when it
+  // is deleted). Every later LeaseShardResponse of the shard carries the
+  // shard's segments. FailedPrecondition (logged) for a stale token,
+  // InvalidArgument for a result whose key is not in the shard.
+  absl::Status Seal(const v1::SealSegmentRequest& request) ABSL_LOCKS_EXCLUDED(mu_);
   // Returns expired leases to the pool (or fails them). Called by every
   // operation above and by the server's ticker; Status() never does it.
   absl::Status ExpireLeases() ABSL_LOCKS_EXCLUDED(mu_);
@@ -204,6 +210,7 @@ class ShardTable {
   };
 
   ShardTable(kv::KvStore& store, Clock& clock, ShardTableOptions options);
+  static std::string SealPrefix(uint64_t id);  // of shard id's sealed segment records
   absl::Status Load() ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status CheckSchemaLocked(bool fresh, kv::WriteBatch& batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void PutProgress(kv::WriteBatch& batch) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
