@@ -16,23 +16,9 @@ set -euo pipefail
 BUILD=${1:?usage: throttle_bench.sh BUILD_DIR [N] [RPS]}
 N=${2:-1000}
 RPS=${3:-50}
-HERE=$(cd "$(dirname "$0")" && pwd)
-BENCH_BIN="$BUILD/bin/crawl_bench"
-[ -x "$BENCH_BIN" ] || { echo "build crawl_bench first: ninja -C $BUILD crawl_bench" >&2; exit 1; }
-WORK=$(mktemp -d /tmp/atelier-throttle-bench-XXXXXX)
-ORIGIN_PID=""
-cleanup() {
-  if [ -n "$ORIGIN_PID" ]; then kill "$ORIGIN_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-mkdir -p "$WORK/www"
-/usr/bin/python3 "$HERE/make_images.py" "$WORK/www" "$N"
-/usr/bin/python3 "$HERE/hostile_origin.py" "$WORK/www" "$WORK/port" &
-ORIGIN_PID=$!
-for _ in $(seq 300); do [ -s "$WORK/port" ] && break; sleep 0.1; done
-BASE="http://127.0.0.1:$(cat "$WORK/port")"
+# shellcheck source=bench/crawler/origin_lib.sh
+source "$(dirname "$0")/origin_lib.sh"
+bench_origin_start "$BUILD" "$N" atelier-throttle-bench
 ls "$WORK/www" > "$WORK/names"
 
 # crawl NAME RPS URLS_FILE: one crawl_bench run; prints its line, returns its seconds in $seconds.
