@@ -176,6 +176,16 @@ TEST_F(RpcEdgeTest, LeaseCallsWithoutWorkerOrTokenAreRefusedAndChangeNothing) {
     v1::ReportProgressResponse response;
     EXPECT_EQ(stub->ReportProgress(&ctx, request, &response).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   }
+  {
+    grpc::ClientContext ctx;
+    Deadline(ctx);
+    v1::SealSegmentRequest request;
+    request.set_worker_id("w-1");  // token 0
+    v1::SealSegmentResponse response;
+    grpc::Status s = stub->SealSegment(&ctx, request, &response);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_THAT(s.error_message(), HasSubstr("fencing_token"));
+  }
   EXPECT_EQ(table_->change_seq(), seq);
   EXPECT_EQ(table_->Status().shards_leased(), 0);
 }

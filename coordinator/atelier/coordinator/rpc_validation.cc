@@ -68,6 +68,11 @@ absl::Status Validate(const v1::ReleaseShardRequest& request) {
   return CheckLeaseFields("ReleaseShard", request.worker_id(), request.fencing_token());
 }
 
+absl::Status Validate(const v1::SealSegmentRequest& request) {
+  if (auto s = CheckLeaseFields("SealSegment", request.worker_id(), request.fencing_token()); !s.ok()) return s;
+  return CheckResults("SealSegment", request.segment().results());
+}
+
 absl::Status Validate(const v1::WatchStatusRequest& request) {
   if (request.interval_ms() < 0) return Bad("WatchStatus", "interval_ms must not be negative");
   return absl::OkStatus();

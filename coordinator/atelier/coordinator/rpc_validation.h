@@ -18,6 +18,7 @@ absl::Status Validate(const v1::HeartbeatRequest& request);
 absl::Status Validate(const v1::ReportProgressRequest& request);
 absl::Status Validate(const v1::CompleteShardRequest& request);
 absl::Status Validate(const v1::ReleaseShardRequest& request);
+absl::Status Validate(const v1::SealSegmentRequest& request);
 absl::Status Validate(const v1::WatchStatusRequest& request);
 absl::Status Validate(const v1::ListDeadLinksRequest& request);
 absl::Status Validate(const v1::ListFailedItemsRequest& request);

@@ -78,6 +78,7 @@ grpc::Status CrawlServiceImpl::ReleaseShard(grpc::ServerContext*,
 // A stale token is answered accepted = false (as Heartbeat's ok = false).
 grpc::Status CrawlServiceImpl::SealSegment(grpc::ServerContext*, const v1::SealSegmentRequest* request,
                                            v1::SealSegmentResponse* response) {
+  if (absl::Status valid = Validate(*request); !valid.ok()) return ToGrpcStatus(valid);
   absl::Status s = table_.Seal(*request);
   if (absl::IsFailedPrecondition(s)) {
     response->set_accepted(false);

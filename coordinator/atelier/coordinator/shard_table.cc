@@ -36,6 +36,33 @@ constexpr char kFailedPrefix[] = "failed/";
 constexpr char kWorkerPrefix[] = "worker/";
 constexpr char kSealPrefix[] = "seal/";  // seal/<shard>/<seq>: SealedSegment
 
+// The results of a CompleteShard or SealSegment of shard `id` by key, each an
+// item of the shard with an outcome, at most one per key; InvalidArgument
+// naming the call and the key otherwise.
+using ResultsOfShard = std::map<std::string, const v1::ItemResult*>;
+
+absl::StatusOr<ResultsOfShard> ResultsByKey(
+    absl::string_view rpc, uint64_t id, const std::vector<v1::WorkItem>& items,
+    const google::protobuf::RepeatedPtrField<v1::ItemResult>& results) {
+  std::set<std::string> keys;
+  for (const auto& item : items) keys.insert(item.key());
+  ResultsOfShard by_key;
+  for (const auto& r : results) {
+    if (!keys.contains(r.key())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(rpc, " for shard ", id, ": result for '", r.key(), "', which is not an item of this shard"));
+    }
+    if (r.outcome() == v1::ITEM_OUTCOME_UNSPECIFIED) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(rpc, " for shard ", id, ": result for '", r.key(), "' has no outcome"));
+    }
+    if (!by_key.emplace(r.key(), &r).second) {
+      return absl::InvalidArgumentError(absl::StrCat(rpc, " for shard ", id, ": two results for '", r.key(), "'"));
+    }
+  }
+  return by_key;
+}
+
 std::string ShardKey(absl::string_view prefix, uint64_t id) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%012" PRIu64, id);
@@ -592,14 +619,7 @@ absl::Status ShardTable::Seal(const v1::SealSegmentRequest& request) {
     }
     const uint64_t id = request.shard_id();
     ASSIGN_OR_RETURN(std::vector<v1::WorkItem> items, LoadItems(id));
-    std::set<std::string> keys;
-    for (const auto& item : items) keys.insert(item.key());
-    for (const auto& r : request.segment().results()) {
-      if (!keys.contains(r.key()) || r.outcome() == v1::ITEM_OUTCOME_UNSPECIFIED) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("SealSegment for shard ", id, ": bad result for '", r.key(), "'"));
-      }
-    }
+    RETURN_IF_ERROR(ResultsByKey("SealSegment", id, items, request.segment().results()).status());
     int64_t seq = 0;
     RETURN_IF_ERROR(store_.Scan(SealPrefix(id), "", [&](absl::string_view, absl::string_view) {
       ++seq;
@@ -729,24 +749,7 @@ absl::Status ShardTable::CompleteLocked(const v1::CompleteShardRequest& request,
   const uint64_t id = request.shard_id();
   ASSIGN_OR_RETURN(std::vector<v1::WorkItem> items, LoadItems(id));
 
-  std::map<std::string, const v1::ItemResult*> results;
-  std::map<std::string, const v1::WorkItem*> by_key;
-  for (const auto& item : items) by_key[item.key()] = &item;
-  for (const auto& r : request.results()) {
-    if (!by_key.contains(r.key())) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("CompleteShard for shard ", id, ": result for '", r.key(),
-                       "', which is not an item of this shard"));
-    }
-    if (r.outcome() == v1::ITEM_OUTCOME_UNSPECIFIED) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "CompleteShard for shard ", id, ": result for '", r.key(), "' has no outcome"));
-    }
-    if (!results.emplace(r.key(), &r).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("CompleteShard for shard ", id, ": two results for '", r.key(), "'"));
-    }
-  }
+  ASSIGN_OR_RETURN(ResultsOfShard results, ResultsByKey("CompleteShard", id, items, request.results()));
 
   // Everything below is applied to copies first, then committed in one batch.
   v1::CrawlStatus counters = counters_;
