@@ -40,7 +40,9 @@ class CurlFetcherTest : public ::testing::Test {
     return "http://127.0.0.1:" + std::to_string(runner_->port()) + path;
   }
 
-  // Starts `request` and returns a way to wait for its result.
+  // Starts `request` and returns a way to wait for its result. Not
+  // FetchAndWait: its own guard answers kTimeout when a Fetcher never does,
+  // which would hide the fetcher's timeout that this file tests.
   struct Pending {
     absl::Mutex mu;
     std::optional<FetchResult> result ABSL_GUARDED_BY(mu);

@@ -489,13 +489,13 @@ void ShardCrawler::Throttled(const Task& task, net::Classification& c, absl::Tim
 bool ShardCrawler::Retry(Task& task, const net::Classification& c, absl::Time now) {
   if (task.tries > config_.retries) return false;
   absl::Time at = now + BackoffDelay(config_.backoff, task.tries, rng_);
-  // Retry-After is this URL's due time; the host only slows down (AutoThrottle).
-  if (c.not_before.has_value()) at = std::max(at, std::min(*c.not_before, now + config_.max_retry_after));
-  if (c.throttle_host) {
-    const absl::Duration retry_after =
-        c.not_before.has_value() ? std::min(*c.not_before - now, config_.max_retry_after) : absl::ZeroDuration();
-    limiter_.Throttle(task.host, now, retry_after);
+  // Retry-After (clamped) is this URL's due time; the host only slows down (AutoThrottle).
+  absl::Duration retry_after = absl::ZeroDuration();
+  if (c.not_before.has_value()) {
+    retry_after = std::min(*c.not_before - now, config_.max_retry_after);
+    at = std::max(at, now + retry_after);
   }
+  if (c.throttle_host) limiter_.Throttle(task.host, now, retry_after);
   Schedule(task, at);
   return true;
 }
