@@ -8,6 +8,7 @@
 #                             # CR_Core; CR_Core_Memory makes memory consumable)
 #   sbatch ...; squeue ...    # SLURM_CONF points at DIR/etc/slurm.conf
 #   slurm_cluster_stop        # kills every daemon it started (call from a trap)
+#   slurm_cluster_job_field JOB FIELD  # one field of `scontrol show job JOB`
 #   slurm_cluster_atelier_bin # sets $bin from ATELIER_BIN_DIR (absolute), checks
 #                             # the executables the launchers run, exports ATELIER
 #   slurm_cluster_work PREFIX # makes the test's temp dir ($work) and installs the
@@ -155,6 +156,10 @@ slurm_cluster_stop() {
   done
   slurm_cluster_pids=()
 }
+
+# Prints FIELD of job (or array task) JOB as `scontrol show job` reports it,
+# e.g. slurm_cluster_job_field 12_0 ExitCode -> 0:0.
+slurm_cluster_job_field() { scontrol show job "$1" | sed -n "s/.* $2=\([^ ]*\).*/\1/p" | head -n1; }
 
 # Waits until job ID has left the queue for good (any final state) and
 # prints that state (COMPLETED, FAILED, ...). Gives up after SECONDS.

@@ -35,8 +35,6 @@ export PATH="$bin:$PATH"
 
 slurm_cluster_work atelier-slurm-signals
 
-job_field() { scontrol show job "$1" | sed -n "s/.* $2=\([^ ]*\).*/\1/p" | head -n1; }
-
 echo "== Slurm in $work/cluster"
 slurm_cluster_start "$work/cluster"
 deploy_origin_start "$work" || fail "origin did not start"
@@ -60,7 +58,7 @@ deploy_wait_for 120 bash -c "[ \"\$(grep -c '\"GET /' '$work/origin.log')\" -ge 
 [ "$(served)" -lt "$n_images" ] || fail "the crawl finished before it could be stopped"
 scancel --signal=TERM "$crawl_job"
 state="$(slurm_cluster_wait_job "$crawl_job" 120)" || fail "crawl job $crawl_job did not end after SIGTERM"
-exit_code="$(job_field "$crawl_job" ExitCode)"
+exit_code="$(slurm_cluster_job_field "$crawl_job" ExitCode)"
 echo "crawl job $crawl_job: $state, exit code $exit_code, $(served) of $n_images images fetched"
 [ "$state" = FAILED ] || fail "crawl job $crawl_job stopped mid-crawl ended $state, want FAILED"
 [ "$exit_code" = 75:0 ] || fail "crawl job $crawl_job exit code $exit_code, want 75:0"
@@ -90,12 +88,12 @@ job="$(submit_train "$work/run-cancel")"
 log="$work/train-$job.out"
 deploy_wait_for 300 test -s "$work/run-cancel/checkpoints/latest" || fail "train job $job wrote no checkpoint"
 scancel "$job"
-state="$(slurm_cluster_wait_job "$job" 60)" || fail "train job $job was not over 60 s after scancel (requeued?): $(job_field "$job" JobState), restarts $(job_field "$job" Restarts)"
+state="$(slurm_cluster_wait_job "$job" 60)" || fail "train job $job was not over 60 s after scancel (requeued?): $(slurm_cluster_job_field "$job" JobState), restarts $(slurm_cluster_job_field "$job" Restarts)"
 [ "$state" = CANCELLED ] || fail "train job $job ended $state after scancel, want CANCELLED"
 # A requeued job would start again once its credential expires (15 s here).
 sleep 25
-[ "$(job_field "$job" JobState)" = CANCELLED ] || fail "train job $job is $(job_field "$job" JobState) after scancel"
-[ "$(job_field "$job" Restarts)" = 0 ] || fail "train job $job was requeued after a plain scancel"
+[ "$(slurm_cluster_job_field "$job" JobState)" = CANCELLED ] || fail "train job $job is $(slurm_cluster_job_field "$job" JobState) after scancel"
+[ "$(slurm_cluster_job_field "$job" Restarts)" = 0 ] || fail "train job $job was requeued after a plain scancel"
 starts="$(grep -c "atelier train: job $job restart" "$log")"
 [ "$starts" -eq 1 ] || fail "train.sbatch ran $starts times for job $job, want 1"
 if grep -q "; requeueing job" "$log"; then fail "train.sbatch requeued the cancelled job $job"; fi
@@ -106,8 +104,8 @@ log="$work/train-$job.out"
 deploy_wait_for 300 test -s "$work/run-full/checkpoints/latest" || fail "train job $job wrote no checkpoint"
 scancel --full --signal=TERM "$job"
 state="$(slurm_cluster_wait_job "$job" 60)" || fail "train job $job did not end after scancel --full --signal=TERM"
-echo "train job $job: $state, exit code $(job_field "$job" ExitCode)"
-[ "$(job_field "$job" Restarts)" = 0 ] || fail "train job $job was requeued after scancel --full --signal=TERM"
+echo "train job $job: $state, exit code $(slurm_cluster_job_field "$job" ExitCode)"
+[ "$(slurm_cluster_job_field "$job" Restarts)" = 0 ] || fail "train job $job was requeued after scancel --full --signal=TERM"
 # Whether the ranks finish a checkpoint before srun's SIGKILL is a race
 # (docs/deploy.md says not to rely on it), so only the job's fate is checked.
 if grep -q "; requeueing job" "$log"; then fail "train.sbatch requeued job $job after scancel --full --signal=TERM"; fi
@@ -126,7 +124,7 @@ shorten_time_limit() {
   done
   [ -n "$minutes" ] && [ "$((10#$minutes))" -ge 1 ] || { echo "job $job did not run for a minute" >&2; return 1; }
   scontrol update JobId="$job" TimeLimit=$((10#$minutes + 5))
-  echo "job $job: time limit lowered to $((10#$minutes + 5)) min at RunTime $(job_field "$job" RunTime)"
+  echo "job $job: time limit lowered to $((10#$minutes + 5)) min at RunTime $(slurm_cluster_job_field "$job" RunTime)"
 }
 job="$(submit_train "$work/run-limit" --time=15)"
 log="$work/train-$job.out"

@@ -8,8 +8,9 @@
 #     and 3.
 #  2. Array task 0 gets the header's time-limit warning signal (USR1 to the
 #     batch shell, as --signal=B:USR1@300 sends it) once its trial has its
-#     first checkpoint (every 20 steps), in its first epoch: the trial checkpoints, the task requeues itself, and the
-#     requeued task resumes the trial from that checkpoint.
+#     first checkpoint (every 20 steps), in its first epoch: the trial
+#     checkpoints, the task requeues itself, and the requeued task resumes the
+#     trial from that checkpoint.
 #  3. Every array task ends COMPLETED; `atelier sweep --report` on the shared
 #     folder gathers the three records: each trial completed, or stopped by
 #     ASHA at a rung, with the metric of its own last epoch in metrics.jsonl;
@@ -33,8 +34,6 @@ mnist=/usr/share/datasets/fashion-mnist
 [ -f "$mnist/t10k-images-idx3-ubyte.gz" ] || fail "$mnist is missing (Debian: fashion-mnist data, scripts/install-deps.sh)"
 
 slurm_cluster_work atelier-slurm-sweep
-
-task_field() { scontrol show job "$1" | sed -n "s/.* $2=\([^ ]*\).*/\1/p" | head -n1; }
 
 echo "== Slurm in $work/cluster"
 slurm_cluster_start "$work/cluster"
@@ -76,7 +75,7 @@ deploy_wait_for 120 bash -c "scontrol show job ${job}_0 | grep -q 'Restarts=1'" 
 echo "== 3. every task completes; --report gathers the trials"
 for t in 0 1 2; do
   state="$(slurm_cluster_wait_job "${job}_$t" 600)" || fail "array task ${job}_$t did not end"
-  echo "task ${job}_$t: $state, exit code $(task_field "${job}_$t" ExitCode), restarts $(task_field "${job}_$t" Restarts)"
+  echo "task ${job}_$t: $state, exit code $(slurm_cluster_job_field "${job}_$t" ExitCode), restarts $(slurm_cluster_job_field "${job}_$t" Restarts)"
   [ "$state" = COMPLETED ] || fail "array task ${job}_$t ended $state"
 done
 log0="$work/sweep-${job}_0.out"
