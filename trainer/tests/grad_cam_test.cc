@@ -172,6 +172,12 @@ TEST_F(GradCamTest, BulkExplainShowsTheFirstReadableInputs) {
                                      "--explain-limit", "5"});
   ASSERT_EQ(shards.exit_code, 0) << shards.output;
   EXPECT_EQ(CountHeatmaps(dir / "shards.html"), 5);
+  // Without --explain-limit: the first 32 of the 90 samples.
+  CommandResult by_default = RunCommand({trainer, "predict", "--checkpoint", ModelPath().string(), "--data",
+                                         (dir_->path() / "data").string(), "--explain",
+                                         (dir / "default.html").string()});
+  ASSERT_EQ(by_default.exit_code, 0) << by_default.output;
+  EXPECT_EQ(CountHeatmaps(dir / "default.html"), 32);
 
   CommandResult no_page = RunCommand({trainer, "predict", "--checkpoint", ModelPath().string(), "--folder",
                                       folder.string(), "--out", (dir / "rows2.jsonl").string(), "--explain-limit", "2"});
