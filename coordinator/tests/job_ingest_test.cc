@@ -65,6 +65,7 @@ crawl:
   allowed_networks: [10.1.0.0/16]
   memory_budget_bytes: 100000000
   max_image_pixels: 5000000
+  seal_interval_s: 7.5
 )");
     http_.set_immediate(true);
     clock_.SetAutoAdvance(true);
@@ -253,6 +254,7 @@ TEST_F(JobIngestTest, SettingsComeFromTheSpec) {
   EXPECT_EQ(s.allowed_networks(0), "10.1.0.0/16");
   EXPECT_EQ(s.memory_budget_bytes(), 100000000);
   EXPECT_EQ(s.max_image_pixels(), 5000000);
+  EXPECT_EQ(s.seal_interval_ms(), 7500);
   EXPECT_LT(s.heartbeat_interval_ms(), s.lease_ttl_ms());
   EXPECT_EQ(s.met_api(), "http://met.invalid/v1");
   ASSERT_EQ(s.met_label_fields_size(), 1);

@@ -320,6 +320,80 @@ TEST(CrawlerEndToEnd, CrawlerRidesOutACoordinatorRestart) {
 // Kubernetes Indexed Job does not count an evicted crawler's index as
 // completed; it exits 0 only when the coordinator says the job is done, also
 // when it starts after the crawl is over.
+// Issue 13, "moved work is not refetched", with the real coordinator: a
+// crawler seals every half second and is SIGKILLed mid-shard for good; when
+// its lease has expired another crawler leases the shard with the sealed
+// segments and fetches again at most what the killed one fetched after its
+// last accepted seal (the sealed items it logs). Every URL is once in the
+// shard, and no segment file is left.
+TEST(CrawlerEndToEnd, AShardThatMovesIsNotFetchedAgain) {
+  constexpr int kUrls = 300;
+  TestOrigin origin;
+  origin.SetDelayMs(40);
+  const std::string jpeg = testing::MakeJpeg(64, 48);
+  TempDir dir("crawler-sealed");
+  {
+    std::ofstream list(dir / "urls.txt");
+    for (int i = 0; i < kUrls; ++i) {
+      origin.AddImage(absl::StrCat("s", i, ".jpg"), jpeg);
+      list << origin.Url(absl::StrCat("/img/s", i, ".jpg")) << "\n";
+    }
+  }
+  std::string yaml = JobYaml("sealed", dir / "data", kUrls, 2);
+  yaml += "  seal_interval_s: 0.5\n";
+  atelier::testing::WriteFileOrDie(dir / "job.yaml", yaml);
+  ChildProcess coordinator(CoordinatorArgv(dir, 0, dir / "coordinator.port"), dir / "coordinator.log");
+  std::string address;
+  WaitForCoordinator(coordinator, dir / "coordinator.port", dir / "coordinator.log", &address);
+  if (HasFatalFailure()) return;
+  auto crawler = [&](const std::string& name) {
+    return std::vector<std::string>{BinaryPath("atelier-crawler").string(), "--coordinator", address, "--state",
+                                    (dir / ("state-" + name)).string(), "--data", (dir / "data").string(),
+                                    "--concurrency", "4", "--name", name, "--allow-private-networks"};
+  };
+  const std::regex sealed_line("sealed ([0-9]+) items \\(seal ([0-9]+)\\)");
+  int fetched_at_kill = 0, sealed = 0;
+  {
+    ChildProcess a(crawler("a"), dir / "a.log");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (true) {
+      ASSERT_TRUE(a.running()) << atelier::testing::ReadFileOrEmpty(dir / "a.log");
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << atelier::testing::ReadFileOrEmpty(dir / "a.log");
+      const std::string log = atelier::testing::ReadFileOrEmpty(dir / "a.log");
+      int seals = 0;
+      for (std::sregex_iterator it(log.begin(), log.end(), sealed_line), end; it != end; ++it) ++seals;
+      if (seals >= 2) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    a.Kill(SIGKILL);
+    a.Wait(std::chrono::seconds(10));
+    fetched_at_kill = static_cast<int>(origin.RequestCounts().size());
+    const std::string log = atelier::testing::ReadFileOrEmpty(dir / "a.log");
+    for (std::sregex_iterator it(log.begin(), log.end(), sealed_line), end; it != end; ++it) {
+      sealed += std::stoi((*it)[1]);
+    }
+  }
+  ASSERT_GT(sealed, 0);
+  ASSERT_LT(fetched_at_kill, kUrls) << "the crawler finished before it was killed";
+  ChildProcess b(crawler("b"), dir / "b.log");
+  ASSERT_EQ(b.Wait(std::chrono::seconds(120)), 0) << atelier::testing::ReadFileOrEmpty(dir / "b.log");
+  int refetched = 0;
+  for (const auto& [path, n] : origin.RequestCounts()) refetched += n - 1;
+  EXPECT_LE(refetched, fetched_at_kill - sealed) << atelier::testing::ReadFileOrEmpty(dir / "b.log");
+  ASSERT_OK_AND_ASSIGN(auto shards, dataset::ListShards(dir / "data"));
+  ASSERT_EQ(shards.size(), 1u);
+  ASSERT_OK_AND_ASSIGN(auto reader, dataset::ShardReader::Open(shards[0]));
+  std::map<std::string, int> urls;
+  while (true) {
+    ASSERT_OK_AND_ASSIGN(auto sample, reader->Next());
+    if (!sample.has_value()) break;
+    ++urls[sample->meta.url];
+  }
+  EXPECT_EQ(urls.size(), static_cast<size_t>(kUrls));
+  for (const auto& [url, n] : urls) EXPECT_EQ(n, 1) << url;
+  EXPECT_EQ(atelier::testing::CountFilesUnder(dir / "data" / "segments"), 0u);
+}
+
 TEST(CrawlerEndToEnd, SigtermBeforeTheEndExits75DoneCrawlExits0) {
   constexpr int kUrls = 600;
   TestOrigin origin;

@@ -1,6 +1,9 @@
 #include "fake_coordinator.h"
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
+#include "atelier/dataset/sha256.h"
 
 namespace atelier::crawler::testing {
 
@@ -54,6 +57,7 @@ grpc::Status FakeCoordinator::LeaseShard(grpc::ServerContext*, const v1::LeaseSh
     response->set_fencing_token(s.token);
     response->set_attempt(s.attempt);
     for (const auto& item : s.items) *response->add_items() = item;
+    for (const auto& segment : s.segments) *response->add_segments() = segment;
     return grpc::Status::OK;
   }
   response->set_has_shard(false);
@@ -96,6 +100,7 @@ grpc::Status FakeCoordinator::CompleteShard(grpc::ServerContext*, const v1::Comp
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "stale fencing token");
   }
   completed_.push_back(*request);
+  shards_[request->shard_id()].segments.clear();
   response->set_accepted(true);
   return grpc::Status::OK;
 }
@@ -112,6 +117,55 @@ grpc::Status FakeCoordinator::ReleaseShard(grpc::ServerContext*, const v1::Relea
   s.holder.clear();
   response->set_released(true);
   return grpc::Status::OK;
+}
+
+grpc::Status FakeCoordinator::SealSegment(grpc::ServerContext*, const v1::SealSegmentRequest* request,
+                                          v1::SealSegmentResponse* response) {
+  absl::MutexLock l(&mu_);
+  Seal seal{*request, Current(request->shard_id(), request->fencing_token()), ""};
+  if (!dataset_root_.empty() && !request->segment().path().empty()) {
+    auto sha = dataset::Sha256OfFile(std::filesystem::path(dataset_root_) / request->segment().path());
+    if (sha.ok()) seal.file_sha256 = *sha;
+  }
+  seals_.push_back(seal);
+  if (seal.accepted) {
+    v1::SealedSegment segment = request->segment();
+    segment.set_fencing_token(request->fencing_token());
+    shards_[request->shard_id()].segments.push_back(std::move(segment));
+    ++accepted_seals_;
+  }
+  response->set_accepted(seal.accepted);
+  return grpc::Status::OK;
+}
+
+void FakeCoordinator::AddSegment(uint64_t shard, v1::SealedSegment segment) {
+  absl::MutexLock l(&mu_);
+  shards_.at(shard).segments.push_back(std::move(segment));
+}
+
+void FakeCoordinator::ExpireLeases() {
+  absl::MutexLock l(&mu_);
+  for (Shard& s : shards_) {
+    if (s.state != Shard::State::kLeased) continue;
+    s.state = Shard::State::kPending;
+    s.holder.clear();
+  }
+}
+
+void FakeCoordinator::set_dataset_root(std::string root) {
+  absl::MutexLock l(&mu_);
+  dataset_root_ = std::move(root);
+}
+
+std::vector<FakeCoordinator::Seal> FakeCoordinator::seals() const {
+  absl::MutexLock l(&mu_);
+  return seals_;
+}
+
+bool FakeCoordinator::AwaitAcceptedSeals(int n, absl::Duration timeout) const {
+  absl::MutexLock l(&mu_);
+  auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return accepted_seals_ >= n; };
+  return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
 }
 
 void FakeCoordinator::set_steal_on_heartbeat(bool on) {

@@ -7,8 +7,12 @@
 // steal_on_heartbeat makes the first Heartbeat of a lease answer ok=false and
 // marks the shard done as if another worker had committed it;
 // steal_on_complete does the same to the first CompleteShard of a lease (the
-// worker published its tar, then learns it was stale). Every request is
-// recorded. Thread-safe.
+// worker published its tar, then learns it was stale). SealSegment is
+// accepted for the current lease like the real coordinator: the segments of a
+// shard go to every later lease of it and are deleted by its accepted
+// CompleteShard; AddSegment plants one as if an earlier holder had sealed it.
+// Every request is recorded (seals with the sha256 of their file at that
+// moment, when the dataset root is known). Thread-safe.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -44,6 +48,23 @@ class FakeCoordinator final : public v1::CrawlService::Service {
                              v1::CompleteShardResponse* response) override;
   grpc::Status ReleaseShard(grpc::ServerContext*, const v1::ReleaseShardRequest* request,
                             v1::ReleaseShardResponse* response) override;
+  grpc::Status SealSegment(grpc::ServerContext*, const v1::SealSegmentRequest* request,
+                           v1::SealSegmentResponse* response) override;
+
+  struct Seal {
+    v1::SealSegmentRequest request;
+    bool accepted = false;
+    std::string file_sha256;  // of dataset_root/path when sealed; "" if no file or no root
+  };
+  void AddSegment(uint64_t shard, v1::SealedSegment segment);
+  // Every leased shard is pending again (its holder is presumed dead, as
+  // when a lease's TTL ends); the next LeaseShard of anyone gets it.
+  void ExpireLeases();
+  // Where seals' files are read from (the workers' dataset root).
+  void set_dataset_root(std::string root);
+  std::vector<Seal> seals() const;
+  // Until `n` seals were accepted, or `timeout` of real time; false on timeout.
+  bool AwaitAcceptedSeals(int n, absl::Duration timeout) const;
 
   void set_steal_on_heartbeat(bool on);
   void set_steal_on_complete(bool on);
@@ -65,6 +86,7 @@ class FakeCoordinator final : public v1::CrawlService::Service {
     std::string holder;
     uint64_t token = 0;
     int attempt = 0;
+    std::vector<v1::SealedSegment> segments;
   };
   bool Current(uint64_t shard, uint64_t token) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool AllDoneLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -83,6 +105,9 @@ class FakeCoordinator final : public v1::CrawlService::Service {
   int progress_results_ ABSL_GUARDED_BY(mu_) = 0;
   std::vector<v1::CompleteShardRequest> completed_ ABSL_GUARDED_BY(mu_);
   std::vector<v1::ReleaseShardRequest> released_ ABSL_GUARDED_BY(mu_);
+  std::vector<Seal> seals_ ABSL_GUARDED_BY(mu_);
+  int accepted_seals_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string dataset_root_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace atelier::crawler::testing

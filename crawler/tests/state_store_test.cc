@@ -90,6 +90,21 @@ void ExerciseStore(StateStore& store) {
   ASSERT_OK_AND_ASSIGN(committed, store.IsCommitted(2));
   EXPECT_FALSE(committed);
 
+  // Several items at once (a sealed segment taken over) replace the records
+  // of their keys; LoadSamples reads only the samples `want` accepts.
+  ASSERT_OK(store.PutItems(3, {Item("url-e", v1::ITEM_OUTCOME_DEAD, "http_404"), Item("url-f", v1::ITEM_OUTCOME_OK)},
+                           {MakeSample("url-f")}, {}));
+  ASSERT_OK(store.PutItems(3, {Item("url-e", v1::ITEM_OUTCOME_OK), Item("url-g", v1::ITEM_OUTCOME_OK)},
+                           {MakeSample("url-e"), MakeSample("url-g")}, {}));
+  ASSERT_OK_AND_ASSIGN(items, store.ListItems(3));
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[0].outcome(), v1::ITEM_OUTCOME_OK);
+  ASSERT_OK_AND_ASSIGN(samples, store.LoadSamples(3, [](const std::string& key) { return key != "url-f"; }));
+  ASSERT_EQ(samples.size(), 2u);
+  EXPECT_EQ(samples[0].meta.key, "url-e");
+  EXPECT_EQ(samples[1].meta.key, "url-g");
+  EXPECT_EQ(samples[1].image_bytes, MakeSample("url-g").image_bytes);
+
   ASSERT_OK(store.PutMeta("worker_name", "w-1"));
   ASSERT_OK_AND_ASSIGN(auto name, store.GetMeta("worker_name"));
   EXPECT_EQ(name, std::optional<std::string>("w-1"));

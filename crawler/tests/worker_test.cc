@@ -23,6 +23,7 @@
 #include "atelier/dataset/shard_paths.h"
 #include "atelier/dataset/shard_reader.h"
 #include "atelier/dataset/shard_stats.h"
+#include "atelier/dataset/shard_writer.h"
 #include "atelier/testing/subprocess.h"
 #include "atelier/testing/temp_dir.h"
 #include "fake_coordinator.h"
@@ -362,6 +363,148 @@ TEST_F(WorkerTest, AVanishedTemporarySendsTheCommitBackToTheLeaseCheck) {
   EXPECT_EQ(atelier::testing::CountFilesUnder(dataset::ShardsDir(dir_ / "data")), 2u);
 }
 
+// Sealed segments (issue 13, "moved work is not refetched"): every seal
+// interval the worker writes what it made final to segments/ and seals it;
+// each sealed file has the sealed sha256, no item is sealed twice, and after
+// the accepted commit the segments are gone and the shard holds every item.
+TEST_F(WorkerTest, SealsWhatItFetchedAsItGoesAndRemovesTheSegmentsAfterTheCommit) {
+  origin_.SetDelayMs(30);
+  auto items = Items(0, 60);
+  items.push_back(UrlItem("url-dead", origin_.Url("/status/404")));
+  v1::CrawlSettings settings = Settings();
+  settings.set_seal_interval_ms(100);
+  FakeCoordinator coordinator(settings, {items});
+  coordinator.set_dataset_root((dir_ / "data").string());
+  {
+    Worker worker(Options(coordinator), Clock::Real());
+    ASSERT_OK_AND_ASSIGN(RunEnd end, worker.Run());
+    EXPECT_EQ(end, RunEnd::kJobDone);
+  }
+  const auto seals = coordinator.seals();
+  ASSERT_GE(seals.size(), 2u);
+  std::set<std::string> sealed;
+  bool dead_link_sealed = false;
+  for (const auto& seal : seals) {
+    EXPECT_TRUE(seal.accepted);
+    const v1::SealedSegment& segment = seal.request.segment();
+    int ok = 0;
+    for (const auto& r : segment.results()) {
+      EXPECT_TRUE(sealed.insert(r.key()).second) << r.key() << " sealed twice";
+      ok += r.outcome() == v1::ITEM_OUTCOME_OK;
+    }
+    for (const auto& d : segment.dead_links()) dead_link_sealed = dead_link_sealed || d.key() == "url-dead";
+    if (ok > 0) {
+      EXPECT_THAT(segment.path(), ::testing::StartsWith("segments/000000-"));
+      EXPECT_EQ(seal.file_sha256, segment.sha256()) << segment.path();
+    }
+  }
+  if (sealed.contains("url-dead")) {
+    EXPECT_TRUE(dead_link_sealed);
+  }
+  ASSERT_EQ(coordinator.completed().size(), 1u);
+  EXPECT_EQ(coordinator.completed()[0].results_size(), 61);
+  EXPECT_EQ(atelier::testing::CountFilesUnder(dataset::SegmentsDir(dir_ / "data")), 0u);
+  const auto keys = ReadKeys(dataset::ShardPath(dir_ / "data", 0));
+  EXPECT_EQ(keys.size(), 60u);
+  EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()).size(), 60u);
+}
+
+// A sealed segment of `keys` (OK, one 33x33 sample each) written to
+// `relative` under `root`, as an earlier holder of shard 0 with token 1 would
+// have sealed it.
+v1::SealedSegment WriteSegment(const std::filesystem::path& root, const std::string& relative,
+                               const std::vector<v1::WorkItem>& items) {
+  v1::SealedSegment segment;
+  segment.set_path(relative);
+  segment.set_fencing_token(1);
+  auto writer = dataset::ShardWriter::OpenFile(root / relative);
+  EXPECT_OK(writer.status());
+  if (!writer.ok()) return segment;
+  for (const auto& item : items) {
+    dataset::Sample sample;
+    sample.meta.key = item.key();
+    sample.meta.url = item.url();
+    sample.meta.source = "url";
+    sample.meta.width = sample.meta.height = 33;
+    sample.image_bytes = testing::MakeJpeg(33, 33);
+    EXPECT_OK((*writer)->Add(sample));
+    v1::ItemResult* r = segment.add_results();
+    r->set_key(item.key());
+    r->set_outcome(v1::ITEM_OUTCOME_OK);
+    r->set_attempts(1);
+    r->set_samples_written(1);
+    r->set_url(item.url());
+  }
+  auto committed = (*writer)->Commit();
+  EXPECT_OK(committed.status());
+  if (committed.ok()) segment.set_sha256(committed->sha256);
+  return segment;
+}
+
+// The next holder of a shard takes over what earlier holders sealed: those
+// items are not fetched again and their samples (not new ones) are in the
+// shard; a segment whose tar is damaged gives up only its OK items, which are
+// fetched again; its dead items stay dead. Segment files no seal names are
+// removed at the lease, the taken-over ones after the commit.
+TEST_F(WorkerTest, TakesOverSealedSegmentsAndFetchesOnlyTheRest) {
+  const std::filesystem::path data = dir_ / "data";
+  auto items = Items(0, 20);
+  items.push_back(UrlItem("url-dead", origin_.Url("/status/404")));
+  FakeCoordinator coordinator(Settings(), {items});
+  v1::SealedSegment intact = WriteSegment(data, "segments/000000-1-0.tar", {items.begin(), items.begin() + 10});
+  v1::SealedSegment damaged = WriteSegment(data, "segments/000000-1-1.tar", {items.begin() + 10, items.begin() + 15});
+  v1::ItemResult* dead = damaged.add_results();
+  dead->set_key("url-dead");
+  dead->set_outcome(v1::ITEM_OUTCOME_DEAD);
+  dead->set_reason("http_404");
+  dead->set_http_status(404);
+  dead->set_attempts(1);
+  v1::DeadLink* link = damaged.add_dead_links();
+  link->set_key("url-dead");
+  link->set_url(items.back().url());
+  link->set_reason("http_404");
+  link->set_http_status(404);
+  link->set_shard_id(0);
+  {
+    std::string bytes = atelier::testing::ReadFileOrEmpty(data / damaged.path());
+    bytes[bytes.size() / 2] ^= 0x5a;
+    atelier::testing::WriteFileOrDie(data / damaged.path(), bytes);
+  }
+  const auto unsealed = data / "segments/000000-1-2.tar";  // written, never accepted
+  atelier::testing::WriteFileOrDie(unsealed, "an unaccepted segment");
+  coordinator.AddSegment(0, intact);
+  coordinator.AddSegment(0, damaged);
+  {
+    Worker worker(Options(coordinator), Clock::Real());
+    ASSERT_OK_AND_ASSIGN(RunEnd end, worker.Run());
+    EXPECT_EQ(end, RunEnd::kJobDone);
+  }
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(origin_.Requests(absl::StrCat("/img/k", i, ".jpg")), i < 10 ? 0 : 1) << i;
+  }
+  EXPECT_EQ(origin_.Requests("/status/404"), 0);
+  ASSERT_EQ(coordinator.completed().size(), 1u);
+  const v1::CompleteShardRequest completed = coordinator.completed()[0];
+  EXPECT_EQ(completed.results_size(), 21);
+  EXPECT_EQ(completed.stats().ok(), 20);
+  EXPECT_EQ(completed.stats().dead(), 1);
+  ASSERT_EQ(completed.dead_links_size(), 1);
+  EXPECT_EQ(completed.dead_links(0).key(), "url-dead");
+  ASSERT_OK_AND_ASSIGN(auto reader, dataset::ShardReader::Open(dataset::ShardPath(data, 0)));
+  std::map<std::string, int> widths;
+  while (true) {
+    ASSERT_OK_AND_ASSIGN(auto sample, reader->Next());
+    if (!sample.has_value()) break;
+    widths[sample->meta.key] = sample->meta.width;
+  }
+  ASSERT_EQ(widths.size(), 20u);
+  for (int i = 0; i < 20; ++i) {
+    // Taken over: the sealed 33x33 sample; fetched: resized to 48.
+    EXPECT_EQ(widths[absl::StrCat("url-", i)], i < 10 ? 33 : 48) << i;
+  }
+  EXPECT_EQ(atelier::testing::CountFilesUnder(dataset::SegmentsDir(data)), 0u);
+}
+
 std::vector<std::string> CrawlerArgs(const FakeCoordinator& coordinator, const TempDir& dir) {
   return {atelier::testing::BinaryPath("atelier-crawler").string(), "--coordinator", coordinator.address(),
           "--state", (dir / "state").string(), "--data", (dir / "data").string(), "--concurrency", "4",
@@ -402,6 +545,48 @@ TEST_F(WorkerTest, KilledWorkerResumesWithoutRefetching) {
   EXPECT_EQ(keys.size(), 150u);
 }
 
+// The goal of issue 13's "moved work is not refetched": a worker SIGKILLed
+// mid-shard that never comes back costs at most what it fetched after its
+// last accepted seal. Another worker (its own state) takes the shard over
+// once the lease is presumed dead.
+TEST_F(WorkerTest, AKilledWorkerThatNeverReturnsCostsOnlyWhatItFetchedSinceItsLastSeal) {
+  origin_.SetDelayMs(50);
+  v1::CrawlSettings settings = Settings();
+  settings.set_seal_interval_ms(300);
+  FakeCoordinator coordinator(settings, {Items(0, 150)});
+  int fetched_at_kill = 0, sealed_ok = 0;
+  {
+    ChildProcess first(CrawlerArgs(coordinator, dir_), dir_ / "first.log");
+    ASSERT_TRUE(coordinator.AwaitAcceptedSeals(2, absl::Seconds(60)))
+        << atelier::testing::ReadFileOrEmpty(dir_ / "first.log");
+    first.Kill(SIGKILL);
+    first.Wait(std::chrono::seconds(10));
+    fetched_at_kill = static_cast<int>(origin_.RequestCounts().size());
+    for (const auto& seal : coordinator.seals()) {
+      if (!seal.accepted) continue;
+      for (const auto& r : seal.request.segment().results()) sealed_ok += r.outcome() == v1::ITEM_OUTCOME_OK;
+    }
+  }
+  ASSERT_GT(sealed_ok, 0);
+  ASSERT_LT(fetched_at_kill, 150) << "the first crawler finished before it was killed";
+  coordinator.ExpireLeases();
+  std::vector<std::string> args = CrawlerArgs(coordinator, dir_);
+  args[4] = (dir_ / "state-second").string();  // another worker: not the killed one back
+  ChildProcess second(args, dir_ / "second.log");
+  ASSERT_EQ(second.Wait(std::chrono::seconds(120)), 0) << atelier::testing::ReadFileOrEmpty(dir_ / "second.log");
+  ASSERT_EQ(coordinator.completed().size(), 1u);
+  EXPECT_EQ(coordinator.completed()[0].stats().ok(), 150);
+  int refetched = 0;
+  for (const auto& [path, n] : origin_.RequestCounts()) {
+    EXPECT_LE(n, 2) << path;
+    refetched += n - 1;
+  }
+  EXPECT_LE(refetched, fetched_at_kill - sealed_ok);
+  const auto keys = ReadKeys(dataset::ShardPath(dir_ / "data", 0));
+  EXPECT_EQ(keys.size(), 150u);
+  EXPECT_EQ(std::set<std::string>(keys.begin(), keys.end()).size(), 150u);
+}
+
 // Stopped before the job is done: exit 75 (EX_TEMPFAIL, "run again to
 // continue"), not 0, so that a Kubernetes Job does not count the index done.
 TEST_F(WorkerTest, SigtermReleasesTheLeaseAndExits75) {
@@ -417,6 +602,12 @@ TEST_F(WorkerTest, SigtermReleasesTheLeaseAndExits75) {
   EXPECT_EQ(released[0].reason(), "sigterm");
   EXPECT_TRUE(coordinator.completed().empty());
   EXPECT_FALSE(std::filesystem::exists(dataset::ShardPath(dir_ / "data", 0)));
+  // What it had fetched was sealed before the release: the next holder skips it.
+  const auto seals = coordinator.seals();
+  ASSERT_FALSE(seals.empty());
+  EXPECT_TRUE(seals.back().accepted);
+  EXPECT_GT(seals.back().request.segment().results_size(), 0);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "data" / seals.back().request.segment().path()));
 }
 
 TEST_F(WorkerTest, BadFlagsAreRefused) {

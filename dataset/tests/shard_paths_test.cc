@@ -95,6 +95,34 @@ TEST(ShardPathsTest, RemoveShardTemporariesRemovesOnlyThatShardsTemporaries) {
   EXPECT_EQ(removed, 0);
 }
 
+// Sealed segments live beside shards/, not in it: no reader takes them for
+// shards. When shard 7 is leased, its segment files that no seal names go;
+// the start-up clean-up removes the segments of committed shards and old
+// segment temporaries.
+TEST(ShardPathsTest, SegmentsAreOutsideShardsAndCleanedUp) {
+  TempDir root("paths");
+  EXPECT_EQ(SegmentPath("/data", 7, 12, 3), fs::path("/data/segments/000007-12-3.tar"));
+  EXPECT_EQ(SegmentPath("", 7, 12, 3), fs::path("segments/000007-12-3.tar"));
+  const fs::path dir = SegmentsDir(root.path());
+  for (const char* name : {"000007-12-0.tar", "000007-12-1.tar", "000007-12-2.tar.tmp-5-00ff", "000070-1-0.tar",
+                           "000008-3-0.tar", "000008-3-1.tar.tmp-5-00aa", "notes.txt"}) {
+    WriteFileOrDie(dir / name, "x");
+  }
+  ASSERT_OK_AND_ASSIGN(int removed, RemoveShardSegments(root.path(), 7, {"segments/000007-12-0.tar"}));
+  EXPECT_EQ(removed, 2);
+  EXPECT_THAT(FileNames(dir), ElementsAre("000007-12-0.tar", "000008-3-0.tar", "000008-3-1.tar.tmp-5-00aa",
+                                          "000070-1-0.tar", "notes.txt"));
+  WriteFileOrDie(ShardPath(root.path(), 7), "committed");
+  fs::last_write_time(dir / "000008-3-1.tar.tmp-5-00aa", fs::file_time_type::clock::now() - std::chrono::hours(2));
+  ASSERT_OK_AND_ASSIGN(removed, CleanStaleTemporaries(root.path()));
+  EXPECT_EQ(removed, 2);  // shard 7's segment (7 is committed) and the old temporary
+  EXPECT_THAT(FileNames(dir), ElementsAre("000008-3-0.tar", "000070-1-0.tar", "notes.txt"));
+  ASSERT_OK_AND_ASSIGN(auto shards, ListShards(root.path()));
+  EXPECT_THAT(shards, ElementsAre(ShardPath(root.path(), 7)));
+  ASSERT_OK_AND_ASSIGN(removed, RemoveShardSegments(root.path() / "nothing", 7, {}));
+  EXPECT_EQ(removed, 0);
+}
+
 TEST(ShardPathsTest, CleanStaleTemporariesOfAMissingDirectoryIsZero) {
   TempDir root("paths");
   ASSERT_OK_AND_ASSIGN(int removed, CleanStaleTemporaries(root.path() / "nothing"));

@@ -29,6 +29,7 @@ using ::testing::IsEmpty;
 using ::testing::MatchesRegex;
 using test_data::FileNames;
 using test_data::MakeSample;
+namespace fs = std::filesystem;
 
 TEST(ShardWriterTest, OnlyTheTemporaryExistsUntilCommit) {
   TempDir root("shard");
@@ -109,6 +110,33 @@ TEST(ShardWriterTest, OpenRefusesACommittedShard) {
   EXPECT_THAT(ShardWriter::Open(root.path(), 5),
               StatusIs(absl::StatusCode::kAlreadyExists,
                        AllOf(HasSubstr(ShardPath(root.path(), 5).string()), HasSubstr("never changes"))));
+}
+
+// OpenFile: the same tar at any path (a sealed segment), without stats.
+TEST(ShardWriterTest, OpenFileWritesATarAnywhereButHasNoStats) {
+  TempDir root("shard");
+  const fs::path path = root.path() / "segments" / "000005-3-0.tar";
+  ASSERT_OK_AND_ASSIGN(auto writer, ShardWriter::OpenFile(path));
+  ASSERT_OK(writer->Add(MakeSample(1)));
+  ASSERT_OK(writer->Add(MakeSample(2)));
+  ASSERT_OK_AND_ASSIGN(CommittedShard tar, writer->Commit());
+  EXPECT_EQ(tar.tar_path, path);
+  EXPECT_EQ(tar.samples, 2);
+  EXPECT_EQ(tar.sha256, Sha256Hex(ReadFileOrEmpty(path)));
+  ASSERT_OK_AND_ASSIGN(auto reader, ShardReader::Open(path));
+  int samples = 0;
+  while (true) {
+    ASSERT_OK_AND_ASSIGN(auto sample, reader->Next());
+    if (!sample.has_value()) break;
+    ++samples;
+  }
+  EXPECT_EQ(samples, 2);
+  EXPECT_THAT(ShardWriter::OpenFile(path), StatusIs(absl::StatusCode::kAlreadyExists, HasSubstr(path.string())));
+  ASSERT_OK_AND_ASSIGN(auto other, ShardWriter::OpenFile(root.path() / "segments" / "000005-3-1.tar"));
+  ASSERT_OK(other->Add(MakeSample(3)));
+  EXPECT_THAT(other->Commit(ShardStats{}), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_THAT(FileNames(root.path() / "segments"), ElementsAre("000005-3-0.tar"));
+  EXPECT_FALSE(fs::exists(ShardsDir(root.path())));
 }
 
 TEST(ShardWriterTest, CommitNeverOverwritesACommittedShard) {

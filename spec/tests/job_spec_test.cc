@@ -38,6 +38,7 @@ crawl:
   max_bytes: 1000000
   memory_budget_bytes: 134217728
   max_image_pixels: 20000000
+  seal_interval_s: 5
 )";
 
 TEST(JobSpecTest, ParsesEveryDocumentedKey) {
@@ -75,6 +76,7 @@ TEST(JobSpecTest, ParsesEveryDocumentedKey) {
   EXPECT_EQ(spec.crawl.max_bytes, 1000000);
   EXPECT_EQ(spec.crawl.memory_budget_bytes, 134217728);
   EXPECT_EQ(spec.crawl.max_image_pixels, 20000000);
+  EXPECT_DOUBLE_EQ(spec.crawl.seal_interval_s, 5);
 }
 
 TEST(JobSpecTest, DefaultsApplyWhenCrawlIsOmitted) {
@@ -86,6 +88,7 @@ TEST(JobSpecTest, DefaultsApplyWhenCrawlIsOmitted) {
   EXPECT_EQ(spec.crawl.retries, 4);
   EXPECT_EQ(spec.crawl.memory_budget_bytes, kDefaultMemoryBudgetBytes);
   EXPECT_EQ(spec.crawl.max_image_pixels, 64'000'000);
+  EXPECT_DOUBLE_EQ(spec.crawl.seal_interval_s, 30);
 }
 
 TEST(JobSpecTest, MemoryBudgetAndPixelLimitAreChecked) {
@@ -95,6 +98,8 @@ TEST(JobSpecTest, MemoryBudgetAndPixelLimitAreChecked) {
                        AllOf(HasSubstr("job.yaml:5"), HasSubstr("crawl.memory_budget_bytes"))));
   EXPECT_THAT(ParseJobSpec(base + "max_image_pixels: 0\n", "job.yaml", ""),
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("crawl.max_image_pixels")));
+  EXPECT_THAT(ParseJobSpec(base + "seal_interval_s: 0\n", "job.yaml", ""),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("crawl.seal_interval_s")));
 }
 
 TEST(JobSpecTest, UnknownTopLevelKeyNamesKeyAndLine) {
@@ -121,7 +126,7 @@ TEST(JobSpecTest, UnknownNestedKeyNamesPathAndLine) {
   yaml += "  politeness: 3\n";
   EXPECT_THAT(ParseJobSpec(yaml, "job.yaml", ""),
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       AllOf(HasSubstr("job.yaml:22"), HasSubstr("crawl.politeness"))));
+                       AllOf(HasSubstr("job.yaml:23"), HasSubstr("crawl.politeness"))));
 }
 
 TEST(JobSpecTest, BamLabelFamilyMustBeAWord) {

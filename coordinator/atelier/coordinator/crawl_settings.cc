@@ -27,6 +27,7 @@ v1::CrawlSettings CrawlSettingsFromSpec(const JobSpec& spec) {
   for (const std::string& cidr : c.allowed_networks) s.add_allowed_networks(cidr);
   s.set_memory_budget_bytes(c.memory_budget_bytes);
   s.set_max_image_pixels(c.max_image_pixels);
+  s.set_seal_interval_ms(static_cast<int32_t>(c.seal_interval_s * 1000));
   for (const SourceSpec& source : spec.sources) {
     if (const auto* met = std::get_if<MetSourceSpec>(&source.source)) {
       if (s.met_api().empty()) s.set_met_api(met->api);

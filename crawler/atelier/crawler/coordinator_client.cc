@@ -134,6 +134,17 @@ absl::StatusOr<v1::CompleteShardResponse> CoordinatorClient::CompleteShard(const
   return response;
 }
 
+absl::StatusOr<v1::SealSegmentResponse> CoordinatorClient::SealSegment(const v1::SealSegmentRequest& request) {
+  auto response =
+      Unary("SealSegment", Retry::kOnce, options_.rpc_timeout, &v1::CrawlService::Stub::SealSegment, request);
+  if (absl::IsFailedPrecondition(response.status())) {
+    v1::SealSegmentResponse refused;
+    refused.set_accepted(false);
+    return refused;
+  }
+  return response;
+}
+
 absl::StatusOr<v1::ReleaseShardResponse> CoordinatorClient::ReleaseShard(const v1::ReleaseShardRequest& request,
                                                                          absl::Duration timeout) {
   auto response = Unary("ReleaseShard", Retry::kOnce, timeout, &v1::CrawlService::Stub::ReleaseShard, request);

@@ -59,6 +59,9 @@ class CoordinatorClient {
   // A refusal for a stale fencing token (FAILED_PRECONDITION) is returned as
   // accepted = false, not as an error.
   absl::StatusOr<v1::CompleteShardResponse> CompleteShard(const v1::CompleteShardRequest& request);
+  // One fail-fast attempt (the next seal carries the items on); a refusal for
+  // a stale fencing token is accepted = false, not an error.
+  absl::StatusOr<v1::SealSegmentResponse> SealSegment(const v1::SealSegmentRequest& request);
   // One fail-fast attempt with its own deadline; a refusal is released = false.
   absl::StatusOr<v1::ReleaseShardResponse> ReleaseShard(const v1::ReleaseShardRequest& request,
                                                         absl::Duration timeout);

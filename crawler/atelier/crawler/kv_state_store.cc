@@ -170,10 +170,11 @@ class KvStateStore final : public StateStore {
     return std::optional<v1::ItemResult>(std::move(result));
   }
 
-  absl::Status PutItem(uint64_t shard, const v1::ItemResult& result, const std::vector<dataset::Sample>& samples,
-                       const std::vector<v1::DeadLink>& dead_links) override {
+  absl::Status PutItems(uint64_t shard, const std::vector<v1::ItemResult>& results,
+                        const std::vector<dataset::Sample>& samples,
+                        const std::vector<v1::DeadLink>& dead_links) override {
     kv::WriteBatch batch = Unsynced();
-    batch.Put(ShardPrefix('i', shard) + result.key(), result.SerializeAsString());
+    for (const auto& result : results) batch.Put(ShardPrefix('i', shard) + result.key(), result.SerializeAsString());
     for (const auto& sample : samples) {
       auto offset = spool_.Append(shard, sample.image_bytes);
       if (!offset.ok()) return offset.status();
@@ -199,10 +200,13 @@ class KvStateStore final : public StateStore {
     return out;
   }
 
-  absl::StatusOr<std::vector<dataset::Sample>> LoadSamples(uint64_t shard) override {
+  absl::StatusOr<std::vector<dataset::Sample>> LoadSamples(
+      uint64_t shard, const std::function<bool(const std::string& key)>& want) override {
     std::vector<dataset::Sample> out;
     SpoolFiles::Reader spool = spool_.ReaderFor(shard);
-    absl::Status status = Scan(ShardPrefix('s', shard), [&](const std::string& key, const std::string& value) {
+    const std::string prefix = ShardPrefix('s', shard);
+    absl::Status status = Scan(prefix, [&](const std::string& key, const std::string& value) {
+      if (want && !want(key.substr(prefix.size()))) return absl::OkStatus();
       const bool appended = !value.empty() && value[0] == kSampleRecordTag;
       if (appended && value.size() < kSampleRecordHeader) {
         return absl::DataLossError(absl::StrCat("worker state: sample record ", key, " is cut short"));

@@ -150,6 +150,9 @@ absl::StatusOr<CommitOutcome> CommitShard(const CommitRequest& request, Coordina
     spdlog::warn("shard {}: accepted, but its stats file was not written: {}", shard, stats_written.ToString());
   }
   RETURN_IF_ERROR(MarkDiskFault(store.MarkCommitted(shard)));
+  // The shard's tar holds every sealed sample now (the coordinator deleted the seals).
+  auto segments = dataset::RemoveShardSegments(request.data_root, shard, {}, request.env);
+  if (!segments.ok()) spdlog::warn("shard {}: cannot remove its segments: {}", shard, segments.status().ToString());
   return CommitOutcome::kAccepted;
 }
 

@@ -2,7 +2,8 @@
 // with dataset::ShardWriter (temporary name, fsync, no-replace rename) and the
 // shard is completed at the coordinator with its results, stats and dead links;
 // only when the coordinator accepted it is shards/NNNNNN.stats.json written, so
-// a stale worker never writes (or overwrites) the accepted shard's stats.
+// a stale worker never writes (or overwrites) the accepted shard's stats, and
+// the shard's sealed segments (segment_sealer.h) removed.
 //
 // Fencing (see docs/crawler.md, "Lost leases and stale shard files"): right
 // before publishing, the lease is renewed with a Heartbeat; only a worker whose

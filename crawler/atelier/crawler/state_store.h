@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,14 +33,23 @@ class StateStore {
 
   // The final record of `key` in `shard`, or nullopt when the item is not final.
   virtual absl::StatusOr<std::optional<v1::ItemResult>> GetItem(uint64_t shard, const std::string& key) = 0;
-  // Records a final item with its samples (OK items) and dead links, atomically.
-  virtual absl::Status PutItem(uint64_t shard, const v1::ItemResult& result,
-                               const std::vector<dataset::Sample>& samples,
-                               const std::vector<v1::DeadLink>& dead_links) = 0;
+  // Records final items with their samples (those of the OK items) and dead
+  // links, atomically: all or none. A record or sample already there with the
+  // same key is replaced.
+  virtual absl::Status PutItems(uint64_t shard, const std::vector<v1::ItemResult>& results,
+                                const std::vector<dataset::Sample>& samples,
+                                const std::vector<v1::DeadLink>& dead_links) = 0;
+  // One final item with its samples (OK items) and dead links, atomically.
+  absl::Status PutItem(uint64_t shard, const v1::ItemResult& result, const std::vector<dataset::Sample>& samples,
+                       const std::vector<v1::DeadLink>& dead_links) {
+    return PutItems(shard, {result}, samples, dead_links);
+  }
   // Every final item recorded for `shard`, ordered by key.
   virtual absl::StatusOr<std::vector<v1::ItemResult>> ListItems(uint64_t shard) = 0;
-  // The samples kept for `shard`, ordered by sample key.
-  virtual absl::StatusOr<std::vector<dataset::Sample>> LoadSamples(uint64_t shard) = 0;
+  // The samples kept for `shard`, ordered by sample key; with `want`, only
+  // those whose key it accepts (the bytes of the others are not read).
+  virtual absl::StatusOr<std::vector<dataset::Sample>> LoadSamples(
+      uint64_t shard, const std::function<bool(const std::string& key)>& want = nullptr) = 0;
   // After a shard was accepted by the coordinator: drop its sample bytes, keep
   // the item records (they are history and keep the shard from being redone).
   virtual absl::Status MarkCommitted(uint64_t shard) = 0;

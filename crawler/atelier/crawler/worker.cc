@@ -16,6 +16,8 @@
 #include "atelier/net/host_limiter.h"
 #include "atelier/crawler/image_processor.h"
 #include "atelier/crawler/progress.h"
+#include "atelier/crawler/segment_import.h"
+#include "atelier/crawler/segment_sealer.h"
 #include "atelier/crawler/shard_commit.h"
 #include "atelier/crawler/shard_crawler.h"
 #include "atelier/crawler/state_store.h"
@@ -89,6 +91,7 @@ struct Worker::Impl {
   CrawlConfig config;
   std::string worker_id, worker_name, data_root;
   absl::Duration heartbeat_interval = absl::Seconds(10);
+  absl::Duration seal_interval = absl::Seconds(30);
   int disk_faults = 0;  // in a row, for the backoff
   std::mt19937_64 rng{std::random_device{}()};
 
@@ -147,6 +150,7 @@ absl::Status Worker::Impl::Setup(const v1::CrawlSettings& s) {
   } else if (s.lease_ttl_ms() > 0) {
     heartbeat_interval = absl::Milliseconds(s.lease_ttl_ms()) / 3;
   }
+  if (s.seal_interval_ms() > 0) seal_interval = absl::Milliseconds(s.seal_interval_ms());
   data_root = options.data_root.empty() ? s.dataset_root() : options.data_root;
   if (data_root.empty()) {
     return absl::InvalidArgumentError("no dataset root: pass --data or set the job's dataset");
@@ -230,6 +234,10 @@ absl::Status Worker::Impl::CrawlShard(const v1::LeaseShardResponse& lease, std::
   ASSIGN_OR_RETURN(bool committed_before, store->IsCommitted(shard));
   if (committed_before) RETURN_IF_ERROR(store->DiscardShard(shard));  // its sample bytes are gone
 
+  // What earlier holders sealed is final in the store from here on.
+  ASSIGN_OR_RETURN(ImportedSegments imported, ImportSealedSegments(lease, data_root, *store, options.env));
+  SegmentSealer sealer(lease, worker_id, data_root, *store, *client, options.env, imported);
+
   std::vector<v1::WorkItem> items(lease.items().begin(), lease.items().end());
   std::set<std::string> skip(lease.done_keys().begin(), lease.done_keys().end());
   ShardCrawler crawler(config, *fetcher, *limiter, *processor, *store, clock, shard * 0x9e3779b97f4a7c15ULL ^ lease.fencing_token());
@@ -243,6 +251,7 @@ absl::Status Worker::Impl::CrawlShard(const v1::LeaseShardResponse& lease, std::
   bool lease_lost = false;
   absl::Time next_heartbeat = leased_at + heartbeat_interval;
   absl::Time next_report = leased_at + options.progress_interval;
+  absl::Time next_seal = leased_at + seal_interval;
   int64_t bytes_reported = 0;
   ProgressPrinter progress(worker_name, options.tty);
 
@@ -265,6 +274,16 @@ absl::Status Worker::Impl::CrawlShard(const v1::LeaseShardResponse& lease, std::
     if (!response.ok() && LeaseLost(response.status())) lose(response.status().ToString());
     next_report = now + options.progress_interval;
   };
+  auto seal = [&] {
+    auto sealed = sealer.Seal();
+    if (sealed.ok()) {
+      if (*sealed > 0) spdlog::info("shard {}: sealed {} items (seal {})", shard, *sealed, sealer.seals());
+    } else if (absl::IsFailedPrecondition(sealed.status())) {
+      lose(sealed.status().ToString());
+    } else {
+      spdlog::warn("shard {}: seal failed, its items go into the next one: {}", shard, sealed.status().ToString());
+    }
+  };
   auto on_tick = [&] {
     const absl::Time now = clock.Now();
     progress.Update(shard, static_cast<int64_t>(items.size()), crawler.counters(), now);
@@ -284,6 +303,10 @@ absl::Status Worker::Impl::CrawlShard(const v1::LeaseShardResponse& lease, std::
       next_heartbeat = now + heartbeat_interval;
     }
     if (!lease_lost && now >= next_report) report(now);
+    if (!lease_lost && now >= next_seal) {
+      seal();
+      next_seal = clock.Now() + seal_interval;
+    }
   };
   absl::Status status = crawler.Run(on_tick, absl::Milliseconds(250));
   {
@@ -295,6 +318,7 @@ absl::Status Worker::Impl::CrawlShard(const v1::LeaseShardResponse& lease, std::
   if (stop.load()) {
     spdlog::info("shard {}: stopping; releasing the lease ({} of {} items final, kept in the state)", shard,
                  crawler.counters().done.load(), items.size());
+    if (!lease_lost && crawler.error().ok()) seal();  // whoever leases the shard next skips them
     Release(lease, "sigterm");
     return absl::OkStatus();
   }

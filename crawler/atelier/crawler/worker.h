@@ -1,10 +1,12 @@
 // Worker: the crawler process's main loop. Registers with the coordinator,
 // then until the job is done (or Stop()): leases a shard, removes the shard's
 // temporaries left by earlier attempts (dataset::RemoveShardTemporaries),
-// crawls it with a ShardCrawler (heartbeats and progress reports from its tick), commits it
+// takes over what earlier holders of the shard sealed (segment_import.h),
+// crawls the rest with a ShardCrawler (heartbeats, progress reports and, every
+// seal interval, a seal (segment_sealer.h) from its tick), commits it
 // (shard_commit.h) and completes it. A lost lease discards the shard's output.
 // Stop() (SIGTERM) stops fetching at once, commits nothing half-written,
-// releases the lease and makes Run() return RunEnd::kStopped (kJobDone only
+// seals what is final, releases the lease and makes Run() return RunEnd::kStopped (kJobDone only
 // when the coordinator said the job is done). A coordinator that cannot be
 // reached is retried for `outage_budget` (coordinator_client.h); a full disk
 // or an I/O error while writing releases the lease and is waited out

@@ -28,6 +28,18 @@ bool IsTemporaryName(std::string_view name) {
   return rest.starts_with(".tar.tmp-") || rest.starts_with(".stats.json.tmp-");
 }
 
+// The shard of a segment file name ("000042-7-3.tar", or its temporary
+// "000042-7-3.tar.tmp-..."); nullopt for other names.
+std::optional<uint64_t> SegmentShard(std::string_view name) {
+  const size_t dash = name.find('-');
+  if (dash == std::string_view::npos || dash < 6) return std::nullopt;
+  return ShardIndexFromFileName(absl::StrCat(absl::string_view(name.data(), dash), ".tar"));
+}
+
+// Removes the segment files of committed shards and segment temporaries at
+// least `min_age` old.
+absl::StatusOr<int> CleanSegments(const fs::path& dataset_root, std::chrono::seconds min_age);
+
 absl::Status FsError(const std::error_code& error, std::string_view what, const fs::path& path) {
   return absl::ErrnoToStatus(error.value(), absl::StrCat(std::string(what), " ", path.string()));
 }
@@ -38,6 +50,12 @@ fs::path ShardsDir(const fs::path& dataset_root) { return dataset_root / "shards
 
 fs::path ShardPath(const fs::path& dataset_root, uint64_t index) {
   return ShardsDir(dataset_root) / (IndexName(index) + ".tar");
+}
+
+fs::path SegmentsDir(const fs::path& dataset_root) { return dataset_root / "segments"; }
+
+fs::path SegmentPath(const fs::path& dataset_root, uint64_t shard, uint64_t token, int seal) {
+  return SegmentsDir(dataset_root) / absl::StrCat(IndexName(shard), "-", token, "-", seal, ".tar");
 }
 
 fs::path ShardStatsPath(const fs::path& dataset_root, uint64_t index) {
@@ -117,6 +135,56 @@ absl::StatusOr<int> CleanStaleTemporaries(const fs::path& dataset_root, std::chr
     }
   }
   if (error) return FsError(error, "cannot list shard directory", dir);
+  ASSIGN_OR_RETURN(int segments, CleanSegments(dataset_root, min_age));
+  return removed + segments;
+}
+
+namespace {
+
+absl::StatusOr<int> CleanSegments(const fs::path& dataset_root, std::chrono::seconds min_age) {
+  const fs::path dir = SegmentsDir(dataset_root);
+  std::error_code error;
+  fs::directory_iterator it(dir, error);
+  if (error == std::errc::no_such_file_or_directory) return 0;
+  if (error) return FsError(error, "cannot list segment directory", dir);
+  const auto now = fs::file_time_type::clock::now();
+  int removed = 0;
+  for (; it != fs::directory_iterator(); it.increment(error)) {
+    const std::string name = it->path().filename().string();
+    const std::optional<uint64_t> shard = SegmentShard(name);
+    if (!shard.has_value() || !it->is_regular_file(error)) continue;
+    bool stale = fs::exists(ShardPath(dataset_root, *shard), error);  // the shard holds its samples now
+    if (!stale && name.find(".tar.tmp-") != std::string::npos) {
+      const auto modified = it->last_write_time(error);
+      stale = !error && now - modified >= min_age;
+    }
+    if (!stale) continue;
+    if (fs::remove(it->path(), error)) ++removed;
+    if (error && error != std::errc::no_such_file_or_directory) {
+      return FsError(error, "cannot remove stale segment", it->path());
+    }
+  }
+  if (error) return FsError(error, "cannot list segment directory", dir);
+  return removed;
+}
+
+}  // namespace
+
+absl::StatusOr<int> RemoveShardSegments(const fs::path& dataset_root, uint64_t index, const std::set<std::string>& keep,
+                                        Env* env) {
+  const fs::path dir = SegmentsDir(dataset_root);
+  absl::StatusOr<std::vector<std::string>> names = env->GetChildren(dir);
+  if (absl::IsNotFound(names.status())) return 0;
+  if (!names.ok()) return names.status();
+  int removed = 0;
+  for (const std::string& name : *names) {
+    if (SegmentShard(name) != index) continue;
+    if (keep.contains((fs::path("segments") / name).string())) continue;
+    absl::Status status = env->RemoveFile(dir / name);
+    if (absl::IsNotFound(status)) continue;  // someone else removed it
+    if (!status.ok()) return status;
+    ++removed;
+  }
   return removed;
 }
 

@@ -6,9 +6,16 @@
 //   FindShards(data)          -> the shards `data` names (train/evaluate --data):
 //       a shard file; a dataset root's shards/NNNNNN.tar; or every *.tar in a
 //       directory (e.g. img2dataset's output folder: 00000.tar, ...), by name
+//   SegmentPath(root, 42, 7, 3) -> root/segments/000042-7-3.tar: a crawler's
+//       sealed segment of shard 42 (lease token 7, seal number 3); outside
+//       shards/ so that no reader of shards ever takes it for one
+//   RemoveShardSegments(root, 42, keep)
+//       removes root/segments/000042-* (segments and their temporaries) except
+//       the paths in `keep` (relative to root); returns how many.
 //   CleanStaleTemporaries(root, min_age)
 //       removes NNNNNN.tar.tmp-* and NNNNNN.stats.json.tmp-* files (ShardWriter's
-//       temporaries) last modified at least `min_age` ago; returns how many.
+//       temporaries) and segments' temporaries last modified at least `min_age`
+//       ago, and every segment of a shard that is committed; returns how many.
 //   RemoveShardTemporaries(root, 42)
 //       removes 000042.tar.tmp-* and 000042.stats.json.tmp-* whatever their age
 //       (left by earlier attempts at shard 42); returns how many.
@@ -25,6 +32,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <set>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -38,6 +47,10 @@ inline constexpr std::chrono::seconds kStaleTemporaryAge = std::chrono::hours(1)
 std::filesystem::path ShardsDir(const std::filesystem::path& dataset_root);
 std::filesystem::path ShardPath(const std::filesystem::path& dataset_root, uint64_t index);
 std::filesystem::path ShardStatsPath(const std::filesystem::path& dataset_root, uint64_t index);
+
+std::filesystem::path SegmentsDir(const std::filesystem::path& dataset_root);
+std::filesystem::path SegmentPath(const std::filesystem::path& dataset_root, uint64_t shard, uint64_t token,
+                                  int seal);
 
 // The index of a committed shard file name ("000042.tar" -> 42); nullopt otherwise.
 std::optional<uint64_t> ShardIndexFromFileName(std::string_view file_name);
@@ -56,6 +69,10 @@ absl::StatusOr<std::vector<std::filesystem::path>> FindShards(const std::filesys
 // 0 if root/shards does not exist (nothing to clean).
 absl::StatusOr<int> CleanStaleTemporaries(const std::filesystem::path& dataset_root,
                                           std::chrono::seconds min_age = kStaleTemporaryAge);
+
+// 0 if root/segments does not exist. Errors name the file or the directory.
+absl::StatusOr<int> RemoveShardSegments(const std::filesystem::path& dataset_root, uint64_t index,
+                                        const std::set<std::string>& keep, Env* env = Env::Default());
 
 // 0 if root/shards does not exist. Errors name the file or the directory.
 absl::StatusOr<int> RemoveShardTemporaries(const std::filesystem::path& dataset_root, uint64_t index,

@@ -27,15 +27,23 @@ absl::StatusOr<std::unique_ptr<ShardWriter>> ShardWriter::Open(const fs::path& d
   const fs::path final_path = ShardPath(dataset_root, shard_index);
   if (env->FileExists(final_path)) return CommittedShardExists(final_path);
   ASSIGN_OR_RETURN(std::unique_ptr<AtomicFile> file, AtomicFile::Create(*env, final_path, {.no_replace = true}));
-  return std::unique_ptr<ShardWriter>(new ShardWriter(env, dataset_root, shard_index, std::move(file)));
+  return std::unique_ptr<ShardWriter>(new ShardWriter(env, dataset_root, shard_index, final_path, std::move(file)));
 }
 
-ShardWriter::ShardWriter(Env* env, fs::path root, uint64_t index, std::unique_ptr<AtomicFile> file)
+absl::StatusOr<std::unique_ptr<ShardWriter>> ShardWriter::OpenFile(const fs::path& path, Env* env) {
+  RETURN_IF_ERROR(env->CreateDirs(path.parent_path()));
+  if (env->FileExists(path)) return CommittedShardExists(path);
+  ASSIGN_OR_RETURN(std::unique_ptr<AtomicFile> file, AtomicFile::Create(*env, path, {.no_replace = true}));
+  return std::unique_ptr<ShardWriter>(new ShardWriter(env, fs::path(), std::nullopt, path, std::move(file)));
+}
+
+ShardWriter::ShardWriter(Env* env, fs::path root, std::optional<uint64_t> index, fs::path final_path,
+                         std::unique_ptr<AtomicFile> file)
     : env_(env),
       root_(std::move(root)),
       index_(index),
       tmp_path_(file->temporary_path()),
-      final_path_(ShardPath(root_, index_)),
+      final_path_(std::move(final_path)),
       file_(std::move(file)),
       tar_([this](std::string_view bytes) { return WriteBytes(bytes); }),
       mtime_(static_cast<int64_t>(std::time(nullptr))) {}
@@ -96,14 +104,18 @@ absl::StatusOr<CommittedShard> ShardWriter::Commit() {
   file_.reset();
   if (absl::IsAlreadyExists(status)) return CommittedShardExists(final_path_);
   RETURN_IF_ERROR(status);
-  return CommittedShard{final_path_, ShardStatsPath(root_, index_), tar_.bytes_written(), sha256_.FinishHex(),
-                        samples_};
+  return CommittedShard{final_path_, index_.has_value() ? ShardStatsPath(root_, *index_) : fs::path(),
+                        tar_.bytes_written(), sha256_.FinishHex(), samples_};
 }
 
 absl::StatusOr<CommittedShard> ShardWriter::Commit(const ShardStats& stats) {
+  if (!index_.has_value()) {
+    Abort();
+    return absl::FailedPreconditionError(absl::StrCat(final_path_.string(), ": not a shard, it has no stats"));
+  }
   ASSIGN_OR_RETURN(CommittedShard shard, Commit());
   ShardStats final_stats = stats;
-  final_stats.shard_index = index_;
+  final_stats.shard_index = *index_;
   final_stats.bytes_written = static_cast<int64_t>(shard.bytes);
   RETURN_IF_ERROR(WriteShardStats(root_, final_stats, env_));
   return shard;

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -61,6 +62,11 @@ class ShardWriter {
   // `env` must outlive the writer.
   static absl::StatusOr<std::unique_ptr<ShardWriter>> Open(const std::filesystem::path& dataset_root,
                                                            uint64_t shard_index, Env* env = Env::Default());
+  // The same tar at any `path` (a crawler's sealed segment, shard_paths.h),
+  // written the same way; such a writer has no stats: Commit(stats) is
+  // FailedPrecondition. Creates the parent directory if missing.
+  static absl::StatusOr<std::unique_ptr<ShardWriter>> OpenFile(const std::filesystem::path& path,
+                                                               Env* env = Env::Default());
   ~ShardWriter();
   ShardWriter(const ShardWriter&) = delete;
   ShardWriter& operator=(const ShardWriter&) = delete;
@@ -85,13 +91,15 @@ class ShardWriter {
   const std::filesystem::path& temporary_path() const { return tmp_path_; }
 
  private:
-  ShardWriter(Env* env, std::filesystem::path root, uint64_t index, std::unique_ptr<AtomicFile> file);
+  // `index` is nullopt for OpenFile's writers.
+  ShardWriter(Env* env, std::filesystem::path root, std::optional<uint64_t> index, std::filesystem::path final_path,
+              std::unique_ptr<AtomicFile> file);
 
   absl::Status WriteBytes(std::string_view bytes);
 
   Env* env_;
   std::filesystem::path root_;
-  uint64_t index_;
+  std::optional<uint64_t> index_;
   std::filesystem::path tmp_path_, final_path_;
   std::unique_ptr<AtomicFile> file_;
   Sha256 sha256_;

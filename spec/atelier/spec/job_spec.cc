@@ -192,6 +192,9 @@ void ParseCrawl(const YAML::Node& node, YamlErrors& errors, CrawlSpec& crawl) {
   if (f.Int("max_bytes", crawl.max_bytes)) f.CheckRange("max_bytes", crawl.max_bytes, 1024, 1e10);
   if (f.Double("lease_ttl_s", crawl.lease_ttl_s)) f.CheckRange("lease_ttl_s", crawl.lease_ttl_s, 1, 86400);
   if (f.Int("max_attempts", crawl.max_attempts)) f.CheckRange("max_attempts", crawl.max_attempts, 1, 1000);
+  if (f.Double("seal_interval_s", crawl.seal_interval_s)) {
+    f.CheckRange("seal_interval_s", crawl.seal_interval_s, 0.1, 86400);
+  }
   if (f.Double("throttle_pause_s", crawl.throttle_pause_s)) {
     f.CheckRange("throttle_pause_s", crawl.throttle_pause_s, 0, 3600);
   }

@@ -70,6 +70,10 @@ struct CrawlSpec {
   int64_t max_bytes = 50'000'000;
   double lease_ttl_s = 60;             // shard lease length
   int max_attempts = 3;                // leases of one shard before it is failed
+  // How often a crawler seals the items it has fetched of its shard (a
+  // segment tar in the dataset root, recorded at the coordinator), so that a
+  // shard that moves to another worker is not fetched again from the start.
+  double seal_interval_s = 30;
   // Pause of a host after it answered like a throttling CDN (HTML or broken
   // JSON from an API, no Retry-After): the Met's CDN blocks for about a minute.
   double throttle_pause_s = 60;
