@@ -202,6 +202,24 @@ TEST(StateStoreTest, AFullDiskWhileSpoolingRecordsNothingAndIsRecovered) {
   EXPECT_GE(env.calls(atelier::testing::FaultEnv::Op::kAppend), 3);
 }
 
+// The spool is read through the Env too: an I/O error while reading it back
+// is Unavailable naming the spool file (a disk fault the worker waits out),
+// not data loss, and the samples read back once the disk recovers.
+TEST(StateStoreTest, AnIoErrorReadingTheSpoolIsADiskFaultNamingTheFile) {
+  atelier::testing::TempDir dir("crawler-state");
+  atelier::testing::FaultEnv env;
+  ASSERT_OK_AND_ASSIGN(auto store, OpenRocksDbStateStore((dir / "state").string(), &env));
+  ASSERT_OK(store->PutItem(6, Item("url-a", v1::ITEM_OUTCOME_OK), {MakeSample("url-a")}, {}));
+  env.Fail(atelier::testing::FaultEnv::Op::kRead, EIO, ".spool", 1);
+  EXPECT_THAT(store->LoadSamples(6).status(),
+              ::atelier::testing::StatusIs(absl::StatusCode::kUnavailable,
+                                           ::testing::HasSubstr("0000000000000006.spool")));
+  ASSERT_OK_AND_ASSIGN(auto samples, store->LoadSamples(6));
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_EQ(samples[0].image_bytes, MakeSample("url-a").image_bytes);
+  EXPECT_EQ(env.failures(atelier::testing::FaultEnv::Op::kRead), 1);
+}
+
 TEST(StateStoreTest, RocksDbCutSpoolIsDataLossNamingTheFile) {
   atelier::testing::TempDir dir("crawler-state");
   ASSERT_OK_AND_ASSIGN(auto store, OpenRocksDbStateStore((dir / "state").string()));

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "atelier/common/status_matchers.h"
+#include "atelier/common/testing/fault_env.h"
 #include "atelier/testing/temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -66,11 +67,11 @@ TEST(ShardPathsTest, CleanStaleTemporariesRemovesOnlyOldTemporaries) {
   }
   fs::last_write_time(dir / "000001.tar", two_hours_ago);
 
-  ASSERT_OK_AND_ASSIGN(int removed, CleanStaleTemporaries(root.path()));
+  ASSERT_OK_AND_ASSIGN(int removed, CleanStaleTemporaries(root.path(), absl::Now()));
   EXPECT_EQ(removed, 3);
   EXPECT_THAT(FileNames(dir), ElementsAre("000001.stats.json", "000001.tar", "000009.tar.tmp-5-fresh",
                                           "notes.tmp-1"));
-  ASSERT_OK_AND_ASSIGN(removed, CleanStaleTemporaries(root.path(), std::chrono::seconds(0)));
+  ASSERT_OK_AND_ASSIGN(removed, CleanStaleTemporaries(root.path(), absl::Now(), absl::ZeroDuration()));
   EXPECT_EQ(removed, 1);
   EXPECT_THAT(FileNames(dir), ElementsAre("000001.stats.json", "000001.tar", "notes.tmp-1"));
 }
@@ -114,7 +115,7 @@ TEST(ShardPathsTest, SegmentsAreOutsideShardsAndCleanedUp) {
                                           "000070-1-0.tar", "notes.txt"));
   WriteFileOrDie(ShardPath(root.path(), 7), "committed");
   fs::last_write_time(dir / "000008-3-1.tar.tmp-5-00aa", fs::file_time_type::clock::now() - std::chrono::hours(2));
-  ASSERT_OK_AND_ASSIGN(removed, CleanStaleTemporaries(root.path()));
+  ASSERT_OK_AND_ASSIGN(removed, CleanStaleTemporaries(root.path(), absl::Now()));
   EXPECT_EQ(removed, 2);  // shard 7's segment (7 is committed) and the old temporary
   EXPECT_THAT(FileNames(dir), ElementsAre("000008-3-0.tar", "000070-1-0.tar", "notes.txt"));
   ASSERT_OK_AND_ASSIGN(auto shards, ListShards(root.path()));
@@ -123,9 +124,26 @@ TEST(ShardPathsTest, SegmentsAreOutsideShardsAndCleanedUp) {
   EXPECT_EQ(removed, 0);
 }
 
+// The clean-up goes through the Env (a failing unlink is an error naming the
+// file) and judges age against the `now` it is given.
+TEST(ShardPathsTest, CleanStaleTemporariesGoesThroughTheEnvAndItsNow) {
+  TempDir root("paths");
+  const fs::path tmp = ShardsDir(root.path()) / "000003.tar.tmp-1-00ff";
+  WriteFileOrDie(tmp, "partial");
+  ASSERT_OK_AND_ASSIGN(int removed, CleanStaleTemporaries(root.path(), absl::Now()));
+  EXPECT_EQ(removed, 0);  // fresh: a live writer's
+  atelier::testing::FaultEnv env;
+  env.Fail(atelier::testing::FaultEnv::Op::kRemove, EIO, "000003", 1);
+  EXPECT_THAT(CleanStaleTemporaries(root.path(), absl::Now() + absl::Hours(2), kStaleTemporaryAge, &env),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr(tmp.string())));
+  ASSERT_OK_AND_ASSIGN(removed, CleanStaleTemporaries(root.path(), absl::Now() + absl::Hours(2), kStaleTemporaryAge, &env));
+  EXPECT_EQ(removed, 1);
+  EXPECT_FALSE(fs::exists(tmp));
+}
+
 TEST(ShardPathsTest, CleanStaleTemporariesOfAMissingDirectoryIsZero) {
   TempDir root("paths");
-  ASSERT_OK_AND_ASSIGN(int removed, CleanStaleTemporaries(root.path() / "nothing"));
+  ASSERT_OK_AND_ASSIGN(int removed, CleanStaleTemporaries(root.path() / "nothing", absl::Now()));
   EXPECT_EQ(removed, 0);
 }
 

@@ -29,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace atelier {
 
@@ -47,6 +48,17 @@ class WritableFile {
   // The file's size as this writer sees it: its size when opened (kAppend) plus
   // everything appended, buffered or not.
   virtual uint64_t size() const = 0;
+  virtual const std::filesystem::path& path() const = 0;
+};
+
+// A file read at any offset (the crawler's spool). Read() fills `out` with
+// exactly `n` bytes from `offset`, or fails: OUT_OF_RANGE naming the file when
+// it ends before offset + n (a cut file), the errno's status otherwise.
+// Thread-safe (pread).
+class RandomAccessFile {
+ public:
+  virtual ~RandomAccessFile() = default;
+  virtual absl::Status Read(uint64_t offset, size_t n, std::string* out) const = 0;
   virtual const std::filesystem::path& path() const = 0;
 };
 
@@ -71,10 +83,15 @@ class Env {
   // place. Falls back to link+unlink where RENAME_NOREPLACE is not supported
   // (e.g. NFS); neither ever replaces `to`.
   virtual absl::Status RenameFileNoReplace(const std::filesystem::path& from, const std::filesystem::path& to) = 0;
+  // NOT_FOUND naming the file if it does not exist.
+  virtual absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
+      const std::filesystem::path& path) = 0;
   // NOT_FOUND if it does not exist.
   virtual absl::Status RemoveFile(const std::filesystem::path& path) = 0;
   virtual bool FileExists(const std::filesystem::path& path) = 0;
   virtual absl::StatusOr<uint64_t> GetFileSize(const std::filesystem::path& path) = 0;
+  // The last modification time (stat's st_mtim).
+  virtual absl::StatusOr<absl::Time> GetModificationTime(const std::filesystem::path& path) = 0;
   // Names of the entries of `dir` (not "." or ".."), in no particular order.
   virtual absl::StatusOr<std::vector<std::string>> GetChildren(const std::filesystem::path& dir) = 0;
   // Creates `dir` and its missing parents; OK if it exists.

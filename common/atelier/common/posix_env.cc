@@ -99,8 +99,42 @@ class PosixWritableFile final : public WritableFile {
   std::string buffer_;
 };
 
+class PosixRandomAccessFile final : public RandomAccessFile {
+ public:
+  PosixRandomAccessFile(fs::path path, int fd) : path_(std::move(path)), fd_(fd) {}
+  ~PosixRandomAccessFile() override { ::close(fd_); }
+
+  absl::Status Read(uint64_t offset, size_t n, std::string* out) const override {
+    out->resize(n);
+    size_t done = 0;
+    while (done < n) {
+      const ssize_t got = ::pread(fd_, out->data() + done, n - done, static_cast<off_t>(offset + done));
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) return PathError(errno, "cannot read", path_);
+      if (got == 0) break;
+      done += static_cast<size_t>(got);
+    }
+    if (done != n) {
+      out->resize(done);
+      return absl::OutOfRangeError(absl::StrCat(path_.string(), " ends before byte ", offset + n));
+    }
+    return absl::OkStatus();
+  }
+  const fs::path& path() const override { return path_; }
+
+ private:
+  const fs::path path_;
+  const int fd_;
+};
+
 class PosixEnv final : public Env {
  public:
+  absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const fs::path& path) override {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return PathError(errno, "cannot open", path);
+    return std::unique_ptr<RandomAccessFile>(new PosixRandomAccessFile(path, fd));
+  }
+
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const fs::path& path, OpenMode mode) override {
     int flags = O_WRONLY | O_CREAT | O_CLOEXEC;
     if (mode == OpenMode::kCreateNew) flags |= O_EXCL;
@@ -151,6 +185,12 @@ class PosixEnv final : public Env {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) return PathError(errno, "cannot stat", path);
     return static_cast<uint64_t>(st.st_size);
+  }
+
+  absl::StatusOr<absl::Time> GetModificationTime(const fs::path& path) override {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) return PathError(errno, "cannot stat", path);
+    return absl::TimeFromTimespec(st.st_mtim);
   }
 
   absl::StatusOr<std::vector<std::string>> GetChildren(const fs::path& dir) override {

@@ -10,7 +10,7 @@
 //   m/<name>                     -> worker metadata
 // Writes go through RocksDB's WAL without fsync: they survive SIGKILL of the
 // worker (not a machine crash).
-// The spool is written through an Env (env.h; tests inject a FaultEnv).
+// The spool is written and read through an Env (env.h; tests inject a FaultEnv).
 // Image bytes live outside RocksDB so they are written once (not WAL + memtable
 // flush + compaction), and in one append-only file per shard rather than a file
 // per sample (creating and unlinking thousands of small files cost more kernel
@@ -19,11 +19,6 @@
 // a write cut short by a kill are never referenced and go with the file when
 // the shard is committed or discarded. Records of the earlier layout (the JSON
 // alone, bytes in <dir>/spool/<shard:016x>/<sample key>.<ext>) are still read.
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -65,6 +60,11 @@ absl::StatusOr<std::string> ReadLegacySpool(const std::filesystem::path& path) {
   return bytes;
 }
 
+// Env errors name the file and keep their code (disk_fault.h).
+absl::Status WorkerState(const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat("worker state: ", status.message()));
+}
+
 constexpr char kSampleRecordTag = '@';
 constexpr size_t kSampleRecordHeader = 1 + 8 + 8;
 
@@ -99,41 +99,39 @@ class SpoolFiles {
     return offset;
   }
 
-  // Reads byte ranges of one shard's spool file, opened on the first read and
-  // closed with the reader. Not thread-safe; one per LoadSamples call.
+  // Reads byte ranges of one shard's spool file through the Env, opened on
+  // the first read and closed with the reader. Not thread-safe; one per
+  // LoadSamples call.
   class Reader {
    public:
-    explicit Reader(std::filesystem::path path) : path_(std::move(path)) {}
-    ~Reader() {
-      if (fd_ >= 0) ::close(fd_);
-    }
-    Reader(const Reader&) = delete;
-    Reader& operator=(const Reader&) = delete;
+    Reader(std::filesystem::path path, Env* env) : path_(std::move(path)), env_(env) {}
 
     absl::StatusOr<std::string> Read(uint64_t offset, uint64_t length) {
-      if (fd_ < 0) fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd_ < 0) return absl::DataLossError(absl::StrCat("worker state: missing spool file ", path_.string()));
-      std::string bytes(length, '\0');
-      size_t done = 0;
-      while (done < length) {
-        const ssize_t n = ::pread(fd_, bytes.data() + done, length - done, static_cast<off_t>(offset + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        done += static_cast<size_t>(n);
+      if (file_ == nullptr) {
+        auto file = env_->NewRandomAccessFile(path_);
+        if (absl::IsNotFound(file.status())) {
+          return absl::DataLossError(absl::StrCat("worker state: missing spool file ", path_.string()));
+        }
+        if (!file.ok()) return WorkerState(file.status());
+        file_ = *std::move(file);
       }
-      if (done != length) {
+      std::string bytes;
+      absl::Status status = file_->Read(offset, length, &bytes);
+      if (absl::IsOutOfRange(status)) {
         return absl::DataLossError(absl::StrCat("worker state: spool file ", path_.string(), " ends before byte ",
                                                 offset + length));
       }
+      if (!status.ok()) return WorkerState(status);
       return bytes;
     }
 
    private:
     const std::filesystem::path path_;
-    int fd_ = -1;
+    Env* const env_;
+    std::unique_ptr<RandomAccessFile> file_;
   };
 
-  Reader ReaderFor(uint64_t shard) const { return Reader(SpoolFile(dir_, shard)); }
+  Reader ReaderFor(uint64_t shard) const { return Reader(SpoolFile(dir_, shard), env_); }
 
   // Closes and deletes the shard's spool (and any of the earlier layout).
   void Remove(uint64_t shard) {
@@ -145,11 +143,6 @@ class SpoolFiles {
   }
 
  private:
-  // Env errors name the file and keep their code (disk_fault.h).
-  static absl::Status WorkerState(const absl::Status& status) {
-    return absl::Status(status.code(), absl::StrCat("worker state: ", status.message()));
-  }
-
   const std::filesystem::path dir_;
   Env* const env_;
   absl::Mutex mu_;

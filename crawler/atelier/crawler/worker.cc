@@ -158,7 +158,7 @@ absl::Status Worker::Impl::Setup(const v1::CrawlSettings& s) {
   std::error_code ec;
   std::filesystem::create_directories(data_root, ec);
   if (ec) return absl::FailedPreconditionError(absl::StrCat("cannot create dataset root '", data_root, "': ", ec.message()));
-  auto cleaned = dataset::CleanStaleTemporaries(data_root);
+  auto cleaned = dataset::CleanStaleTemporaries(data_root, clock.Now(), dataset::kStaleTemporaryAge, options.env);
   if (cleaned.ok() && *cleaned > 0) spdlog::info("removed {} stale shard temporaries", *cleaned);
   if (fetcher == nullptr) {
     std::vector<std::string> allowed = options.allowed_networks;

@@ -36,9 +36,13 @@ std::optional<uint64_t> SegmentShard(std::string_view name) {
   return ShardIndexFromFileName(absl::StrCat(absl::string_view(name.data(), dash), ".tar"));
 }
 
-// Removes the segment files of committed shards and segment temporaries at
-// least `min_age` old.
-absl::StatusOr<int> CleanSegments(const fs::path& dataset_root, std::chrono::seconds min_age);
+// Removes `path` if it was last modified at or before `cutoff`; true if removed.
+absl::StatusOr<bool> RemoveIfOlder(const fs::path& path, absl::Time cutoff, Env& env);
+// Removes `path`; false when it was not there.
+absl::StatusOr<bool> RemoveIfThere(const fs::path& path, Env& env);
+// Removes the segment files of committed shards and segment temporaries last
+// modified at or before `cutoff`.
+absl::StatusOr<int> CleanSegments(const fs::path& dataset_root, absl::Time cutoff, Env& env);
 
 absl::Status FsError(const std::error_code& error, std::string_view what, const fs::path& path) {
   return absl::ErrnoToStatus(error.value(), absl::StrCat(std::string(what), " ", path.string()));
@@ -117,54 +121,57 @@ absl::StatusOr<std::vector<fs::path>> FindShards(const fs::path& data) {
   return shards;
 }
 
-absl::StatusOr<int> CleanStaleTemporaries(const fs::path& dataset_root, std::chrono::seconds min_age) {
+absl::StatusOr<int> CleanStaleTemporaries(const fs::path& dataset_root, absl::Time now, absl::Duration min_age,
+                                          Env* env) {
   const fs::path dir = ShardsDir(dataset_root);
-  std::error_code error;
-  fs::directory_iterator it(dir, error);
-  if (error == std::errc::no_such_file_or_directory) return 0;
-  if (error) return FsError(error, "cannot list shard directory", dir);
-  const auto now = fs::file_time_type::clock::now();
+  absl::StatusOr<std::vector<std::string>> names = env->GetChildren(dir);
+  if (absl::IsNotFound(names.status())) return 0;
+  if (!names.ok()) return names.status();
   int removed = 0;
-  for (; it != fs::directory_iterator(); it.increment(error)) {
-    if (!IsTemporaryName(it->path().filename().string()) || !it->is_regular_file(error)) continue;
-    const auto modified = it->last_write_time(error);
-    if (error || now - modified < min_age) continue;
-    if (fs::remove(it->path(), error)) ++removed;
-    if (error && error != std::errc::no_such_file_or_directory) {
-      return FsError(error, "cannot remove stale temporary", it->path());
-    }
+  for (const std::string& name : *names) {
+    if (!IsTemporaryName(name)) continue;
+    ASSIGN_OR_RETURN(bool gone, RemoveIfOlder(dir / name, now - min_age, *env));
+    removed += gone ? 1 : 0;
   }
-  if (error) return FsError(error, "cannot list shard directory", dir);
-  ASSIGN_OR_RETURN(int segments, CleanSegments(dataset_root, min_age));
+  ASSIGN_OR_RETURN(int segments, CleanSegments(dataset_root, now - min_age, *env));
   return removed + segments;
 }
 
 namespace {
 
-absl::StatusOr<int> CleanSegments(const fs::path& dataset_root, std::chrono::seconds min_age) {
+absl::StatusOr<bool> RemoveIfOlder(const fs::path& path, absl::Time cutoff, Env& env) {
+  absl::StatusOr<absl::Time> modified = env.GetModificationTime(path);
+  if (absl::IsNotFound(modified.status())) return false;  // someone else removed it
+  if (!modified.ok()) return modified.status();
+  if (*modified > cutoff) return false;
+  return RemoveIfThere(path, env);
+}
+
+absl::StatusOr<bool> RemoveIfThere(const fs::path& path, Env& env) {
+  absl::Status status = env.RemoveFile(path);
+  if (absl::IsNotFound(status)) return false;
+  if (!status.ok()) return status;
+  return true;
+}
+
+absl::StatusOr<int> CleanSegments(const fs::path& dataset_root, absl::Time cutoff, Env& env) {
   const fs::path dir = SegmentsDir(dataset_root);
-  std::error_code error;
-  fs::directory_iterator it(dir, error);
-  if (error == std::errc::no_such_file_or_directory) return 0;
-  if (error) return FsError(error, "cannot list segment directory", dir);
-  const auto now = fs::file_time_type::clock::now();
+  absl::StatusOr<std::vector<std::string>> names = env.GetChildren(dir);
+  if (absl::IsNotFound(names.status())) return 0;
+  if (!names.ok()) return names.status();
   int removed = 0;
-  for (; it != fs::directory_iterator(); it.increment(error)) {
-    const std::string name = it->path().filename().string();
+  for (const std::string& name : *names) {
     const std::optional<uint64_t> shard = SegmentShard(name);
-    if (!shard.has_value() || !it->is_regular_file(error)) continue;
-    bool stale = fs::exists(ShardPath(dataset_root, *shard), error);  // the shard holds its samples now
-    if (!stale && name.find(".tar.tmp-") != std::string::npos) {
-      const auto modified = it->last_write_time(error);
-      stale = !error && now - modified >= min_age;
+    if (!shard.has_value()) continue;
+    absl::StatusOr<bool> gone = false;
+    if (env.FileExists(ShardPath(dataset_root, *shard))) {
+      gone = RemoveIfThere(dir / name, env);  // the committed shard holds its samples now
+    } else if (name.find(".tar.tmp-") != std::string::npos) {
+      gone = RemoveIfOlder(dir / name, cutoff, env);
     }
-    if (!stale) continue;
-    if (fs::remove(it->path(), error)) ++removed;
-    if (error && error != std::errc::no_such_file_or_directory) {
-      return FsError(error, "cannot remove stale segment", it->path());
-    }
+    if (!gone.ok()) return gone.status();
+    removed += *gone ? 1 : 0;
   }
-  if (error) return FsError(error, "cannot list segment directory", dir);
   return removed;
 }
 

@@ -12,10 +12,11 @@
 //   RemoveShardSegments(root, 42, keep)
 //       removes root/segments/000042-* (segments and their temporaries) except
 //       the paths in `keep` (relative to root); returns how many.
-//   CleanStaleTemporaries(root, min_age)
+//   CleanStaleTemporaries(root, now, min_age)
 //       removes NNNNNN.tar.tmp-* and NNNNNN.stats.json.tmp-* files (ShardWriter's
 //       temporaries) and segments' temporaries last modified at least `min_age`
-//       ago, and every segment of a shard that is committed; returns how many.
+//       before `now`, and every segment of a shard that is committed; returns
+//       how many.
 //   RemoveShardTemporaries(root, 42)
 //       removes 000042.tar.tmp-* and 000042.stats.json.tmp-* whatever their age
 //       (left by earlier attempts at shard 42); returns how many.
@@ -28,7 +29,6 @@
 // ListShards reflects a directory that other processes may be changing.
 #pragma once
 
-#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -38,11 +38,12 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "atelier/common/env.h"
 
 namespace atelier::dataset {
 
-inline constexpr std::chrono::seconds kStaleTemporaryAge = std::chrono::hours(1);
+inline constexpr absl::Duration kStaleTemporaryAge = absl::Hours(1);
 
 std::filesystem::path ShardsDir(const std::filesystem::path& dataset_root);
 std::filesystem::path ShardPath(const std::filesystem::path& dataset_root, uint64_t index);
@@ -66,9 +67,10 @@ absl::StatusOr<std::vector<std::filesystem::path>> ListShards(const std::filesys
 // naming `data` if it does not exist or names no shard.
 absl::StatusOr<std::vector<std::filesystem::path>> FindShards(const std::filesystem::path& data);
 
-// 0 if root/shards does not exist (nothing to clean).
-absl::StatusOr<int> CleanStaleTemporaries(const std::filesystem::path& dataset_root,
-                                          std::chrono::seconds min_age = kStaleTemporaryAge);
+// 0 if root/shards does not exist (nothing to clean). Every file operation
+// goes through `env`; `now` is compared with the files' modification times.
+absl::StatusOr<int> CleanStaleTemporaries(const std::filesystem::path& dataset_root, absl::Time now,
+                                          absl::Duration min_age = kStaleTemporaryAge, Env* env = Env::Default());
 
 // 0 if root/segments does not exist. Errors name the file or the directory.
 absl::StatusOr<int> RemoveShardSegments(const std::filesystem::path& dataset_root, uint64_t index,

@@ -56,6 +56,29 @@ class FaultEnv::File final : public WritableFile {
   std::unique_ptr<WritableFile> base_;
 };
 
+// Forwards reads to the base Env's file, failing as the FaultEnv says.
+class FaultEnv::ReadFileHandle final : public RandomAccessFile {
+ public:
+  ReadFileHandle(FaultEnv& env, std::unique_ptr<RandomAccessFile> base) : env_(env), base_(std::move(base)) {}
+
+  absl::Status Read(uint64_t offset, size_t n, std::string* out) const override {
+    absl::Status status = env_.Check(Op::kRead, path(), "cannot read");
+    if (!status.ok()) return status;
+    return base_->Read(offset, n, out);
+  }
+  const fs::path& path() const override { return base_->path(); }
+
+ private:
+  FaultEnv& env_;
+  std::unique_ptr<RandomAccessFile> base_;
+};
+
+absl::StatusOr<std::unique_ptr<RandomAccessFile>> FaultEnv::NewRandomAccessFile(const fs::path& path) {
+  auto base = base_->NewRandomAccessFile(path);
+  if (!base.ok()) return base.status();
+  return std::unique_ptr<RandomAccessFile>(new ReadFileHandle(*this, *std::move(base)));
+}
+
 void FaultEnv::Fail(Op op, int error, std::string path_contains, int times) {
   absl::MutexLock lock(&mu_);
   faults_.push_back(Fault{op, error, std::move(path_contains), times});

@@ -43,6 +43,7 @@ class FaultEnv final : public Env {
     kCreateDirs,
     kSyncDir,
     kReadFile,
+    kRead,  // RandomAccessFile::Read (the path is the file's)
     kCount,
   };
 
@@ -65,7 +66,11 @@ class FaultEnv final : public Env {
                                                                 OpenMode mode) override;
   absl::Status RenameFile(const std::filesystem::path& from, const std::filesystem::path& to) override;
   absl::Status RenameFileNoReplace(const std::filesystem::path& from, const std::filesystem::path& to) override;
+  absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(const std::filesystem::path& path) override;
   absl::Status RemoveFile(const std::filesystem::path& path) override;
+  absl::StatusOr<absl::Time> GetModificationTime(const std::filesystem::path& path) override {
+    return base_->GetModificationTime(path);
+  }
   bool FileExists(const std::filesystem::path& path) override { return base_->FileExists(path); }
   absl::StatusOr<uint64_t> GetFileSize(const std::filesystem::path& path) override {
     return base_->GetFileSize(path);
@@ -77,6 +82,7 @@ class FaultEnv final : public Env {
 
  private:
   class File;
+  class ReadFileHandle;
   struct Fault {
     Op op;
     int error;
